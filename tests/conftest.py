@@ -1,0 +1,56 @@
+"""Fixtures shared by the test files. Tiny models and few steps: the whole suite runs on 2 CPU cores."""
+
+import os
+import pathlib
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # before TensorFlow is imported by any test module
+os.environ.setdefault('CUDA_VISIBLE_DEVICES', '')  # CI has no GPU; keeps TF from probing for one
+
+import pytest
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / 'shared' / 'data'
+
+
+@pytest.fixture(scope='session')
+def shared_data() -> pathlib.Path:
+  """../shared/data: the original MNIST and Fashion-MNIST archives (never downloaded by a test)."""
+  assert (SHARED_DATA / 'mnist' / 'train-images-idx3-ubyte.gz').is_file(), f'missing {SHARED_DATA}'
+  return SHARED_DATA
+
+
+def make_tiny_run_dir(path, loss='wgan_gp', dataset='digits', latent_dim=8, image_size=16, channels=1,
+                      width=4, step=3, seed=0):
+  """A run directory holding an untrained tiny generator, as training writes it (for export/serve tests)."""
+  import types
+  import keras
+  from training import generator_io
+  from training.architectures import ARCHITECTURES
+  keras.utils.set_random_seed(seed)
+  generator = ARCHITECTURES['dcgan'].build_generator(latent_dim, image_size, channels, width)
+  config = types.SimpleNamespace(arch='dcgan', latent_dim=latent_dim, image_size=image_size, channels=channels,
+                                 width=width, loss=loss, dataset=dataset)
+  generator_io.save(generator, generator_io.generator_metadata(config, step), str(path))
+  return generator
+
+
+@pytest.fixture
+def tiny_run_dir(tmp_path):
+  run_dir = tmp_path / 'run'
+  make_tiny_run_dir(run_dir)
+  return run_dir
+
+
+@pytest.fixture(scope='session')
+def tfds_data_dir(tmp_path_factory):
+  """One TFDS data_dir per test session: each dataset is prepared from ../shared/data once, offline."""
+  return str(tmp_path_factory.mktemp('tensorflow_datasets'))
+
+
+def tiny_config(run_dir, **overrides):
+  """A resolved TrainConfig small enough for a CPU test: 16x16 images, width 4, 3 steps."""
+  from training.config import TrainConfig, resolve
+  values = dict(dataset='digits', image_size=16, latent_dim=8, width=4, batch_size=16, steps=3,
+                sample_every=2, ckpt_every=2, log_every=1, num_samples=4, strategy='one_device', run_dir=str(run_dir))
+  values.update(overrides)
+  return resolve(TrainConfig(**values))

@@ -1,0 +1,102 @@
+"""tf.distribute: 2 mirrored CPU replicas and 2 local MultiWorker processes match 1 device on the same global
+batch. Each case runs in subprocesses: logical devices must be configured before TensorFlow runs any op."""
+
+import csv
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+# Compared columns: every loss term and score; grad norms are per-replica and so differ by design.
+COMPARED = ('d_loss', 'g_loss', 'gradient_penalty', 'd_real', 'd_fake', 'wasserstein')
+
+_MIRRORED_SCRIPT = r'''
+import csv, json, os, sys
+from training import strategies
+strategies.split_cpu(2)  # before any op
+from tests.conftest import tiny_config
+from training import trainer
+out = {}
+for strategy in ('one_device', 'mirrored'):
+  run_dir = os.path.join(sys.argv[1], strategy)
+  config = tiny_config(run_dir, loss=sys.argv[2], strategy=strategy, steps=3, batch_size=16)
+  trainer.train(config, log=lambda *_: None)
+  with open(os.path.join(run_dir, 'metrics.csv')) as f:
+    out[strategy] = [{k: float(v) for k, v in r.items()} for r in csv.DictReader(f)]
+print('RESULT ' + json.dumps(out))
+'''
+
+
+def _env():
+  return {**os.environ, 'PYTHONPATH': str(REPO_ROOT), 'TF_CPP_MIN_LOG_LEVEL': '2', 'CUDA_VISIBLE_DEVICES': ''}
+
+
+def _assert_same_losses(rows_a, rows_b):
+  assert len(rows_a) == len(rows_b) == 3
+  for a, b in zip(rows_a, rows_b):
+    for key in COMPARED:
+      np.testing.assert_allclose(a[key], b[key], rtol=2e-3, atol=2e-4, err_msg=f'{key} at step {a["step"]}')
+
+
+@pytest.mark.parametrize('loss', ['dcgan', 'wgan_gp'])  # synchronized BatchNorm critic / LayerNorm + penalty
+def test_two_mirrored_replicas_match_one_device(tmp_path, loss):
+  proc = subprocess.run([sys.executable, '-c', _MIRRORED_SCRIPT, str(tmp_path), loss], cwd=REPO_ROOT, env=_env(),
+                        capture_output=True, text=True, timeout=600)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  result = json.loads(proc.stdout.split('RESULT ', 1)[1])
+  _assert_same_losses(result['one_device'], result['mirrored'])
+
+
+def _free_ports(n):
+  sockets = [socket.socket() for _ in range(n)]
+  for s in sockets:
+    s.bind(('127.0.0.1', 0))
+  ports = [s.getsockname()[1] for s in sockets]
+  for s in sockets:
+    s.close()
+  return ports
+
+
+def _read_metrics(run_dir):
+  with open(os.path.join(run_dir, 'metrics.csv')) as f:
+    return [{k: float(v) for k, v in r.items()} for r in csv.DictReader(f)]
+
+
+def test_two_local_multi_worker_processes(tmp_path):
+  cluster = {'worker': [f'127.0.0.1:{p}' for p in _free_ports(2)]}
+  run_dir = tmp_path / 'mw'
+  common = ['-m', 'training.main', '--flagfile=training/presets/smoke.flags', '--loss=dcgan', '--strategy=multi_worker',
+            f'--run_dir={run_dir}']
+  procs = []
+  for index in range(2):
+    env = {**_env(), 'TF_CONFIG': json.dumps({'cluster': cluster, 'task': {'type': 'worker', 'index': index}})}
+    procs.append(subprocess.Popen([sys.executable, *common], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True))
+  outputs = []
+  for proc in procs:
+    try:
+      outputs.append(proc.communicate(timeout=300))
+    except subprocess.TimeoutExpired:
+      for p in procs:
+        p.kill()
+      pytest.fail('multi-worker run did not finish in 300 s')
+  for proc, (_, err) in zip(procs, outputs):
+    assert proc.returncode == 0, err[-3000:]
+  assert 'MultiWorkerMirroredStrategy, 2 replica(s)' in outputs[0][0]
+  # Only the chief (worker 0) wrote the run directory; worker 1 removed its scratch checkpoints.
+  assert os.path.isfile(run_dir / 'generator' / 'generator.json')
+  assert sorted(os.listdir(run_dir / 'checkpoints')) == ['checkpoint', 'ckpt-2.data-00000-of-00001', 'ckpt-2.index',
+                                                        'ckpt-3.data-00000-of-00001', 'ckpt-3.index']
+
+  # The same global batch on one process gives the same losses.
+  single = tmp_path / 'single'
+  proc = subprocess.run([sys.executable, *common[:4], '--strategy=one_device', f'--run_dir={single}'],
+                        cwd=REPO_ROOT, env=_env(), capture_output=True, text=True, timeout=300)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  _assert_same_losses(_read_metrics(run_dir), _read_metrics(single))

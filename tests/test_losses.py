@@ -1,0 +1,132 @@
+"""Loss functions against values computed by hand (σ(2) = 0.880797, log(1 + e^-2) = 0.126928, ...)."""
+
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from training import losses
+
+LOG2 = math.log(2.0)
+SOFTPLUS_M2 = math.log1p(math.exp(-2.0))  # -log σ(2)
+SOFTPLUS_M1 = math.log1p(math.exp(-1.0))  # -log(1 - σ(-1))
+SOFTPLUS_1 = math.log1p(math.exp(1.0))  # -log σ(-1)
+
+
+def t(values):
+  return tf.constant(values, tf.float32)
+
+
+class TestHandComputed:
+
+  def test_dcgan_discriminator(self):
+    got = losses.dcgan_discriminator_loss(t([[0.0], [2.0]]), t([[0.0], [-1.0]]))
+    np.testing.assert_allclose(got, [2 * LOG2, SOFTPLUS_M2 + SOFTPLUS_M1], rtol=1e-6)
+
+  def test_dcgan_discriminator_smoothed_and_flipped_labels(self):
+    # target 0.9 on logit 2: -(0.9 log σ(2) + 0.1 log(1 - σ(2))) = 0.9·0.126928 + 0.1·2.126928
+    got = losses.dcgan_discriminator_loss(t([2.0, 2.0]), t([-50.0, -50.0]), real_labels=t([0.9, 0.0]))
+    np.testing.assert_allclose(got, [0.9 * SOFTPLUS_M2 + 0.1 * (2 + SOFTPLUS_M2), 2 + SOFTPLUS_M2], rtol=1e-5)
+
+  def test_dcgan_generator_is_non_saturating(self):
+    np.testing.assert_allclose(losses.dcgan_generator_loss(t([0.0, -1.0])), [LOG2, SOFTPLUS_1], rtol=1e-6)
+
+  def test_lsgan_default_labels(self):
+    np.testing.assert_allclose(losses.lsgan_discriminator_loss(t([1.5]), t([0.5])), [0.25])
+    np.testing.assert_allclose(losses.lsgan_generator_loss(t([0.5])), [0.125])
+
+  def test_lsgan_pearson_labels(self):
+    # a, b, c = -1, 1, 0: ½(1.5 - 1)² + ½(0.5 + 1)² = 0.125 + 1.125
+    np.testing.assert_allclose(losses.lsgan_discriminator_loss(t([1.5]), t([0.5]), a=-1.0, b=1.0), [1.25])
+    np.testing.assert_allclose(losses.lsgan_generator_loss(t([0.5]), c=0.0), [0.125])
+
+  def test_wasserstein(self):
+    np.testing.assert_allclose(losses.wasserstein_discriminator_loss(t([3.0, -1.0]), t([1.0, 2.0])), [-2.0, 3.0])
+    np.testing.assert_allclose(losses.wasserstein_generator_loss(t([1.0, -2.0])), [-1.0, 2.0])
+
+
+class LinearCritic:
+  """D(x) = <w, x>: ∇D = w everywhere, so the penalty is exactly (‖w‖ - 1)²."""
+
+  def __init__(self, w):
+    self.w = tf.constant(w, tf.float32)
+
+  def __call__(self, x, training=False):
+    return tf.reduce_sum(x * self.w, axis=[1, 2, 3])[:, None]
+
+
+class QuadraticCritic:
+  """D(x) = ½‖x‖²: ∇D(x̂) = x̂, so the penalty depends on where α puts x̂."""
+
+  def __call__(self, x, training=False):
+    return 0.5 * tf.reduce_sum(tf.square(x), axis=[1, 2, 3])[:, None]
+
+
+class TestGradientPenalty:
+
+  def test_linear_critic_norm_two(self):
+    critic = LinearCritic(np.full((1, 4, 4, 1), 0.5))  # ‖w‖ = sqrt(16 · 0.25) = 2
+    real, fake = tf.random.normal([3, 4, 4, 1]), tf.random.normal([3, 4, 4, 1])
+    got = losses.gradient_penalty(critic, real, fake, alpha=t([0.1, 0.5, 0.9]))
+    np.testing.assert_allclose(got, [1.0, 1.0, 1.0], rtol=1e-6)
+
+  def test_linear_critic_unit_norm_gives_zero(self):
+    critic = LinearCritic(np.full((1, 4, 4, 1), 0.25))  # ‖w‖ = 1
+    got = losses.gradient_penalty(critic, tf.ones([2, 4, 4, 1]), tf.zeros([2, 4, 4, 1]), alpha=t([0.3, 0.7]))
+    np.testing.assert_allclose(got, [0.0, 0.0], atol=1e-10)
+
+  def test_alpha_is_per_example_and_on_the_real_fake_line(self):
+    # x = 1 everywhere (16 pixels), G(z) = 0: x̂ = α, ‖∇D(x̂)‖ = ‖x̂‖ = 4α, penalty (4α - 1)².
+    alpha = np.array([0.0, 0.25, 1.0], np.float32)
+    got = losses.gradient_penalty(QuadraticCritic(), tf.ones([3, 4, 4, 1]), tf.zeros([3, 4, 4, 1]), t(alpha))
+    np.testing.assert_allclose(got, (4 * alpha - 1) ** 2, rtol=1e-5, atol=1e-5)
+
+  def test_zero_gradient_is_finite(self):
+    # ‖∇‖ = 0 at x̂ = 0: without ε the square root's derivative is infinite.
+    real = tf.zeros([2, 4, 4, 1])
+    with tf.GradientTape() as tape:
+      tape.watch(real)
+      penalty = losses.gradient_penalty(QuadraticCritic(), real, tf.zeros_like(real), t([0.5, 0.5]))
+    np.testing.assert_allclose(penalty, [1.0, 1.0], rtol=1e-5)
+    assert np.all(np.isfinite(tape.gradient(penalty, real)))
+
+  def test_mixed_precision_inputs_give_float32(self):
+    critic = LinearCritic(np.full((1, 4, 4, 1), 0.5))
+    got = losses.gradient_penalty(critic, tf.ones([2, 4, 4, 1], tf.bfloat16), tf.zeros([2, 4, 4, 1], tf.bfloat16),
+                                  t([0.5, 0.5]))
+    assert got.dtype == tf.float32
+
+
+@pytest.mark.parametrize('name', sorted(losses.LOSSES))
+class TestEveryRegisteredLoss:
+  """One shared check over every registry entry: shapes, dtypes, gradients, and the family's defaults."""
+
+  def test_per_example_shapes_and_gradients(self, name):
+    family = losses.LOSSES[name]
+    real_logits = tf.Variable([[0.3], [-1.2], [2.0], [0.0]])
+    fake_logits = tf.Variable([[-0.7], [0.4], [1.1], [-2.0]])
+    with tf.GradientTape(persistent=True) as tape:
+      d_loss = family.discriminator_loss(real_logits, fake_logits)
+      g_loss = family.generator_loss(fake_logits)
+    assert d_loss.shape == (4,) and g_loss.shape == (4,)
+    assert d_loss.dtype == tf.float32 and g_loss.dtype == tf.float32
+    for loss, var in ((d_loss, real_logits), (d_loss, fake_logits), (g_loss, fake_logits)):
+      grad = tape.gradient(loss, var)
+      assert grad is not None and np.all(np.isfinite(grad)) and np.any(grad != 0)
+
+  def test_generator_wants_higher_fake_scores(self, name):
+    family = losses.LOSSES[name]
+    low, high = family.generator_loss(t([-1.0])), family.generator_loss(t([0.5]))
+    assert float(high[0]) < float(low[0])
+
+  def test_defaults_follow_the_papers(self, name):
+    family = losses.LOSSES[name]
+    assert family.critic_norm in family.allowed_critic_norms
+    if name == 'wgan_gp':
+      assert 'batch' not in family.allowed_critic_norms and family.gradient_penalty_weight == 10.0
+      assert (family.optimizer.learning_rate, family.optimizer.beta_1, family.optimizer.beta_2) == (1e-4, 0.0, 0.9)
+    if name == 'wgan':
+      assert family.clip_value == 0.01 and family.optimizer.name == 'rmsprop' and family.n_critic == 5
+    if name in ('dcgan', 'lsgan'):
+      assert family.n_critic == 1 and family.optimizer.beta_1 == 0.5

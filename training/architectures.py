@@ -1,0 +1,101 @@
+"""Generator and critic architectures, registered by name.
+
+Every generator here must export to an ONNX graph that ONNX Runtime's CUDA EP runs entirely. The CUDA EP
+cannot run ConvTranspose with asymmetric padding (measured on an H100: 41 ms vs 0.33 ms per batch of 64), so
+transposed convolutions use kernel 4 with stride 2 and "same" padding: total padding k - s = 2 splits 1 / 1.
+A kernel 5 / stride 2 "same" layer would pad (1, 2) and fall back to the CPU. `tests/test_export.py` checks
+this property for every entry of `ARCHITECTURES`.
+
+Models are functional (tf2onnx's `from_keras` fails on Sequential models).
+"""
+
+import dataclasses
+import math
+from typing import Callable
+
+import keras
+from keras import layers
+
+MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 16, 128
+_KERNEL, _STRIDE = 4, 2  # symmetric "same" padding for the transposed convolutions, see module docstring
+_BN_MOMENTUM = 0.9  # moving statistics that keep up with a short run; Keras' 0.99 lags for thousands of steps
+
+
+def validate_image_size(image_size: int) -> None:
+  if image_size < MIN_IMAGE_SIZE or image_size > MAX_IMAGE_SIZE or image_size & (image_size - 1):
+    raise ValueError(f'--image_size must be a power of two from {MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE}, '
+                     f'got {image_size}')
+
+
+def _num_upsamplings(image_size: int) -> int:
+  validate_image_size(image_size)
+  return int(math.log2(image_size // 4))
+
+
+def _batch_norm(name):
+  # synchronized=True: under MirroredStrategy / MultiWorker the batch mean and variance are all-reduced over
+  # the global batch, so every replica normalises with the same statistics and the moving averages agree.
+  return layers.BatchNormalization(momentum=_BN_MOMENTUM, synchronized=True, name=name)
+
+
+def dcgan_generator(latent_dim: int, image_size: int, channels: int, width: int,
+                    dtype_policy: str = 'float32') -> keras.Model:
+  """DCGAN generator (Radford et al. 2016, Fig. 1): z -> 4x4x(8·width) -> strided transposed convs -> tanh.
+
+  Output: (B, image_size, image_size, channels) in [-1, 1], float32.
+  """
+  n_up = _num_upsamplings(image_size)
+  z = keras.Input((latent_dim,), name='z')
+  x = layers.Dense(4 * 4 * 8 * width, use_bias=False, dtype=dtype_policy, name='project')(z)
+  x = layers.Reshape((4, 4, 8 * width), name='reshape')(x)
+  x = _batch_norm('project_bn')(x)
+  x = layers.ReLU(name='project_relu')(x)
+  for i in range(n_up - 1):
+    filters = max(width, 8 * width // 2 ** (i + 1))
+    x = layers.Conv2DTranspose(filters, _KERNEL, _STRIDE, padding='same', use_bias=False,
+                               dtype=dtype_policy, name=f'up{i}')(x)
+    x = _batch_norm(f'up{i}_bn')(x)
+    x = layers.ReLU(name=f'up{i}_relu')(x)
+  x = layers.Conv2DTranspose(channels, _KERNEL, _STRIDE, padding='same', dtype=dtype_policy, name='to_image')(x)
+  images = layers.Activation('tanh', dtype='float32', name='images')(x)  # (B, H, W, C) in [-1, 1]
+  return keras.Model(z, images, name='generator')
+
+
+def dcgan_critic(image_size: int, channels: int, width: int, norm: str = 'layer', input_dropout: float = 0.0,
+                 dtype_policy: str = 'float32') -> keras.Model:
+  """DCGAN discriminator / critic: strided convs + LeakyReLU(0.2) down to 4x4, then one linear logit.
+
+  norm: 'batch' (DCGAN, LSGAN, WGAN), 'layer' (WGAN-GP: per-example, so the penalty stays per-example) or
+  'none'. No normalisation on the first layer (Radford et al. 2016, Sec. 3).
+  """
+  n_down = _num_upsamplings(image_size)
+  images = keras.Input((image_size, image_size, channels), name='images')
+  x = images
+  if input_dropout > 0:
+    x = layers.Dropout(input_dropout, name='input_dropout')(x)
+  for i in range(n_down):
+    filters = min(8 * width, width * 2 ** i)
+    x = layers.Conv2D(filters, _KERNEL, _STRIDE, padding='same', use_bias=(i == 0 or norm == 'none'),
+                      dtype=dtype_policy, name=f'down{i}')(x)
+    if i > 0 and norm == 'batch':
+      x = _batch_norm(f'down{i}_bn')(x)
+    elif i > 0 and norm == 'layer':
+      x = layers.LayerNormalization(axis=[1, 2, 3], dtype=dtype_policy, name=f'down{i}_ln')(x)
+    x = layers.LeakyReLU(0.2, dtype=dtype_policy, name=f'down{i}_lrelu')(x)
+  x = layers.Flatten(name='flatten')(x)
+  logits = layers.Dense(1, dtype='float32', name='logits')(x)  # (B, 1), unbounded
+  return keras.Model(images, logits, name='critic')
+
+
+@dataclasses.dataclass(frozen=True)
+class Architecture:
+  name: str
+  build_generator: Callable  # (latent_dim, image_size, channels, width, dtype_policy) -> keras.Model
+  build_critic: Callable  # (image_size, channels, width, norm, input_dropout, dtype_policy) -> keras.Model
+  description: str
+
+
+ARCHITECTURES = {
+    'dcgan': Architecture('dcgan', dcgan_generator, dcgan_critic,
+                          'DCGAN: 4x4 projection, kernel-4 stride-2 (transposed) convolutions'),
+}

@@ -1,0 +1,97 @@
+"""The trained generator as a run directory stores it, and the one loader that export uses to read it back.
+
+<run_dir>/generator/
+  generator.weights.h5   Keras weights of the generator (inference uses BatchNorm's moving statistics)
+  generator.json         metadata: everything needed to rebuild the model and describe it (see `save`)
+
+The generator is rebuilt from the architecture registry and its weights loaded, rather than deserialised from a
+pickled model, so a run directory stays readable as long as the architecture keeps its layer names.
+"""
+
+import datetime
+import json
+import os
+import tempfile
+
+FORMAT_VERSION = 1
+GENERATOR_DIR = 'generator'
+WEIGHTS_FILE = 'generator.weights.h5'
+METADATA_FILE = 'generator.json'
+
+
+class RunDirError(Exception):
+  """A run directory that cannot be read: the message is one line meant for the user."""
+
+
+def generator_metadata(config, step: int) -> dict:
+  """Metadata for a generator trained with `config` (a training.config.TrainConfig) up to `step`."""
+  import tensorflow as tf  # deferred: keeps `import training.generator_io` cheap for readers of metadata
+  return {
+      'format_version': FORMAT_VERSION,
+      'arch': config.arch,
+      'latent_dim': config.latent_dim,
+      'image_height': config.image_size,
+      'image_width': config.image_size,
+      'channels': config.channels,
+      'width': config.width,
+      'layout': 'NHWC',
+      'value_range': [-1.0, 1.0],
+      'loss': config.loss,
+      'dataset': config.dataset,
+      'step': int(step),
+      'tensorflow_version': tf.__version__,
+      'saved_at': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
+  }
+
+
+def _atomic_write_text(path: str, text: str) -> None:
+  fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix='.tmp-')
+  with os.fdopen(fd, 'w') as f:
+    f.write(text)
+  os.replace(tmp, path)
+
+
+def save(generator, metadata: dict, run_dir: str) -> str:
+  """Writes the generator's weights and metadata under <run_dir>/generator/, replacing both atomically."""
+  out_dir = os.path.join(run_dir, GENERATOR_DIR)
+  os.makedirs(out_dir, exist_ok=True)
+  tmp_weights = os.path.join(out_dir, '.tmp-' + WEIGHTS_FILE)
+  generator.save_weights(tmp_weights)
+  os.replace(tmp_weights, os.path.join(out_dir, WEIGHTS_FILE))
+  _atomic_write_text(os.path.join(out_dir, METADATA_FILE), json.dumps(metadata, indent=2) + '\n')
+  return out_dir
+
+
+def read_metadata(run_dir: str) -> dict:
+  """Reads and validates <run_dir>/generator/generator.json; raises RunDirError with a one-line reason."""
+  if not os.path.isdir(run_dir):
+    raise RunDirError(f'run directory {run_dir!r} does not exist')
+  path = os.path.join(run_dir, GENERATOR_DIR, METADATA_FILE)
+  if not os.path.isfile(path) or not os.path.isfile(os.path.join(run_dir, GENERATOR_DIR, WEIGHTS_FILE)):
+    raise RunDirError(f'{run_dir!r} holds no trained generator (no {GENERATOR_DIR}/{METADATA_FILE} and '
+                      f'{WEIGHTS_FILE}); train first or let the run reach its first checkpoint')
+  try:
+    with open(path) as f:
+      metadata = json.load(f)
+  except (OSError, ValueError) as e:
+    raise RunDirError(f'cannot read {path}: {e}') from None
+  if metadata.get('format_version') != FORMAT_VERSION:
+    raise RunDirError(f'{run_dir!r} was written by another version of this project (generator format '
+                      f'{metadata.get("format_version")!r}, this version reads {FORMAT_VERSION})')
+  return metadata
+
+
+def load(run_dir: str):
+  """Rebuilds the trained generator of a run directory. Returns (keras.Model, metadata dict)."""
+  from training.architectures import ARCHITECTURES  # deferred: imports Keras
+  metadata = read_metadata(run_dir)
+  arch = ARCHITECTURES.get(metadata['arch'])
+  if arch is None:
+    raise RunDirError(f'{run_dir!r} uses architecture {metadata["arch"]!r}, unknown to this version')
+  generator = arch.build_generator(metadata['latent_dim'], metadata['image_height'], metadata['channels'],
+                                   metadata['width'])
+  try:
+    generator.load_weights(os.path.join(run_dir, GENERATOR_DIR, WEIGHTS_FILE))
+  except (OSError, ValueError) as e:
+    raise RunDirError(f'cannot load the generator weights of {run_dir!r}: {e}') from None
+  return generator, metadata

@@ -1,0 +1,213 @@
+"""GAN losses as pure functions of critic logits, and the registry that names them.
+
+Naming scheme (after tensorflow/gan `losses_impl.py`):
+  `<family>_discriminator_loss(real_logits, fake_logits, ...)` and `<family>_generator_loss(fake_logits, ...)`.
+
+Every function returns a *per-example* loss of shape (B,). The train step reduces it with
+`tf.nn.compute_average_loss(..., global_batch_size=...)`, which is what keeps the gradients right under
+MirroredStrategy (a per-replica mean would scale them by the number of replicas).
+"""
+
+import dataclasses
+from typing import Callable, Optional
+
+import tensorflow as tf
+
+
+def _flat(logits):
+  """(B, 1) or (B,) critic outputs -> (B,) float32 (losses are float32 even under mixed precision)."""
+  return tf.reshape(tf.cast(logits, tf.float32), [-1])
+
+
+# --- DCGAN: Goodfellow et al. 2014, "Generative Adversarial Nets", Eq. 1 and Sec. 3 -------------------------
+
+def dcgan_discriminator_loss(real_logits, fake_logits, real_labels=None):
+  """Binary cross-entropy of the discriminator, on logits.
+
+  L_D = -[ y log σ(D(x)) + (1 - y) log(1 - σ(D(x))) ] - log(1 - σ(D(G(z))))
+
+  Args:
+    real_logits: (B,) or (B, 1) D(x) on real images.
+    fake_logits: (B,) or (B, 1) D(G(z)) on generated images.
+    real_labels: optional (B,) targets for the real images; 1 by default. One-sided label smoothing passes
+      1 - s; a label flip passes 0 for the flipped examples (Salimans et al. 2016, Sec. 3.4).
+  Returns:
+    (B,) per-example loss.
+  """
+  real_logits, fake_logits = _flat(real_logits), _flat(fake_logits)
+  if real_labels is None:
+    real_labels = tf.ones_like(real_logits)
+  real_labels = tf.cast(tf.reshape(real_labels, [-1]), tf.float32)
+  real_term = tf.nn.sigmoid_cross_entropy_with_logits(labels=real_labels, logits=real_logits)
+  fake_term = tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.zeros_like(fake_logits), logits=fake_logits)
+  return real_term + fake_term
+
+
+def dcgan_generator_loss(fake_logits):
+  """Non-saturating generator loss (Goodfellow et al. 2014, Sec. 3): L_G = -log σ(D(G(z))).
+
+  Args:
+    fake_logits: (B,) or (B, 1) D(G(z)).
+  Returns:
+    (B,) per-example loss.
+  """
+  fake_logits = _flat(fake_logits)
+  return tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.ones_like(fake_logits), logits=fake_logits)
+
+
+# --- LSGAN: Mao et al. 2017, "Least Squares Generative Adversarial Networks", Eq. 2 --------------------------
+
+def lsgan_discriminator_loss(real_logits, fake_logits, a=0.0, b=1.0):
+  """L_D = ½ (D(x) - b)² + ½ (D(G(z)) - a)²   (Eq. 2, first line).
+
+  a is the target for fakes, b for reals. The default a, b, c = 0, 1, 1 is Eq. 9; a, b, c = -1, 1, 0 satisfies
+  b - c = 1, b - a = 2 and minimises the Pearson χ² divergence (Eq. 8).
+
+  Args:
+    real_logits: (B,) or (B, 1) D(x).
+    fake_logits: (B,) or (B, 1) D(G(z)).
+    a: target for generated images.
+    b: target for real images.
+  Returns:
+    (B,) per-example loss.
+  """
+  real_logits, fake_logits = _flat(real_logits), _flat(fake_logits)
+  return 0.5 * tf.square(real_logits - b) + 0.5 * tf.square(fake_logits - a)
+
+
+def lsgan_generator_loss(fake_logits, c=1.0):
+  """L_G = ½ (D(G(z)) - c)²   (Eq. 2, second line); c is the value the generator wants D to believe.
+
+  Args:
+    fake_logits: (B,) or (B, 1) D(G(z)).
+    c: target of the generator.
+  Returns:
+    (B,) per-example loss.
+  """
+  return 0.5 * tf.square(_flat(fake_logits) - c)
+
+
+# --- WGAN: Arjovsky et al. 2017, "Wasserstein GAN", Eq. 3 and Algorithm 1 -------------------------------------
+
+def wasserstein_discriminator_loss(real_logits, fake_logits):
+  """Critic loss L_D = D(G(z)) - D(x), the negated Wasserstein estimate of Eq. 3 (Algorithm 1, line 5).
+
+  The mean of -L_D over a batch estimates W(P_r, P_g) up to the Lipschitz constant of the critic.
+
+  Args:
+    real_logits: (B,) or (B, 1) critic scores D(x).
+    fake_logits: (B,) or (B, 1) critic scores D(G(z)).
+  Returns:
+    (B,) per-example loss.
+  """
+  return _flat(fake_logits) - _flat(real_logits)
+
+
+def wasserstein_generator_loss(fake_logits):
+  """Generator loss L_G = -D(G(z)) (Algorithm 1, line 10).
+
+  Args:
+    fake_logits: (B,) or (B, 1) critic scores D(G(z)).
+  Returns:
+    (B,) per-example loss.
+  """
+  return -_flat(fake_logits)
+
+
+# --- WGAN-GP: Gulrajani et al. 2017, "Improved Training of Wasserstein GANs", Eq. 3 and Algorithm 1 -----------
+
+def gradient_penalty(critic, real_images, fake_images, alpha, epsilon=1e-12, training=True):
+  """Per-example gradient penalty (‖∇_x̂ D(x̂)‖₂ - 1)², x̂ = α x + (1 - α) G(z)   (Eq. 3; Algorithm 1, lines 6-7).
+
+  The caller multiplies by λ (10 in the paper) and reduces over the global batch.
+
+  Args:
+    critic: callable images -> (B, 1) scores.
+    real_images: (B, H, W, C) real batch.
+    fake_images: (B, H, W, C) generated batch.
+    alpha: (B,) or (B, 1, 1, 1) uniform samples in [0, 1], one per example (never per pixel, never normal).
+    epsilon: keeps the square root differentiable where the gradient is exactly zero.
+    training: passed to the critic (normalisation layers).
+  Returns:
+    (B,) per-example penalty, float32 even under mixed precision.
+  """
+  real_images = tf.cast(real_images, tf.float32)
+  fake_images = tf.cast(fake_images, tf.float32)
+  alpha = tf.reshape(tf.cast(alpha, tf.float32), [-1, 1, 1, 1])
+  interpolated = alpha * real_images + (1.0 - alpha) * fake_images  # (B, H, W, C)
+  with tf.GradientTape() as tape:
+    tape.watch(interpolated)
+    scores = tf.cast(critic(interpolated, training=training), tf.float32)
+  grads = tf.cast(tape.gradient(scores, interpolated), tf.float32)  # (B, H, W, C)
+  norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]) + epsilon)
+  return tf.square(norms - 1.0)
+
+
+# --- Registry ----------------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class OptimizerSpec:
+  """Optimizer defaults of a loss family, as its paper or reference code uses them."""
+  name: str  # 'adam' or 'rmsprop'
+  learning_rate: float
+  beta_1: float = 0.9
+  beta_2: float = 0.999
+
+
+@dataclasses.dataclass(frozen=True)
+class GANLoss:
+  """One loss family: its two loss functions plus the training defaults that belong to it."""
+  name: str
+  discriminator_loss: Callable  # (real_logits, fake_logits, **kw) -> (B,)
+  generator_loss: Callable  # (fake_logits, **kw) -> (B,)
+  n_critic: int  # critic updates per generator update
+  optimizer: OptimizerSpec
+  critic_norm: str  # default normalisation of the critic: 'batch', 'layer' or 'none'
+  allowed_critic_norms: tuple
+  gradient_penalty_weight: float = 0.0  # λ; 0 disables the penalty
+  clip_value: Optional[float] = None  # critic weights clipped to ±clip after every critic update
+  citation: str = ''
+
+
+LOSSES = {
+    'dcgan': GANLoss(
+        name='dcgan',
+        discriminator_loss=dcgan_discriminator_loss,
+        generator_loss=dcgan_generator_loss,
+        n_critic=1,
+        optimizer=OptimizerSpec('adam', 2e-4, 0.5, 0.999),  # Radford et al. 2016, Sec. 4
+        critic_norm='batch',
+        allowed_critic_norms=('batch', 'layer', 'none'),
+        citation='Goodfellow et al. 2014; Radford et al. 2016'),
+    'lsgan': GANLoss(
+        name='lsgan',
+        discriminator_loss=lsgan_discriminator_loss,
+        generator_loss=lsgan_generator_loss,
+        n_critic=1,
+        optimizer=OptimizerSpec('adam', 2e-4, 0.5, 0.999),  # Mao et al. 2017, Sec. 4.1
+        critic_norm='batch',
+        allowed_critic_norms=('batch', 'layer', 'none'),
+        citation='Mao et al. 2017'),
+    'wgan': GANLoss(
+        name='wgan',
+        discriminator_loss=wasserstein_discriminator_loss,
+        generator_loss=wasserstein_generator_loss,
+        n_critic=5,
+        optimizer=OptimizerSpec('rmsprop', 5e-5),  # Arjovsky et al. 2017, Algorithm 1
+        critic_norm='batch',
+        allowed_critic_norms=('batch', 'layer', 'none'),
+        clip_value=0.01,
+        citation='Arjovsky et al. 2017'),
+    'wgan_gp': GANLoss(
+        name='wgan_gp',
+        discriminator_loss=wasserstein_discriminator_loss,
+        generator_loss=wasserstein_generator_loss,
+        n_critic=5,
+        optimizer=OptimizerSpec('adam', 1e-4, 0.0, 0.9),  # Gulrajani et al. 2017, Algorithm 1
+        # BatchNorm makes each example's critic output depend on the whole batch, which breaks the
+        # per-example gradient the penalty constrains (Gulrajani et al. 2017, Sec. 4).
+        critic_norm='layer',
+        allowed_critic_norms=('layer', 'none'),
+        gradient_penalty_weight=10.0,
+        citation='Gulrajani et al. 2017'),
+}

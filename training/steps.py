@@ -1,0 +1,142 @@
+"""The distributed critic and generator updates, written as the papers' Algorithm 1 reads.
+
+Each update is a per-replica function run by `strategy.run` inside a `tf.function`:
+  critic_step:    n_critic times per generator step — L_D (+ λ·GP) on a real batch and G(z), then, for WGAN,
+                  clip the critic's weights (cross-replica, so every replica holds the same clipped values).
+  generator_step: once — L_G on D(G(z)).
+Per-example losses are averaged over the global batch (`tf.nn.compute_average_loss`); the optimizers sum the
+replicas' gradients, so 2 replicas of B/2 compute the same update as 1 replica of B.
+
+With --jit, the loss-and-gradient part is XLA-compiled; `apply_gradients` stays outside the compiled function
+(XLA cannot compile the cross-replica update).
+"""
+
+import tensorflow as tf
+
+from training.config import TrainConfig
+from training.losses import gradient_penalty
+
+SUM, MEAN = tf.distribute.ReduceOp.SUM, tf.distribute.ReduceOp.MEAN
+_MEAN_METRICS = ('d_grad_norm', 'g_grad_norm')  # per-replica norms: averaged; everything else is summed
+
+
+def _loss_kwargs(config: TrainConfig):
+  """Hyperparameters the loss functions take from flags: (discriminator kwargs, generator kwargs)."""
+  if config.loss == 'lsgan':
+    a, b, c = config.lsgan_labels
+    return {'a': a, 'b': b}, {'c': c}
+  return {}, {}
+
+
+def _real_labels(config: TrainConfig, uniform):
+  """DCGAN real targets: 1 - label_smoothing, flipped to 0 with probability label_flip (uniform: (B,))."""
+  smoothed = tf.fill(tf.shape(uniform), 1.0 - config.label_smoothing)
+  return tf.where(uniform < config.label_flip, tf.zeros_like(smoothed), smoothed)
+
+
+def _scale(optimizer, loss):
+  # LossScaleOptimizer (mixed_float16) scales the loss up so float16 gradients do not underflow.
+  return optimizer.scale_loss(loss) if hasattr(optimizer, 'scale_loss') else loss
+
+
+def make_step_functions(config: TrainConfig, strategy, generator, critic, g_optimizer, d_optimizer):
+  """Returns (train_step, extra_critic_step): tf.functions taking the distributed iterator, returning metrics."""
+  family = config.family
+  d_kwargs, g_kwargs = _loss_kwargs(config)
+  global_batch = config.batch_size
+  use_labels = config.loss == 'dcgan' and (config.label_smoothing or config.label_flip)
+  compile_ = (lambda f: tf.function(f, jit_compile=True)) if config.jit else (lambda f: f)
+
+  def average(per_example):
+    return tf.nn.compute_average_loss(per_example, global_batch_size=global_batch)
+
+  @compile_
+  def critic_grads(batch):
+    real_images = batch['images']  # (B, H, W, C) in [-1, 1]
+    with tf.GradientTape() as tape:
+      fake_images = generator(batch['z'], training=True)
+      real_logits = critic(real_images, training=True)  # (B, 1)
+      fake_logits = critic(fake_images, training=True)
+      kwargs = dict(d_kwargs, real_labels=_real_labels(config, batch['uniform'])) if use_labels else d_kwargs
+      d_loss = average(family.discriminator_loss(real_logits, fake_logits, **kwargs))
+      penalty = tf.zeros([])
+      if config.gp_weight > 0:
+        penalty = average(gradient_penalty(critic, real_images, fake_images, batch['alpha']))
+      total = d_loss + config.gp_weight * penalty
+      scaled = _scale(d_optimizer, total)
+    grads = tape.gradient(scaled, critic.trainable_variables)
+    real_mean = average(tf.reshape(tf.cast(real_logits, tf.float32), [-1]))
+    fake_mean = average(tf.reshape(tf.cast(fake_logits, tf.float32), [-1]))
+    metrics = {'d_loss': total, 'gradient_penalty': penalty, 'd_real': real_mean, 'd_fake': fake_mean,
+               'wasserstein': real_mean - fake_mean, 'd_grad_norm': tf.linalg.global_norm(grads)}
+    return grads, metrics
+
+  def critic_replica(batch):
+    grads, metrics = critic_grads(batch)
+    d_optimizer.apply_gradients(zip(grads, critic.trainable_variables))
+    return metrics
+
+  @compile_
+  def generator_grads(batch):
+    with tf.GradientTape() as tape:
+      fake_logits = critic(generator(batch['z_gen'], training=True), training=True)
+      g_loss = average(family.generator_loss(fake_logits, **g_kwargs))
+      scaled = _scale(g_optimizer, g_loss)
+    grads = tape.gradient(scaled, generator.trainable_variables)
+    return grads, {'g_loss': g_loss, 'g_grad_norm': tf.linalg.global_norm(grads)}
+
+  def generator_replica(batch):
+    grads, metrics = generator_grads(batch)
+    g_optimizer.apply_gradients(zip(grads, generator.trainable_variables))
+    return metrics
+
+  def reduce(per_replica):
+    return {k: strategy.reduce(MEAN if k in _MEAN_METRICS else SUM, v, axis=None) for k, v in per_replica.items()}
+
+  def critic_update(batch):
+    metrics = reduce(strategy.run(critic_replica, args=(batch,)))
+    if config.clip_value:  # Arjovsky et al. 2017, Algorithm 1, line 7: w <- clip(w, -c, c)
+      for v in critic.trainable_variables:
+        v.assign(tf.clip_by_value(v, -config.clip_value, config.clip_value))
+    return metrics
+
+  @tf.function
+  def train_step(iterator):
+    """n_critic critic updates on fresh real batches, then one generator update (Algorithm 1's outer loop).
+
+    The critic loop is unrolled in one graph: one Python call per generator step keeps the per-call overhead
+    out of small models' step time."""
+    for _ in range(config.n_critic):
+      batch = next(iterator)
+      d_metrics = critic_update(batch)
+    g_metrics = reduce(strategy.run(generator_replica, args=(batch,)))
+    return {**d_metrics, **g_metrics}
+
+  @tf.function
+  def extra_critic_step(iterator):
+    """One more critic update, for --wgan_critic_schedule's 100-critic-step generator steps."""
+    return critic_update(next(iterator))
+
+  return train_step, extra_critic_step
+
+
+def attach_randomness(config: TrainConfig):
+  """A tf.data map (batch_index, images) -> batch dict with every random number one step needs.
+
+  The latents, penalty α and label-flip draws are stateless functions of (seed, batch index), made for the
+  *global* batch before it is split over replicas: 1 replica of B and 2 replicas of B/2 see the same numbers,
+  and a resumed run continues the sequence instead of repeating it.
+  """
+  batch, latent = config.batch_size, config.latent_dim
+
+  def fn(index, images):
+    seed = lambda salt: tf.stack([tf.constant(config.seed, tf.int64) * 1000 + salt, index])  # noqa: E731
+    return {
+        'images': images,  # (B, H, W, C) in [-1, 1]
+        'z': tf.random.stateless_normal([batch, latent], seed(1)),  # critic step's fakes
+        'z_gen': tf.random.stateless_normal([batch, latent], seed(2)),  # generator step's fakes
+        'alpha': tf.random.stateless_uniform([batch], seed(3)),  # one α per example, U[0, 1]
+        'uniform': tf.random.stateless_uniform([batch], seed(4)),  # DCGAN label flips
+    }
+
+  return fn

@@ -1,0 +1,205 @@
+"""`train(config)`: one top-to-bottom training run (strategy → data → models and optimizers → restore → loop →
+save). The step math lives in training/steps.py, the files in training/run_dir.py."""
+
+import dataclasses
+import os
+import shutil
+import signal
+import tempfile
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from training import datasets, generator_io, run_dir as rundir, steps, strategies
+from training.architectures import ARCHITECTURES
+from training.config import ConfigError, TrainConfig, n_critic_at
+from training.progress import Progress
+
+_SHOWN = ('d_loss', 'g_loss', 'wasserstein')  # live in the progress bar
+
+
+class TrainingError(Exception):
+  """The run stopped for a reason the user must see (one line, exit code 1)."""
+
+
+def _optimizer(config: TrainConfig, learning_rate: float):
+  if config.family.optimizer.name == 'rmsprop':
+    opt = keras.optimizers.RMSprop(learning_rate)
+  else:
+    opt = keras.optimizers.Adam(learning_rate, beta_1=config.beta_1, beta_2=config.beta_2)
+  return keras.optimizers.LossScaleOptimizer(opt) if _dtype_policy(config) == 'mixed_float16' else opt
+
+
+def _dtype_policy(config: TrainConfig) -> str:
+  if not config.mixed_precision:
+    return 'float32'
+  # float16 needs loss scaling and is fast on GPUs; CPUs have bfloat16 kernels and need no scaling.
+  return 'mixed_float16' if tf.config.list_physical_devices('GPU') else 'mixed_bfloat16'
+
+
+class _StopRequest:
+  """Turns SIGTERM (and Ctrl-C) into a clean stop: checkpoint, then exit."""
+
+  def __init__(self):
+    self.requested = False
+    self._previous = {}
+
+  def __enter__(self):
+    for sig in (signal.SIGTERM, signal.SIGINT):
+      try:
+        self._previous[sig] = signal.signal(sig, self._handle)
+      except ValueError:  # not the main thread: leave signals alone
+        pass
+    return self
+
+  def _handle(self, signum, frame):
+    self.requested = True
+
+  def __exit__(self, *exc):
+    for sig, handler in self._previous.items():
+      signal.signal(sig, handler)
+
+
+def train(config: TrainConfig, resume: bool = False, log=print) -> str:
+  """Trains a GAN as `config` says and returns the run directory. Raises the project's one-line errors."""
+  # --- Strategy -------------------------------------------------------------------------------------------------
+  strategy = strategies.make(config.strategy)
+  replicas = strategy.num_replicas_in_sync
+  if config.batch_size % replicas:
+    raise ConfigError(f'--batch_size={config.batch_size} does not divide over {replicas} replicas')
+  chief = strategies.is_chief(strategy)
+
+  # --- Data -----------------------------------------------------------------------------------------------------
+  images, info = datasets.load_images(config.dataset, config.image_size, split='train', data_dir=config.data_dir,
+                                      manual_dir=config.manual_dir)
+  config = dataclasses.replace(config, channels=info.channels)
+  run_dir = config.run_dir
+  if chief:
+    rundir.prepare(run_dir, resume)
+    if not resume:
+      rundir.write_config(run_dir, config.to_json())
+  log(f'run directory: {run_dir}')
+  log(f'data: {info.name}, {info.num_examples} images{f" ({info.skipped} unreadable skipped)" if info.skipped else ""}'
+      f' -> {config.image_size}x{config.image_size}x{info.channels}; strategy: {strategies.display_name(strategy)}, '
+      f'{replicas} replica(s), global batch {config.batch_size}')
+
+  # --- Models and optimizers, built inside the scope before the first step -------------------------------------
+  arch = ARCHITECTURES[config.arch]
+  policy = _dtype_policy(config)
+  keras.utils.set_random_seed(config.seed)
+  with strategy.scope():
+    generator = arch.build_generator(config.latent_dim, config.image_size, info.channels, config.width, policy)
+    critic = arch.build_critic(config.image_size, info.channels, config.width, config.critic_norm,
+                               config.critic_input_dropout, policy)
+    g_optimizer = _optimizer(config, config.g_learning_rate)
+    d_optimizer = _optimizer(config, config.d_learning_rate)
+    g_optimizer.build(generator.trainable_variables)
+    d_optimizer.build(critic.trainable_variables)
+    step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
+    fixed_latents = tf.Variable(tf.random.stateless_normal([config.num_samples, config.latent_dim], [config.seed, 7]),
+                                trainable=False, name='fixed_latents')
+
+  # --- Restore --------------------------------------------------------------------------------------------------
+  # The checkpoint holds, and restores in this order: (1) generator and (2) critic weights, BatchNorm moving
+  # statistics included; (3) generator and (4) critic optimizer slots and iteration counts; (5) the generator
+  # step; (6) the fixed latents of the sample grid. The settings are in config.json, read by main before this.
+  # Only the chief writes into the run directory; other workers save to a scratch directory they delete.
+  checkpoint = tf.train.Checkpoint(generator=generator, critic=critic, g_optimizer=g_optimizer,
+                                   d_optimizer=d_optimizer, step=step_var, fixed_latents=fixed_latents)
+  ckpt_dir = os.path.join(run_dir, 'checkpoints') if chief else tempfile.mkdtemp(
+      prefix=f'ckpt-{strategies.worker_id(strategy)}-')
+  manager = tf.train.CheckpointManager(checkpoint, ckpt_dir, max_to_keep=config.keep_checkpoints)
+  if resume:
+    if not manager.latest_checkpoint:
+      raise TrainingError(f'--resume: no checkpoint in {ckpt_dir}')
+    checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    log(f'resumed from {manager.latest_checkpoint} at step {int(step_var.numpy())}')
+  start_step = int(step_var.numpy())
+  if start_step >= config.steps:
+    raise TrainingError(f'the run is already at step {start_step}; pass a larger --steps to continue it')
+
+  # The data pipeline restarts from the batch the run had reached; the shuffle seed moves on with it.
+  batches_done = sum(n_critic_at(config, s) for s in range(start_step))
+  pipeline = datasets.make_input_pipeline(images, info, config.image_size, config.batch_size,
+                                          seed=config.seed + start_step, flip=config.flip)
+  pipeline = pipeline.enumerate(start=batches_done).map(steps.attach_randomness(config),
+                                                        num_parallel_calls=tf.data.AUTOTUNE)
+  options = tf.data.Options()
+  # Every worker builds the same global batches and keeps its own slice: identical to a single-worker run.
+  options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+  iterator = iter(strategy.experimental_distribute_dataset(pipeline.with_options(options)))
+  train_step, extra_critic_step = steps.make_step_functions(config, strategy, generator, critic, g_optimizer,
+                                                          d_optimizer)
+
+  # --- Loop -----------------------------------------------------------------------------------------------------
+  writer = tf.summary.create_file_writer(os.path.join(run_dir, 'tensorboard')) if chief else None
+  metrics_log = rundir.MetricsLog(run_dir) if chief else None
+
+  def save(step):
+    manager.save(checkpoint_number=step)
+    if chief:
+      generator_io.save(generator, generator_io.generator_metadata(config, step), run_dir)
+
+  def sample(step):
+    images_ = generator(fixed_latents, training=False).numpy()  # (N, H, W, C) in [-1, 1]
+    if chief:
+      rundir.save_sample_grid(run_dir, step, images_)
+      with writer.as_default(step=step):
+        tf.summary.image('samples', (images_[:16] + 1.0) / 2.0, max_outputs=16)
+
+  progress = Progress(config.steps, start=start_step)
+  metrics = {}
+  step, last_saved, window_t, window_images = start_step, start_step, time.monotonic(), 0
+  with _StopRequest() as stop:
+    while step < config.steps and not stop.requested:
+      n_critic = n_critic_at(config, step)
+      for _ in range(n_critic - config.n_critic):
+        extra_critic_step(iterator)
+      metrics = {k: float(v) for k, v in train_step(iterator).items()}
+      window_images += n_critic * config.batch_size
+      step += 1
+      step_var.assign(step)
+      bad = [k for k in ('d_loss', 'g_loss') if not np.isfinite(metrics[k])]
+      if bad:
+        progress.close()
+        kept = manager.latest_checkpoint or 'none (no checkpoint was written yet)'
+        raise TrainingError(f'{bad[0]} became {metrics[bad[0]]} at step {step}; training stopped; last good '
+                            f'checkpoint kept: {kept}')
+      progress.update(step, {k: metrics[k] for k in _SHOWN})
+      if step % config.log_every == 0 or step == config.steps:
+        now = time.monotonic()
+        metrics['images_per_sec'] = window_images / max(now - window_t, 1e-9)  # real images seen by the critic
+        window_t, window_images = now, 0
+        if chief:
+          metrics_log.append(step, metrics)
+          with writer.as_default(step=step):
+            for k, v in metrics.items():
+              tf.summary.scalar(k, v)
+      if step % config.sample_every == 0:
+        sample(step)
+      if step % config.ckpt_every == 0:
+        save(step)
+        last_saved = step
+    progress.update(step, {k: metrics[k] for k in _SHOWN if k in metrics}, force=True)
+    progress.close()
+
+  # --- Save -----------------------------------------------------------------------------------------------------
+  if last_saved != step:
+    save(step)
+  if step % config.sample_every:
+    sample(step)
+  if chief:
+    writer.flush()
+    rundir.write_gif(run_dir)
+    rundir.plot_loss_curve(run_dir, f'{config.loss} on {config.dataset}')
+  else:
+    shutil.rmtree(ckpt_dir, ignore_errors=True)
+  if stop.requested:
+    log(f'stopped at step {step} by a signal; checkpoint saved. Continue with: '
+        f'python -m training.main --run_dir={run_dir} --resume')
+  else:
+    log(f'done: {step} steps. Samples: {os.path.join(run_dir, "samples")}; generator: '
+        f'{os.path.join(run_dir, generator_io.GENERATOR_DIR)}')
+  return run_dir
