@@ -1,0 +1,63 @@
+"""What `export.to_onnx` and `export.to_savedmodel` share: their flags, flag parsing and `main`.
+
+Bad input ends in one `error: ...` line on stderr: exit 2 for usage errors (unknown flag, bad value, bad
+--name), 1 for the rest (run dir, models dir, existing model). All of it is checked before TensorFlow loads.
+"""
+
+import sys
+
+from absl import flags
+
+FLAGS = flags.FLAGS
+
+
+def define_flags(onnx: bool) -> None:
+  """Defines the shared flags, plus --opset and --fp16 for the ONNX command. Called once by each entry point."""
+  flags.DEFINE_string('run_dir', None, 'Run directory to export (default: the newest run under --runs_root '
+                      'holding a generator).')
+  flags.DEFINE_string('runs_root', 'runs', 'Where to look for the newest run when --run_dir is not given.')
+  flags.DEFINE_string('name', None, 'Model name, the folder under --models_dir (default: '
+                      '<loss>-<dataset>-step<step>).')
+  flags.DEFINE_string('models_dir', 'models', 'Folder of exported models (the serving app lists it).')
+  flags.DEFINE_bool('overwrite', False, 'Replace this format in an existing model folder (other formats stay).')
+  if onnx:
+    flags.DEFINE_integer('opset', 17, 'ONNX opset, 13..18.', lower_bound=13, upper_bound=18)
+    flags.DEFINE_bool('fp16', False, 'Also write model_fp16.onnx (float16 inside, float32 z and images) for GPU '
+                      'serving.')
+
+
+def parse_flags(argv):
+  # absl exits 1 with a page of usage on a bad flag; a usage error here is one line and exit code 2.
+  try:
+    return FLAGS(argv)
+  except flags.Error as e:
+    print(f'error: {e}', file=sys.stderr)
+    sys.exit(2)
+
+
+def main(argv, formats) -> int:
+  """Runs one export with the parsed flags; returns the exit code."""
+  if len(argv) > 1:
+    print(f'error: unexpected arguments: {" ".join(argv[1:])}', file=sys.stderr)
+    return 2
+  import logging as std_logging
+  from absl import logging
+  logging.set_verbosity(logging.WARNING)  # TF's Python INFO lines (asset writing, ...) drown the progress
+  std_logging.getLogger('tf2onnx').setLevel(std_logging.ERROR)  # its INFO/WARNING lines; parity is the check
+  from export import loader, model_folder
+  try:
+    if FLAGS.name is not None:
+      model_folder.validate_name(FLAGS.name)
+  except ValueError as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 2
+  onnx = 'onnx' in formats
+  try:
+    model_folder.export_model(FLAGS.run_dir, models_dir=FLAGS.models_dir, name=FLAGS.name, formats=formats,
+                              opset=FLAGS.opset if onnx else 17, fp16=FLAGS.fp16 if onnx else False,
+                              overwrite=FLAGS.overwrite, runs_root=FLAGS.runs_root,
+                              log=lambda line: print(line, flush=True))
+  except (loader.ExportError, loader.RunDirError) as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 1
+  return 0

@@ -1,0 +1,161 @@
+"""Keras generator → verified ONNX graph: conversion, CUDA-clean check, checker, ORT CPU parity, float16.
+
+The graph: input `z` float32 (batch, latent_dim), output `images` float32 (batch, H, W, C), NHWC as Keras
+computes it, values in [-1, 1] (tanh). The batch dimension is symbolic ('batch'), so one file serves any batch.
+tf2onnx only logs conversion problems, so nothing leaves here without the parity check against TensorFlow.
+"""
+
+import json
+
+import numpy as np
+
+from export.loader import ExportError
+
+INPUT_NAME, OUTPUT_NAME = 'z', 'images'
+OPSET_RANGE = (13, 18)  # 13: the first opset with Slice/Squeeze taking axes as inputs; 18: newest ORT 1.31 runs
+DEFAULT_OPSET = 17
+PARITY_BATCHES = (1, 7, 64)  # a single image, an odd batch (no power-of-two kernel paths), a full grid
+PARITY_TOLERANCE = 1e-4  # max abs diff vs TF, float32; measured ~1e-7 on the tiny test generators
+# float16 keeps 11 significant bits (relative rounding 4.9e-4 per op); a few layers of accumulation into a
+# tanh output in [-1, 1] stay well inside 1e-2 (measured 6e-5 on the test generators).
+FP16_TOLERANCE = 1e-2
+PARITY_SEED = 0
+
+
+def convert(generator, latent_dim: int, opset: int = DEFAULT_OPSET):
+  """The generator as an onnx.ModelProto with a dynamic batch (not yet checked or made CUDA-clean)."""
+  if not OPSET_RANGE[0] <= opset <= OPSET_RANGE[1]:
+    raise ExportError(f'opset must be in {OPSET_RANGE[0]}..{OPSET_RANGE[1]}, got {opset}')
+  import tensorflow as tf
+  import tf2onnx
+  signature = [tf.TensorSpec([None, latent_dim], tf.float32, name=INPUT_NAME)]
+  try:
+    model, _ = tf2onnx.convert.from_keras(generator, input_signature=signature, opset=opset)
+  except Exception as e:  # tf2onnx raises anything from ValueError to KeyError on an unsupported graph
+    raise ExportError(f'tf2onnx could not convert the generator: {type(e).__name__}: {e}'.splitlines()[0]) from None
+  inputs = [i.name for i in model.graph.input]
+  outputs = [o.name for o in model.graph.output]
+  if inputs != [INPUT_NAME] or outputs != [OUTPUT_NAME]:
+    raise ExportError(f'expected one input {INPUT_NAME!r} and one output {OUTPUT_NAME!r}, the ONNX graph has '
+                      f'inputs {inputs} and outputs {outputs}')
+  for value in (model.graph.input[0], model.graph.output[0]):
+    value.type.tensor_type.shape.dim[0].dim_param = 'batch'  # tf2onnx names it 'unk__N'
+  model.doc_string = ('GAN generator: z float32 (batch, latent_dim) -> images float32 (batch, H, W, C) NHWC in '
+                      '[-1, 1]; see metadata_props')
+  return model
+
+
+def make_cuda_clean(model, rewrite: bool = True) -> int:
+  """Rewrites asymmetric ConvTranspose pads (when `rewrite`), then fails if any node would leave the CUDA EP.
+
+  Returns the number of nodes rewritten.
+  """
+  from export import cuda_clean
+  rewritten = cuda_clean.symmetrize_conv_transposes(model) if rewrite else 0
+  fallback = cuda_clean.cuda_fallback_nodes(model)
+  if fallback:
+    raise ExportError(f'{len(fallback)} node(s) would run on the CPU under the CUDA EP: {"; ".join(fallback)}')
+  return rewritten
+
+
+def check(model) -> None:
+  import onnx
+  try:
+    onnx.checker.check_model(model, full_check=True)
+  except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as e:
+    raise ExportError(f'onnx.checker rejected the graph: {str(e).splitlines()[0]}') from None
+
+
+def cpu_session(model_bytes: bytes, intra_op_threads: int = 0):
+  """An ORT session pinned to the CPU EP (onnxruntime-gpu would otherwise try CUDA first)."""
+  import onnxruntime as ort
+  options = ort.SessionOptions()
+  options.intra_op_num_threads = intra_op_threads  # 0: ORT's default, one per physical core
+  try:
+    return ort.InferenceSession(model_bytes, options, providers=['CPUExecutionProvider'])
+  except Exception as e:  # ORT raises its own Fail / InvalidGraph / NotImplemented types
+    raise ExportError(f'ONNX Runtime cannot load the graph: {str(e).splitlines()[0]}') from None
+
+
+def latents(batch: int, latent_dim: int, seed: int = PARITY_SEED) -> np.ndarray:
+  return np.random.RandomState(seed).standard_normal((batch, latent_dim)).astype(np.float32)
+
+
+def parity(generator, session, latent_dim: int, batches=PARITY_BATCHES) -> dict:
+  """{batch: max |ORT - TF|} of the session's `images` against the Keras generator (inference mode)."""
+  diffs = {}
+  for batch in batches:
+    z = latents(batch, latent_dim, seed=PARITY_SEED + batch)
+    expected = generator(z, training=False).numpy()  # (B, H, W, C) in [-1, 1]
+    actual = session.run([OUTPUT_NAME], {INPUT_NAME: z})[0]
+    if actual.shape != expected.shape or actual.dtype != np.float32:
+      raise ExportError(f'ONNX output at batch {batch} is {actual.dtype} {actual.shape}, TF gives float32 '
+                        f'{expected.shape}')
+    diffs[batch] = float(np.max(np.abs(actual - expected)))
+  return diffs
+
+
+def verify_parity(generator, session, latent_dim: int, tolerance: float, what: str) -> dict:
+  diffs = parity(generator, session, latent_dim)
+  worst = max(diffs.values())
+  if not worst <= tolerance:  # `not <=` also catches NaN
+    raise ExportError(f'{what} differs from the TF generator: max abs diff {worst:.3g} > {tolerance:g} '
+                      f'(by batch: {format_diffs(diffs)})')
+  return diffs
+
+
+def format_diffs(diffs: dict) -> str:
+  return ', '.join(f'{batch}: {diff:.2e}' for batch, diff in diffs.items())
+
+
+def to_float16(model):
+  """A float16 copy for GPU serving: weights and compute in float16, `z` and `images` kept float32.
+
+  Uses ONNX Runtime's own converter (onnxruntime.transformers.float16, shipped in the ORT wheel), which inserts
+  the Cast nodes at the float32 input and output.
+  """
+  from onnxruntime.transformers.float16 import convert_float_to_float16
+  try:
+    model16 = convert_float_to_float16(model, keep_io_types=True)
+  except Exception as e:  # noqa: BLE001 - any failure of the converter is an export failure
+    raise ExportError(f'float16 conversion failed: {type(e).__name__}: {e}'.splitlines()[0]) from None
+  _sort_topologically(model16.graph)  # the converter appends the input Casts after the nodes that read them
+  return model16
+
+
+def _sort_topologically(graph) -> None:
+  """Reorders graph.node so every node comes after the producers of its inputs (stable otherwise)."""
+  available = {i.name for i in graph.input} | {t.name for t in graph.initializer} | {''}
+  pending, ordered = list(graph.node), []
+  while pending:
+    ready = [n for n in pending if all(name in available for name in n.input)]
+    if not ready:
+      raise ExportError(f'the graph has a cycle or a dangling input at node {pending[0].name!r}')
+    for node in ready:
+      available.update(node.output)
+    ordered.extend(ready)
+    pending = [n for n in pending if all(n is not r for r in ready)]
+  copies = [type(n)() for n in ordered]
+  for copy, node in zip(copies, ordered):
+    copy.CopyFrom(node)
+  del graph.node[:]
+  graph.node.extend(copies)
+
+
+def set_metadata_props(model, metadata: dict) -> None:
+  """metadata_props = `metadata` as strings (lists and numbers as JSON), so the server needs no side file."""
+  del model.metadata_props[:]
+  for key, value in sorted(metadata.items()):
+    entry = model.metadata_props.add()
+    entry.key, entry.value = key, value if isinstance(value, str) else json.dumps(value)
+
+
+def read_metadata_props(model) -> dict:
+  """Inverse of set_metadata_props (strings that are not JSON stay strings)."""
+  out = {}
+  for entry in model.metadata_props:
+    try:
+      out[entry.key] = json.loads(entry.value)
+    except ValueError:
+      out[entry.key] = entry.value
+  return out

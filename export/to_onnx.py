@@ -1,0 +1,27 @@
+r"""Exports a trained generator to a verified, CUDA-clean ONNX model: `python -m export.to_onnx`.
+
+Examples:
+  python -m export.to_onnx                                           # newest run under runs/
+  python -m export.to_onnx --run_dir=runs/wgan_gp-digits-20261123-101500
+  python -m export.to_onnx --run_dir=... --name=digits-wgan-gp --fp16 --opset=17 --overwrite
+
+Writes models/<name>/model.onnx (+ model_fp16.onnx), metadata.json and sample.png; see export/model_folder.py.
+"""
+
+import os
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # entry point only: TF's C++ start-up chatter
+
+from absl import app
+
+from export import cli
+
+cli.define_flags(onnx=True)
+
+
+def main(argv):
+  return cli.main(argv, formats=('onnx',))
+
+
+if __name__ == '__main__':
+  app.run(main, flags_parser=cli.parse_flags)

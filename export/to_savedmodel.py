@@ -1,0 +1,26 @@
+r"""Exports a trained generator to a verified TF Serving SavedModel: `python -m export.to_savedmodel`.
+
+Examples:
+  python -m export.to_savedmodel                                     # newest run under runs/
+  python -m export.to_savedmodel --run_dir=runs/wgan_gp-digits-20261123-101500 --name=digits-wgan-gp --overwrite
+
+Writes models/<name>/saved_model/1/ (signatures serving_default and sample), metadata.json and sample.png.
+"""
+
+import os
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # entry point only: TF's C++ start-up chatter
+
+from absl import app
+
+from export import cli
+
+cli.define_flags(onnx=False)
+
+
+def main(argv):
+  return cli.main(argv, formats=('savedmodel',))
+
+
+if __name__ == '__main__':
+  app.run(main, flags_parser=cli.parse_flags)
