@@ -87,9 +87,11 @@ def main(argv):
         r = ours(data_dir, work, f'{loss}-{jit}', f'--loss={loss}', f'--jit={jit}')
         rows.append((label, r['images_per_sec'], r['critic_updates_per_sec'], r['n_critic']))
         print(f'  {label}: {r["images_per_sec"]:.1f} real images/s', flush=True)
-    print(f'\n{"run":<28} {"real images/s":>14} {"critic updates/s":>17} {"n_critic":>9} {"vs keras-io":>12}')
+    print(f'\n{"run":<28} {"real images/s":>14} {"critic updates/s":>17} {"generator steps/s":>18} {"n_critic":>9} '
+          f'{"vs keras-io":>12}')
     for label, images, updates, n_critic in rows:
-      print(f'{label:<28} {images:>14.1f} {updates:>17.2f} {n_critic:>9} {images / baseline:>11.1f}x')
+      print(f'{label:<28} {images:>14.1f} {updates:>17.2f} {updates / n_critic:>18.3f} {n_critic:>9} '
+            f'{images / baseline:>11.1f}x')
     if FLAGS.replicas:
       one = ours(data_dir, work, 'one', '--loss=wgan_gp', '--strategy=one_device')
       two = ours(data_dir, work, 'two', '--loss=wgan_gp', '--strategy=mirrored', '--cpu_replicas=2')

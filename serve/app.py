@@ -1,0 +1,287 @@
+r"""Serves every exported generator under --models_dir as a Gradio app and API: `python -m serve.app`.
+
+Examples:
+  python -m serve.app                                   # models/ on http://127.0.0.1:7860
+  python -m serve.app --models_dir=models --port=7860 --provider=cpu --auth=user:pass
+  GAN_SERVE_AUTH=user:pass python -m serve.app --host=0.0.0.0
+
+API (gradio_client.Client(url).predict(..., api_name=...)):
+  /sample       (model, seed, count, scale) -> (gallery of PNGs, grid PNG file, timing text)
+  /interpolate  (model, seed_a, seed_b, steps, method, scale) -> (strip PNG, GIF, GIF file, timing text)
+  /models       () -> {"models": [metadata + provider per model], "warnings": [skipped folders]}
+
+The page is only layout; sampling lives in serve/sampler.py and serve/models.py.
+"""
+
+import atexit
+import functools
+import os
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import uuid
+
+from absl import app, flags, logging
+
+from serve import models as models_lib
+from serve import sampler
+
+FLAGS = flags.FLAGS
+AUTH_ENV = 'GAN_SERVE_AUTH'
+
+flags.DEFINE_string('models_dir', 'models', 'Folder of exported models, one subfolder (model.onnx + '
+                    'metadata.json) each; the only place models are loaded from.')
+flags.DEFINE_integer('port', 7860, 'TCP port of the web server.')
+flags.DEFINE_string('host', '127.0.0.1', 'Interface to bind; 0.0.0.0 exposes the app to the network (set --auth).')
+flags.DEFINE_enum('provider', 'auto', list(models_lib.PROVIDERS), 'ONNX Runtime device: auto (CUDA if a session '
+                  'really gets it, else CPU), cuda (fail without it) or cpu.')
+flags.DEFINE_string('auth', None, f'user:pass required to open the app (default: ${AUTH_ENV}, else no login).')
+flags.DEFINE_integer('max_concurrency', 4, 'Requests run at once (more wait in the queue); each runs one batch.')
+
+_OUTPUT_MAX_AGE_S = 15 * 60  # how long a request's files (PNGs, grid, GIF) stay downloadable
+_DEFAULT_COUNT = 16
+# Generated images are tiny (16-64 px): scale them up with crisp pixels, not the browser's blur.
+CSS = ('#gallery img, #strip img, #gif img { image-rendering: pixelated; }\n'
+       '#strip img, #gif img { width: 100%; height: 100%; object-fit: contain; }')
+
+
+class UsageError(Exception):
+  """A bad flag or environment value: printed as one line, exit code 2."""
+
+
+def parse_auth(value: str | None):
+  """'user:pass' -> (user, pass); None or '' -> None (no login)."""
+  if not value:
+    return None
+  user, sep, password = value.partition(':')
+  if not sep or not user or not password:
+    raise UsageError(f'--auth / ${AUTH_ENV} must look like user:password')
+  return user, password
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Request handlers: validate, call the model, shape outputs for the components. ValueError -> gr.Error.
+
+def _user_errors(fn):
+  @functools.wraps(fn)
+  def wrapper(*args):
+    import gradio as gr
+    try:
+      return fn(*args)
+    except (ValueError, models_lib.ModelError) as e:
+      raise gr.Error(str(e), print_exception=False) from None
+  return wrapper
+
+
+class Handlers:
+  """The app's actions over a fixed set of loaded models; files go to `output_dir` (served by Gradio's cache)."""
+
+  def __init__(self, models: dict, warnings: list, output_dir: str):
+    self.models, self.warnings, self.output_dir = models, warnings, output_dir
+
+  def model(self, name) -> models_lib.LoadedModel:
+    if not isinstance(name, str) or name not in self.models:
+      raise ValueError(f'unknown model {name!r}; available: {", ".join(self.models)}')
+    return self.models[name]
+
+  def describe(self, name) -> str:
+    if not isinstance(name, str) or name not in self.models:
+      return ''
+    m = self.models[name]
+    md = m.metadata
+    return (f'**{name}** · loss `{md["loss"]}` · dataset `{md["dataset"]}` · step {md["step"]} · '
+            f'{md["image_height"]}×{md["image_width"]}×{md["channels"]} · latent {md["latent_dim"]} · '
+            f'runs on **{m.device}** (`{m.provider}`)')
+
+  def _new_folder(self) -> str:
+    """A fresh folder under output_dir for one request's files; folders older than _OUTPUT_MAX_AGE_S go first.
+
+    Every output is a file we write here, never a numpy array handed to Gradio: Gradio 6.31 saves arrays into
+    a content-addressed cache by rewriting the file in place, so two concurrent requests for the same seed
+    race, and one of them is served a half-written PNG ("Too little data for declared Content-Length").
+    A folder per request never rewrites a file another request may be reading.
+    """
+    now = time.time()
+    for entry in os.scandir(self.output_dir):
+      try:
+        if now - entry.stat().st_mtime > _OUTPUT_MAX_AGE_S:
+          shutil.rmtree(entry.path, ignore_errors=True)
+      except FileNotFoundError:  # a concurrent request removed it first
+        pass
+    folder = os.path.join(self.output_dir, uuid.uuid4().hex)
+    os.makedirs(folder)
+    return folder
+
+  @staticmethod
+  def _write_png(image, path: str) -> str:
+    with open(path, 'wb') as f:
+      f.write(sampler.png_bytes(image))
+    return path
+
+  def sample(self, name, seed, count, scale):
+    start = time.perf_counter()
+    model = self.model(name)
+    seed, count, scale = sampler.validate_seed(seed), sampler.validate_count(count), sampler.validate_scale(scale)
+    images = model.sample(seed, count, scale)  # (count, H, W[, 3]) uint8
+    folder = self._new_folder()
+    gallery = [(self._write_png(image, os.path.join(folder, f'{name}-seed{seed}-{i:02d}.png')), f'seed {seed} · #{i}')
+               for i, image in enumerate(images)]
+    grid_path = self._write_png(sampler.grid(images), os.path.join(folder, f'{name}-seed{seed}-x{count}.png'))
+    elapsed_ms = (time.perf_counter() - start) * 1e3
+    return gallery, grid_path, f'{count} image{"s" * (count > 1)} in {elapsed_ms:.1f} ms on {model.device}'
+
+  def interpolate(self, name, seed_a, seed_b, steps, method, scale):
+    start = time.perf_counter()
+    model = self.model(name)
+    seed_a, seed_b = sampler.validate_seed(seed_a), sampler.validate_seed(seed_b)
+    frames = model.interpolate(seed_a, seed_b, steps, method, scale)  # (steps, H, W[, 3]) uint8
+    folder = self._new_folder()
+    stem = f'{name}-{method}-{seed_a}-{seed_b}-x{len(frames)}'
+    strip_path = self._write_png(sampler.grid(frames, cols=len(frames)), os.path.join(folder, f'{stem}.png'))
+    gif_path = sampler.write_gif(frames, os.path.join(folder, f'{stem}.gif'))
+    elapsed_ms = (time.perf_counter() - start) * 1e3
+    return strip_path, gif_path, gif_path, f'{len(frames)} frames ({method}) in {elapsed_ms:.1f} ms on {model.device}'
+
+  def list_models(self):
+    return {'models': [m.info() for m in self.models.values()], 'warnings': list(self.warnings)}
+
+
+def random_seed() -> int:
+  return secrets.randbelow(sampler.MAX_SEED + 1)
+
+
+def random_seed_pair() -> tuple[int, int]:
+  return random_seed(), random_seed()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Page layout.
+
+def build_demo(handlers: Handlers, max_concurrency: int = 4):
+  """The Blocks app: Sample, Interpolate and Models tabs; every action is a named, queued API endpoint.
+
+  The two generating endpoints take their inputs raw (preprocess=False) and the handlers validate them with
+  messages that name the setting ("count (number of images) must be an integer from 1 to 64, got 10000"):
+  Gradio's own checks would say only "Value 10000 is greater than maximum value 64" and log a stack trace
+  for each bad API call.
+  """
+  import gradio as gr
+  names = list(handlers.models)
+  devices = sorted({m.device for m in handlers.models.values()})
+  with gr.Blocks(title='GAN sampler', analytics_enabled=False, delete_cache=(600, 3600)) as demo:
+    gr.Markdown(f'# GAN sampler\n{len(names)} model{"s" * (len(names) != 1)} on {" and ".join(devices)} · '
+                'same model, seed, count and scale give the same pixels.')
+    if handlers.warnings:
+      gr.Markdown('\n'.join(f'- **Warning:** {w}' for w in handlers.warnings), elem_id='model-warnings')
+
+    with gr.Tab('Sample', id='sample'):
+      with gr.Row():
+        with gr.Column(scale=1, min_width=300):
+          model = gr.Dropdown(names, value=names[0], label='Model')
+          model_info = gr.Markdown(handlers.describe(names[0]))
+          with gr.Row(equal_height=True):
+            seed = gr.Number(value=0, label=f'Seed (0 – {sampler.MAX_SEED})', scale=3, elem_id='seed')
+            randomise = gr.Button('Random seed', scale=1, size='sm')
+          count = gr.Slider(sampler.MIN_COUNT, sampler.MAX_COUNT, value=_DEFAULT_COUNT, step=1,
+                            label='Number of images', elem_id='count')
+          scale = gr.Slider(0.05, sampler.MAX_SCALE, value=1.0, step=0.05,
+                            label='Latent scale (truncation: < 1 cleaner, > 1 more varied)')
+          generate = gr.Button('Generate', variant='primary', elem_id='generate')
+        with gr.Column(scale=2):
+          gallery = gr.Gallery(label='Samples (lossless PNG)', format='png', columns=6, object_fit='contain',
+                               height='auto', elem_id='gallery')
+          grid_file = gr.File(label='Grid (PNG)', elem_id='grid-file')
+          sample_time = gr.Textbox(label='Time taken', interactive=False, elem_id='sample-time')
+
+    with gr.Tab('Interpolate', id='interpolate'):
+      with gr.Row():
+        with gr.Column(scale=1, min_width=300):
+          i_model = gr.Dropdown(names, value=names[0], label='Model')
+          i_model_info = gr.Markdown(handlers.describe(names[0]))
+          with gr.Row(equal_height=True):
+            seed_a = gr.Number(value=0, label='Seed A', elem_id='seed-a')
+            seed_b = gr.Number(value=1, label='Seed B', elem_id='seed-b')
+            randomise_ab = gr.Button('Random seeds', size='sm')
+          steps = gr.Slider(sampler.MIN_STEPS, sampler.MAX_STEPS, value=16, step=1, label='Steps (frames)',
+                            elem_id='steps')
+          method = gr.Radio(list(sampler.METHODS), value='slerp', label='Method',
+                            info='slerp follows the sphere where Gaussian latents live; lerp cuts through it')
+          i_scale = gr.Slider(0.05, sampler.MAX_SCALE, value=1.0, step=0.05, label='Latent scale')
+          interpolate = gr.Button('Interpolate', variant='primary', elem_id='interpolate')
+        with gr.Column(scale=2):
+          strip = gr.Image(label='Frames', type='filepath', height=160, elem_id='strip')
+          gif = gr.Image(label='Animation (GIF)', type='filepath', height=300, elem_id='gif')
+          gif_file = gr.File(label='GIF', elem_id='gif-file')
+          interp_time = gr.Textbox(label='Time taken', interactive=False, elem_id='interp-time')
+
+    with gr.Tab('Models', id='models'):
+      models_json = gr.JSON(value=handlers.list_models(), label='Loaded models')
+      refresh = gr.Button('Refresh')
+
+    model.change(handlers.describe, model, model_info, api_visibility='private', queue=False)
+    i_model.change(handlers.describe, i_model, i_model_info, api_visibility='private', queue=False)
+    randomise.click(random_seed, None, seed, api_visibility='private', queue=False)
+    randomise_ab.click(random_seed_pair, None, [seed_a, seed_b], api_visibility='private', queue=False)
+    generate.click(_user_errors(handlers.sample), [model, seed, count, scale], [gallery, grid_file, sample_time],
+                   api_name='sample', preprocess=False)
+    interpolate.click(_user_errors(handlers.interpolate), [i_model, seed_a, seed_b, steps, method, i_scale],
+                      [strip, gif, gif_file, interp_time], api_name='interpolate', preprocess=False)
+    refresh.click(handlers.list_models, None, models_json, api_name='models')
+  demo.queue(default_concurrency_limit=max_concurrency)
+  return demo
+
+
+def _no_models_message(models_dir: str) -> str:
+  return (f'no models in {models_dir}/: train with `python -m training.main` and export with '
+          '`python -m export.to_onnx`')
+
+
+def main(argv):
+  if len(argv) > 1:
+    print(f'error: unexpected arguments: {" ".join(argv[1:])}', file=sys.stderr)
+    return 2
+  logging.set_verbosity(logging.WARNING)  # keeps httpx's per-request INFO lines (Gradio's start-up probes) quiet
+  try:
+    auth = parse_auth(FLAGS.auth if FLAGS.auth is not None else os.environ.get(AUTH_ENV))
+    if FLAGS.max_concurrency < 1:
+      raise UsageError(f'--max_concurrency must be at least 1, got {FLAGS.max_concurrency}')
+    models, warnings = models_lib.discover_models(FLAGS.models_dir, FLAGS.provider)
+  except (UsageError, models_lib.ModelError) as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 2 if isinstance(e, UsageError) else 1
+  for warning in warnings:
+    print(f'warning: {warning}', file=sys.stderr)
+  if not models:
+    print(f'error: {_no_models_message(FLAGS.models_dir.rstrip("/"))}', file=sys.stderr)
+    return 1
+  for m in models.values():
+    print(f'loaded {m.name}: {m.metadata["image_height"]}x{m.metadata["image_width"]}x{m.metadata["channels"]}, '
+          f'loss {m.metadata["loss"]}, step {m.metadata["step"]}, on {m.provider}')
+
+  from gradio.utils import get_upload_folder  # Gradio's own temp space ($GRADIO_TEMP_DIR, else <tmp>/gradio)
+  os.makedirs(get_upload_folder(), exist_ok=True)
+  # Inside Gradio's cache, our files are served as they are; elsewhere Gradio hashes and copies every one.
+  output_dir = tempfile.mkdtemp(prefix='gan-serve-', dir=get_upload_folder())
+  atexit.register(shutil.rmtree, output_dir, ignore_errors=True)
+  signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a plain `kill` also runs the atexit clean-up
+  demo = build_demo(Handlers(models, warnings, output_dir), FLAGS.max_concurrency)
+  try:
+    _, local_url, _ = demo.launch(server_name=FLAGS.host, server_port=FLAGS.port, share=False, auth=auth,
+                                  ssr_mode=False, quiet=True, prevent_thread_lock=True, footer_links=['api'],
+                                  css=CSS)
+  except OSError as e:  # port taken
+    print(f'error: cannot serve on {FLAGS.host}:{FLAGS.port}: {e}', file=sys.stderr)
+    return 1
+  print(f'GAN sampler ready: {local_url}' + ('  (login required)' if auth else ''), flush=True)
+  try:
+    demo.block_thread()
+  except KeyboardInterrupt:
+    pass
+  return 0
+
+
+if __name__ == '__main__':
+  app.run(main)

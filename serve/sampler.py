@@ -1,0 +1,215 @@
+"""Pure sampling functions: latents from seeds, interpolation paths, and image conversion.
+
+Nothing here knows about ONNX Runtime or Gradio: a generator is any function from latents (B, latent_dim)
+float32 to images (B, H, W, C) float32 in [-1, 1], so every function is testable with plain numpy.
+
+Determinism: the latents of (seed, count, latent_dim, scale) are the first `count` rows drawn by
+numpy's PCG64 generator seeded with `seed`, so image i of a sample depends only on those four values (and the
+model), never on what other requests ran before. Row 0 of seed s is also the endpoint of any interpolation
+that starts or ends at seed s.
+"""
+
+import io
+import numbers
+
+import numpy as np
+from PIL import Image
+
+MAX_SEED = 2**32 - 1
+MIN_COUNT, MAX_COUNT = 1, 64
+MIN_STEPS, MAX_STEPS = 2, 64
+MAX_SCALE = 2.0  # latent scale (truncation) lies in (0, MAX_SCALE]
+METHODS = ('slerp', 'lerp')
+_PARALLEL_EPS = 1e-6  # |sin(angle)| below this: the two latents are (anti)parallel, the slerp formula divides by 0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Validation: every public entry point checks its arguments and raises ValueError with a one-line message.
+
+def _as_int(value, name: str, low: int, high: int) -> int:
+  """`value` as an int in [low, high]; accepts ints, integral floats and decimal strings (what a form sends)."""
+  parsed = None
+  if isinstance(value, bool):
+    parsed = None
+  elif isinstance(value, numbers.Integral):
+    parsed = int(value)
+  elif isinstance(value, numbers.Real) and float(value).is_integer():
+    parsed = int(value)
+  elif isinstance(value, str):
+    try:
+      parsed = int(value.strip())
+    except ValueError:
+      parsed = None
+  if parsed is None or not low <= parsed <= high:
+    raise ValueError(f'{name} must be an integer from {low} to {high}, got {value!r}')
+  return parsed
+
+
+def validate_seed(seed) -> int:
+  return _as_int(seed, 'seed', 0, MAX_SEED)
+
+
+def validate_count(count) -> int:
+  return _as_int(count, 'count (number of images)', MIN_COUNT, MAX_COUNT)
+
+
+def validate_steps(steps) -> int:
+  return _as_int(steps, 'steps', MIN_STEPS, MAX_STEPS)
+
+
+def validate_scale(scale) -> float:
+  try:
+    parsed = float(scale)
+  except (TypeError, ValueError):
+    parsed = float('nan')
+  if isinstance(scale, bool) or not 0.0 < parsed <= MAX_SCALE:  # also rejects NaN
+    raise ValueError(f'latent scale must be a number in (0, {MAX_SCALE:g}], got {scale!r}')
+  return parsed
+
+
+def validate_method(method) -> str:
+  if method not in METHODS:
+    raise ValueError(f'method must be one of {", ".join(METHODS)}, got {method!r}')
+  return method
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Latents.
+
+def latent_from_seed(seed, n: int, latent_dim: int, scale: float = 1.0) -> np.ndarray:
+  """The (n, latent_dim) float32 latents of `seed`: standard normal draws times `scale`.
+
+  `scale` is the truncation knob of the UI: multiplying z ~ N(0, I) by s < 1 pulls samples towards the mode of
+  the latent distribution (typically cleaner, less varied images); s > 1 spreads them out. It is a simple
+  rescaling, not the resampling "truncation trick" of BigGAN, so it stays deterministic per seed.
+  """
+  seed = validate_seed(seed)
+  n = validate_count(n)
+  scale = validate_scale(scale)
+  rng = np.random.Generator(np.random.PCG64(seed))
+  latents = rng.standard_normal((n, int(latent_dim)), dtype=np.float64)  # float64 draws: same on every host
+  return (latents * scale).astype(np.float32)
+
+
+def lerp(a: np.ndarray, b: np.ndarray, t) -> np.ndarray:
+  """Linear interpolation (1 - t) a + t b; t a scalar or a 1-D array (then one row per t)."""
+  a64, b64 = np.asarray(a, np.float64), np.asarray(b, np.float64)
+  t64 = np.asarray(t, np.float64)[..., None]
+  return ((1.0 - t64) * a64 + t64 * b64).astype(np.float32)
+
+
+def slerp(a: np.ndarray, b: np.ndarray, t) -> np.ndarray:
+  """Spherical interpolation between latent vectors a and b (D,); t a scalar or a 1-D array of fractions.
+
+  slerp(a, b, t) = sin((1 - t) w) / sin(w) a + sin(t w) / sin(w) b, w the angle between a and b (White 2016,
+  "Sampling Generative Networks"). It keeps intermediate latents at a typical norm for a Gaussian, where lerp
+  cuts through the low-density centre. t = 0 and t = 1 give a and b exactly.
+  Parallel a, b (w ~ 0): the formula is 0 / 0 and the great circle collapses, so lerp is exact.
+  Antiparallel a, b (w ~ pi): every great circle through a and b is as short; this turns a towards a fixed
+  direction orthogonal to it (the coordinate axis a is least aligned with) while the norm goes linearly from
+  |a| to |b|, so the path is deterministic and never passes through the origin.
+  """
+  a64, b64 = np.asarray(a, np.float64), np.asarray(b, np.float64)
+  t64 = np.asarray(t, np.float64)[..., None]
+  norm_a, norm_b = np.linalg.norm(a64), np.linalg.norm(b64)
+  if norm_a == 0.0 or norm_b == 0.0:
+    return lerp(a, b, t)
+  cos_w = float(np.clip(np.dot(a64, b64) / (norm_a * norm_b), -1.0, 1.0))
+  w = np.arccos(cos_w)
+  sin_w = np.sin(w)
+  if sin_w < _PARALLEL_EPS and cos_w > 0:
+    return lerp(a, b, t)
+  if sin_w < _PARALLEL_EPS:  # antiparallel
+    u = a64 / norm_a
+    axis = np.zeros_like(u)
+    axis[np.argmin(np.abs(u))] = 1.0
+    p = axis - np.dot(axis, u) * u  # Gram-Schmidt: unit vector orthogonal to a
+    p /= np.linalg.norm(p)
+    angle = t64 * np.pi
+    out = (np.cos(angle) * u + np.sin(angle) * p) * ((1.0 - t64) * norm_a + t64 * norm_b)
+    out = np.where(t64 == 0.0, a64, np.where(t64 == 1.0, b64, out))
+    return out.astype(np.float32)
+  return (np.sin((1.0 - t64) * w) / sin_w * a64 + np.sin(t64 * w) / sin_w * b64).astype(np.float32)
+
+
+INTERPOLATORS = {'slerp': slerp, 'lerp': lerp}
+
+
+def interpolation_latents(seed_a, seed_b, steps, method: str = 'slerp', *, latent_dim: int,
+                          scale: float = 1.0) -> np.ndarray:
+  """(steps, latent_dim) float32 latents from row 0 of seed_a to row 0 of seed_b, both ends included."""
+  steps = validate_steps(steps)
+  method = validate_method(method)
+  z_a = latent_from_seed(seed_a, 1, latent_dim, scale)[0]
+  z_b = latent_from_seed(seed_b, 1, latent_dim, scale)[0]
+  return INTERPOLATORS[method](z_a, z_b, np.linspace(0.0, 1.0, steps))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Images.
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+  """Generator output (B, H, W, C) in [-1, 1] (tanh) -> uint8 for display: round((x + 1) * 127.5), clipped.
+
+  -1 -> 0, 0 -> 128 (127.5 rounds half to even), 1 -> 255. One channel -> (B, H, W) grayscale; three channels
+  stay (B, H, W, 3). A single image (H, W, C) is accepted too and returns one image.
+  """
+  x = np.asarray(images, np.float32)
+  single = x.ndim == 3
+  if single:
+    x = x[None]
+  if x.ndim != 4 or x.shape[-1] not in (1, 3):
+    raise ValueError(f'expected images shaped (B, H, W, 1|3), got {np.asarray(images).shape}')
+  x = np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0)
+  out = np.clip(np.rint((x + 1.0) * 127.5), 0, 255).astype(np.uint8)
+  if out.shape[-1] == 1:
+    out = out[..., 0]
+  return out[0] if single else out
+
+
+def grid(images: np.ndarray, cols: int | None = None, pad: int = 2, fill: int = 255) -> np.ndarray:
+  """Tiles uint8 images (B, H, W) or (B, H, W, 3) into one image, `cols` per row (default ~square), `pad` px apart."""
+  images = np.asarray(images)
+  if images.ndim not in (3, 4) or images.dtype != np.uint8 or len(images) == 0:
+    raise ValueError(f'expected a non-empty uint8 batch (B, H, W[, 3]), got {images.dtype} {images.shape}')
+  count, height, width = images.shape[:3]
+  cols = int(np.ceil(np.sqrt(count))) if cols is None else max(1, min(int(cols), count))
+  rows = int(np.ceil(count / cols))
+  canvas = np.full((rows * height + (rows - 1) * pad, cols * width + (cols - 1) * pad) + images.shape[3:], fill,
+                   np.uint8)
+  for i, image in enumerate(images):
+    r, c = divmod(i, cols)
+    canvas[r * (height + pad):r * (height + pad) + height, c * (width + pad):c * (width + pad) + width] = image
+  return canvas
+
+
+def upscale(image: np.ndarray, factor: int) -> np.ndarray:
+  """Nearest-neighbour enlargement (pixel art stays crisp in a GIF viewer): (H, W[, 3]) -> (fH, fW[, 3])."""
+  factor = max(1, int(factor))
+  return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1) if factor > 1 else image
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+  """Lossless PNG encoding of one uint8 image (H, W) or (H, W, 3)."""
+  buffer = io.BytesIO()
+  Image.fromarray(image).save(buffer, format='PNG')
+  return buffer.getvalue()
+
+
+def write_gif(frames: np.ndarray, path: str, frame_ms: int = 80, pingpong: bool = True, min_size: int = 128) -> str:
+  """Writes uint8 frames (N, H, W[, 3]) as an endlessly looping animated GIF; returns `path`.
+
+  pingpong: play forward then backward (without repeating the ends) so the loop has no jump. Frames smaller
+  than `min_size` are enlarged by an integer factor with nearest neighbour, since viewers blur tiny GIFs.
+  """
+  frames = np.asarray(frames)
+  if frames.ndim not in (3, 4) or frames.dtype != np.uint8 or len(frames) == 0:
+    raise ValueError(f'expected non-empty uint8 frames (N, H, W[, 3]), got {frames.dtype} {frames.shape}')
+  factor = int(np.ceil(min_size / max(frames.shape[1:3])))
+  order = list(range(len(frames)))
+  if pingpong and len(frames) > 2:
+    order += order[-2:0:-1]
+  images = [Image.fromarray(upscale(frames[i], factor)) for i in order]
+  images[0].save(path, format='GIF', save_all=True, append_images=images[1:], duration=frame_ms, loop=0,
+                 optimize=False)
+  return path

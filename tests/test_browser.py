@@ -1,0 +1,86 @@
+"""A real headless Chromium drives the app: set the count, Generate, see the images, Interpolate, get a GIF.
+
+Uses Debian's `chromium` through Playwright's `executable_path` (never a browser Playwright downloads; `make
+browser` installs it). The screenshot goes to tmp_path, or to docs/serve_screenshot.png with SAVE_SCREENSHOT=1;
+SCREENSHOT_MODELS_DIR=<dir> then serves that folder (e.g. a trained export) instead of the untrained tiny
+models, so the committed picture shows real samples:
+
+  SAVE_SCREENSHOT=1 SCREENSHOT_MODELS_DIR=models python -m pytest -q tests/test_browser.py
+"""
+
+import os
+import re
+import shutil
+
+import pytest
+
+from tests.test_serve_api import REPO_ROOT, Server, build_models_dir
+
+COUNT = 12
+STEPS = 5
+
+
+@pytest.fixture(scope='module')
+def browser_server(tmp_path_factory):
+  save = os.environ.get('SAVE_SCREENSHOT') == '1'
+  models_dir = os.environ.get('SCREENSHOT_MODELS_DIR') if save else None
+  if not models_dir:
+    models_dir = build_models_dir(tmp_path_factory.mktemp('browser'))
+  server = Server(tmp_path_factory.mktemp('browser-server') / 'server.log', f'--models_dir={models_dir}')
+  yield server.wait_ready()
+  server.stop()
+
+
+@pytest.fixture(scope='module')
+def chromium():
+  executable = shutil.which('chromium')
+  if not executable:
+    pytest.skip('Debian chromium is not installed (run `make browser` or `apt-get install -y chromium`)')
+  from playwright.sync_api import sync_playwright
+  with sync_playwright() as playwright:
+    browser = playwright.chromium.launch(executable_path=executable, args=['--no-sandbox', '--disable-gpu'])
+    yield browser
+    browser.close()
+
+
+def test_generate_then_interpolate_in_a_real_browser(chromium, browser_server, tmp_path):
+  from playwright.sync_api import expect
+  page = chromium.new_page(viewport={'width': 1280, 'height': 900})
+  errors = []
+  page.on('pageerror', lambda e: errors.append(str(e)))
+  page.goto(browser_server.url)
+
+  # Sample tab: COUNT images, lossless PNGs, a grid to download and the time taken
+  count_box = page.locator('#count input[type=number]')
+  count_box.fill(str(COUNT))
+  count_box.press('Enter')
+  page.locator('#generate').click()
+  thumbnails = page.locator('#gallery .thumbnail-item img')
+  expect(thumbnails).to_have_count(COUNT, timeout=30_000)
+  for i in range(COUNT):
+    assert thumbnails.nth(i).get_attribute('src').endswith(f'-{i:02d}.png')
+  expect(page.locator('#grid-file')).to_contain_text(f'-seed0-x{COUNT}')  # the name; the page shows ".png" apart
+  timing = re.compile(rf'^{COUNT} images in [0-9.]+ ms on (CPU|GPU \(CUDA\))$')
+  expect(page.locator('#sample-time textarea')).to_have_value(timing)
+  shot = tmp_path / 'serve_screenshot.png'
+  if os.environ.get('SAVE_SCREENSHOT') == '1':
+    shot = REPO_ROOT / 'docs' / 'serve_screenshot.png'
+    shot.parent.mkdir(exist_ok=True)
+  page.screenshot(path=str(shot), full_page=True)
+  assert shot.stat().st_size > 10_000
+
+  # Interpolate tab: a strip of STEPS frames and an animated GIF
+  page.get_by_role('tab', name='Interpolate').click()
+  steps_box = page.locator('#steps input[type=number]')
+  steps_box.fill(str(STEPS))
+  steps_box.press('Enter')
+  page.locator('#interpolate').click()
+  expect(page.locator('#gif img')).to_have_attribute('src', re.compile(rf'-x{STEPS}\.gif$'), timeout=30_000)
+  expect(page.locator('#strip img')).to_have_attribute('src', re.compile(rf'-x{STEPS}\.png$'))
+  expect(page.locator('#gif-file')).to_contain_text(f'-x{STEPS}')
+  gif_src = page.locator('#gif img').get_attribute('src')
+  response = page.request.get(gif_src)
+  assert response.ok and response.body()[:6] in (b'GIF87a', b'GIF89a')
+  page.screenshot(path=str(tmp_path / 'interpolate.png'), full_page=True)
+  assert not errors, errors
+  assert 'Traceback' not in browser_server.log()

@@ -1,0 +1,306 @@
+"""The real server (`python -m serve.app` in a subprocess on a free port) driven through gradio_client.
+
+One session-scoped models dir holds two exported tiny generators (grayscale and RGB, written by
+export.model_folder.export_model from conftest's tiny run dirs) and two malformed folders that must be skipped
+with a warning. The helpers here are shared with tests/test_browser.py.
+"""
+
+import concurrent.futures
+import json
+import os
+import pathlib
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from serve import sampler
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+GRAY, RGB = 'tiny-gray', 'tiny-rgb'
+READY_LINE = 'GAN sampler ready:'
+_SERVER_ENV = {'CUDA_VISIBLE_DEVICES': '', 'TF_CPP_MIN_LOG_LEVEL': '2', 'PYTHONUNBUFFERED': '1',
+               'GRADIO_ANALYTICS_ENABLED': 'False'}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Helpers shared with test_browser.py
+
+def build_models_dir(root: pathlib.Path) -> pathlib.Path:
+  """root/models with tiny-gray (16x16x1, latent 8), tiny-rgb (16x16x3) and two malformed folders."""
+  from export.model_folder import export_model
+  from tests.conftest import make_tiny_run_dir
+  models_dir = root / 'models'
+  for name, channels in ((GRAY, 1), (RGB, 3)):
+    make_tiny_run_dir(root / f'run-{name}', channels=channels, seed=channels)
+    export_model(str(root / f'run-{name}'), models_dir=str(models_dir), name=name, log=lambda *_: None)
+  broken = models_dir / 'broken-onnx'  # not a protobuf at all
+  broken.mkdir()
+  (broken / 'model.onnx').write_bytes(b'this is not an onnx model')
+  shutil.copy(models_dir / GRAY / 'metadata.json', broken / 'metadata.json')
+  mismatch = models_dir / 'wrong-latent-dim'  # a valid graph whose metadata disagrees with its input shape
+  mismatch.mkdir()
+  shutil.copy(models_dir / GRAY / 'model.onnx', mismatch / 'model.onnx')
+  metadata = json.loads((models_dir / GRAY / 'metadata.json').read_text())
+  (mismatch / 'metadata.json').write_text(json.dumps({**metadata, 'latent_dim': 9}))
+  return models_dir
+
+
+def free_port() -> int:
+  with socket.socket() as s:
+    s.bind(('127.0.0.1', 0))
+    return s.getsockname()[1]
+
+
+class Server:
+  """`python -m serve.app` in a subprocess; `url` once it printed its ready line."""
+
+  def __init__(self, log_path: pathlib.Path, *flags, env=None):
+    self.port = free_port()
+    self.log_path = log_path
+    self._log = open(log_path, 'w')
+    self.proc = subprocess.Popen([sys.executable, '-m', 'serve.app', f'--port={self.port}', *flags], cwd=REPO_ROOT,
+                                 env={**os.environ, **_SERVER_ENV, **(env or {})}, stdout=self._log,
+                                 stderr=subprocess.STDOUT)
+    self.url = f'http://127.0.0.1:{self.port}/'
+
+  def log(self) -> str:
+    return self.log_path.read_text()
+
+  def wait_ready(self, timeout_s: float = 90) -> 'Server':
+    deadline = time.monotonic() + timeout_s
+    while READY_LINE not in self.log():
+      if self.proc.poll() is not None:
+        raise RuntimeError(f'serve.app exited with {self.proc.returncode}:\n{self.log()}')
+      if time.monotonic() > deadline:
+        raise RuntimeError(f'serve.app not ready after {timeout_s} s:\n{self.log()}')
+      time.sleep(0.2)
+    return self
+
+  def stop(self) -> None:
+    if self.proc.poll() is None:
+      self.proc.terminate()
+      try:
+        self.proc.wait(10)
+      except subprocess.TimeoutExpired:
+        self.proc.kill()
+        self.proc.wait()
+    self._log.close()
+
+
+def run_app(*flags, env=None, timeout=60) -> subprocess.CompletedProcess:
+  """Runs `python -m serve.app` to completion (for start-up failures)."""
+  return subprocess.run([sys.executable, '-m', 'serve.app', *flags], cwd=REPO_ROOT, capture_output=True,
+                        text=True, timeout=timeout, env={**os.environ, **_SERVER_ENV, **(env or {})})
+
+
+def read_image(path) -> np.ndarray:
+  with Image.open(path) as image:
+    assert image.format == 'PNG', f'{path} is {image.format}, not a lossless PNG'
+    return np.asarray(image)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Fixtures
+
+@pytest.fixture(scope='session')
+def models_dir(tmp_path_factory) -> pathlib.Path:
+  return build_models_dir(tmp_path_factory.mktemp('serve'))
+
+
+@pytest.fixture(scope='module')
+def server(models_dir, tmp_path_factory):
+  server = Server(tmp_path_factory.mktemp('server') / 'server.log', f'--models_dir={models_dir}',
+                  '--max_concurrency=4').wait_ready()
+  yield server
+  server.stop()
+
+
+@pytest.fixture(scope='module')
+def client(server):
+  from gradio_client import Client
+  return Client(server.url, verbose=False)
+
+
+def sample(client, model=GRAY, seed=0, count=4, scale=1.0):
+  gallery, grid_path, timing = client.predict(model, seed, count, scale, api_name='/sample')
+  return np.stack([read_image(item['image']) for item in gallery]), grid_path, timing
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Tests
+
+def test_models_endpoint_lists_valid_models_and_warnings(client):
+  result = client.predict(api_name='/models')
+  by_name = {m['name']: m for m in result['models']}
+  assert sorted(by_name) == [GRAY, RGB]
+  assert by_name[GRAY]['provider'] == 'CPUExecutionProvider' and by_name[GRAY]['device'] == 'CPU'
+  assert (by_name[GRAY]['loss'], by_name[GRAY]['dataset'], by_name[GRAY]['step']) == ('wgan_gp', 'digits', 3)
+  assert by_name[RGB]['channels'] == 3
+  assert 'run_dir' not in by_name[GRAY]  # no host paths through the API
+  warnings = '\n'.join(result['warnings'])
+  assert "'broken-onnx'" in warnings and 'onnx.checker' in warnings
+  assert "'wrong-latent-dim'" in warnings and 'metadata says (batch, 9)' in warnings
+
+
+def test_malformed_folders_are_logged_at_startup(server):
+  log = server.log()
+  assert "warning: skipped model folder 'broken-onnx'" in log
+  assert "warning: skipped model folder 'wrong-latent-dim'" in log
+  assert 'Traceback' not in log
+  assert f'{READY_LINE} http://127.0.0.1:{server.port}/' in log
+  assert 'CUDAExecutionProvider' not in log  # auto on a CPU host never asks ORT for CUDA (no error spam)
+
+
+def test_sample_returns_png_gallery_grid_and_time(client):
+  images, grid_path, timing = sample(client, seed=42, count=5)
+  assert images.shape == (5, 16, 16) and images.dtype == np.uint8  # grayscale: one channel, no RGB copy
+  grid = read_image(grid_path)
+  np.testing.assert_array_equal(grid, sampler.grid(images))
+  assert pathlib.Path(grid_path).name == f'{GRAY}-seed42-x5.png'
+  assert timing.startswith('5 images in ') and timing.endswith(' ms on CPU')
+
+
+def test_sample_matches_the_model_run_directly(client, models_dir):
+  from serve import models as models_lib
+  model = models_lib.load_model(str(models_dir / GRAY), 'cpu')
+  images, _, _ = sample(client, seed=7, count=3, scale=0.7)
+  np.testing.assert_array_equal(images, model.sample(7, 3, 0.7))
+
+
+def test_sample_is_deterministic_and_seed_dependent(client):
+  first, _, _ = sample(client, seed=123, count=8)
+  again, _, _ = sample(client, seed=123, count=8)
+  other, _, _ = sample(client, seed=124, count=8)
+  np.testing.assert_array_equal(first, again)
+  assert not np.array_equal(first, other)
+  fewer, _, _ = sample(client, seed=123, count=2)  # image i depends on (seed, i), not on the count
+  np.testing.assert_array_equal(fewer, first[:2])
+
+
+def test_sample_rgb_model(client):
+  images, _, _ = sample(client, model=RGB, seed=1, count=64)
+  assert images.shape == (64, 16, 16, 3)
+
+
+def test_interpolate_strip_gif_and_endpoints(client):
+  steps = 6
+  strip_path, gif_path, gif_file, timing = client.predict(GRAY, 11, 22, steps, 'slerp', 1.0, api_name='/interpolate')
+  strip = read_image(strip_path)
+  assert strip.shape == (16, steps * 16 + (steps - 1) * 2)
+  frames = [strip[:, i * 18:i * 18 + 16] for i in range(steps)]
+  np.testing.assert_array_equal(frames[0], sample(client, seed=11, count=1)[0][0])  # ends are the seeds' images
+  np.testing.assert_array_equal(frames[-1], sample(client, seed=22, count=1)[0][0])
+  with Image.open(gif_path) as gif:
+    assert gif.format == 'GIF' and gif.n_frames == 2 * steps - 2 and gif.info.get('loop') == 0
+  assert pathlib.Path(gif_file).read_bytes() == pathlib.Path(gif_path).read_bytes()
+  assert pathlib.Path(gif_file).suffix == '.gif'
+  assert timing.startswith(f'{steps} frames (slerp) in ')
+  lerp_strip = read_image(client.predict(GRAY, 11, 22, steps, 'lerp', 1.0, api_name='/interpolate')[0])
+  np.testing.assert_array_equal(lerp_strip[:, :16], frames[0])
+  assert not np.array_equal(lerp_strip, strip)
+
+
+@pytest.mark.parametrize('api_name, args, message', [
+    ('/sample', (GRAY, -1, 4, 1.0), 'seed must be an integer from 0 to 4294967295'),
+    ('/sample', (GRAY, 'abc', 4, 1.0), 'seed must be an integer from 0 to 4294967295'),
+    ('/sample', (GRAY, 2**32, 4, 1.0), 'seed must be an integer'),
+    ('/sample', (GRAY, 1.5, 4, 1.0), 'seed must be an integer'),
+    ('/sample', (GRAY, 1, 0, 1.0), 'count (number of images) must be an integer from 1 to 64, got 0'),
+    ('/sample', (GRAY, 1, 10000, 1.0), 'count (number of images) must be an integer from 1 to 64, got 10000'),
+    ('/sample', (GRAY, 1, 'many', 1.0), 'count (number of images) must be an integer from 1 to 64'),
+    ('/sample', (GRAY, 1, 4, 5.0), 'latent scale must be a number in (0, 2], got 5.0'),
+    ('/sample', ('no-such-model', 1, 4, 1.0), "unknown model 'no-such-model'; available: tiny-gray, tiny-rgb"),
+    ('/sample', ('broken-onnx', 1, 4, 1.0), "unknown model 'broken-onnx'"),
+    ('/sample', ('../models/tiny-gray', 1, 4, 1.0), 'unknown model'),
+    ('/interpolate', (GRAY, 1, 2, 1, 'slerp', 1.0), 'steps must be an integer from 2 to 64, got 1'),
+    ('/interpolate', (GRAY, 1, 2, 100000, 'slerp', 1.0), 'steps must be an integer from 2 to 64, got 100000'),
+    ('/interpolate', (GRAY, 1, -2, 4, 'slerp', 1.0), 'seed must be an integer from 0 to 4294967295, got -2'),
+    ('/interpolate', (GRAY, 1, 2, 4, 'cubic', 1.0), "method must be one of slerp, lerp, got 'cubic'"),
+    ('/interpolate', ('no-such-model', 1, 2, 4, 'slerp', 1.0), "unknown model 'no-such-model'"),
+])
+def test_bad_input_is_a_clear_error_and_the_server_stays_up(client, server, api_name, args, message):
+  from gradio_client.exceptions import AppError
+  with pytest.raises(AppError) as error:
+    client.predict(*args, api_name=api_name)
+  assert message in str(error.value)
+  assert 'Traceback' not in str(error.value)
+  assert server.proc.poll() is None
+  assert len(client.predict(api_name='/models')['models']) == 2
+
+
+def test_twenty_concurrent_clients(server):
+  from gradio_client import Client
+  seeds = [i % 4 for i in range(20)]
+
+  def one_client(seed):
+    c = Client(server.url, verbose=False)
+    images, _, _ = sample(c, seed=seed, count=8)
+    strip = read_image(c.predict(GRAY, seed, seed + 1, 4, 'slerp', 1.0, api_name='/interpolate')[0])
+    return images, strip
+
+  with concurrent.futures.ThreadPoolExecutor(20) as pool:
+    futures = [pool.submit(one_client, seed) for seed in seeds]
+    results = [f.result(timeout=120) for f in futures]  # any error raises here
+  assert len(results) == 20
+  for seed, (images, strip) in zip(seeds, results):  # same seed, same pixels, whatever ran beside it
+    np.testing.assert_array_equal(images, results[seed][0])
+    np.testing.assert_array_equal(strip, results[seed][1])
+  assert server.proc.poll() is None and 'Traceback' not in server.log()
+
+
+def test_no_models_exits_1_with_a_message(tmp_path):
+  empty = tmp_path / 'models'
+  empty.mkdir()
+  result = run_app(f'--models_dir={empty}', f'--port={free_port()}')
+  assert result.returncode == 1
+  assert (f'no models in {empty}/: train with `python -m training.main` and export with '
+          '`python -m export.to_onnx`') in result.stderr
+  assert 'Traceback' not in result.stderr + result.stdout
+
+
+def test_missing_models_dir_and_only_malformed_models_exit_1(tmp_path, models_dir):
+  bad = tmp_path / 'bad'
+  shutil.copytree(models_dir / 'broken-onnx', bad / 'broken-onnx')
+  result = run_app(f'--models_dir={bad}', f'--port={free_port()}')
+  assert result.returncode == 1
+  assert "skipped model folder 'broken-onnx'" in result.stderr and f'no models in {bad}/' in result.stderr
+  assert 'Traceback' not in result.stderr
+
+
+def test_cuda_provider_on_a_cpu_host_is_a_clear_error(models_dir):
+  from serve import models as models_lib
+  if models_lib.cuda_driver_usable():
+    pytest.skip('this host has a usable GPU')
+  result = run_app(f'--models_dir={models_dir}', '--provider=cuda', f'--port={free_port()}')
+  assert result.returncode == 1
+  assert '--provider=cuda: no usable CUDA driver/GPU on this host' in result.stderr
+  assert 'Traceback' not in result.stderr
+
+
+def test_auth_from_the_environment(models_dir, tmp_path):
+  from gradio_client import Client
+  only_gray = tmp_path / 'models'
+  shutil.copytree(models_dir / GRAY, only_gray / GRAY)
+  server = Server(tmp_path / 'auth.log', f'--models_dir={only_gray}', env={'GAN_SERVE_AUTH': 'alice:s3cret'})
+  try:
+    server.wait_ready()
+    assert '(login required)' in server.log()
+    with pytest.raises(Exception):
+      Client(server.url, verbose=False).predict(api_name='/models')
+    with pytest.raises(Exception):
+      Client(server.url, auth=('alice', 'wrong'), verbose=False)
+    authed = Client(server.url, auth=('alice', 's3cret'), verbose=False)
+    assert [m['name'] for m in authed.predict(api_name='/models')['models']] == [GRAY]
+  finally:
+    server.stop()
+
+
+def test_bad_auth_value_is_a_usage_error(tmp_path):
+  result = run_app(f'--models_dir={tmp_path}', '--auth=nocolon')
+  assert result.returncode == 2 and '--auth / $GAN_SERVE_AUTH must look like user:password' in result.stderr
