@@ -57,6 +57,9 @@ class TrainConfig:
   sample_every: int = 100
   log_every: int = 10
   num_samples: int = 64  # fixed latents in the sample grid
+  # Evaluation on the dataset's judge (training/evaluate.py); the best generator by FCD goes to <run_dir>/best
+  eval_every: int = 0  # generator steps between evaluations; 0: never
+  eval_samples: int = 1000  # generated images per evaluation, and real images per side of the floor
 
   @property
   def family(self) -> losses.GANLoss:
@@ -113,6 +116,8 @@ def resolve(config: TrainConfig) -> TrainConfig:
        '--ckpt_every, --sample_every and --log_every must be >= 1'),
       (config.keep_checkpoints >= 1, '--keep_checkpoints must be >= 1'),
       (1 <= config.num_samples <= 256, '--num_samples must be in 1..256'),
+      (config.eval_every >= 0, f'--eval_every must be >= 0 (0: never), got {config.eval_every}'),
+      (config.eval_samples >= 2, f'--eval_samples must be >= 2, got {config.eval_samples}'),
       (config.g_learning_rate > 0 and config.d_learning_rate > 0, 'learning rates must be > 0'),
       (0 <= config.critic_input_dropout < 1, '--critic_input_dropout must be in [0, 1)'),
       (0 <= config.label_smoothing < 1, '--label_smoothing must be in [0, 1)'),

@@ -363,7 +363,11 @@ def _prepare(tfds, name: str, builder, manual_dir):
   else:
     logging.warning('%s is not prepared in %s and no --manual_dir was given: TFDS will try to download%s',
                     name, builder.data_dir_root, archives)
-  config = tfds.download.DownloadConfig(manual_dir=manual_dir, try_download_gcs=False)
+  # TFDS extracts a manual archive to <extract_dir>/GZIP.<file name> and reuses whatever is there: MNIST and
+  # Fashion-MNIST share their archive names, so with one extract_dir the second dataset silently got the first's
+  # images. One extract_dir per dataset keeps them apart.
+  extract_dir = os.path.join(builder.data_dir_root, 'downloads', 'extracted', name)
+  config = tfds.download.DownloadConfig(manual_dir=manual_dir, extract_dir=extract_dir, try_download_gcs=False)
   try:
     builder.download_and_prepare(download_config=config)
   except Exception as e:  # no network, a corrupt archive, a checksum mismatch, a full disk, ...

@@ -70,10 +70,16 @@ flags.DEFINE_integer('keep_checkpoints', _D.keep_checkpoints, 'Checkpoints kept.
 flags.DEFINE_integer('sample_every', _D.sample_every, 'Sample grid of the fixed latents every N steps.')
 flags.DEFINE_integer('log_every', _D.log_every, 'Scalars to TensorBoard and metrics.csv every N steps.')
 flags.DEFINE_integer('num_samples', _D.num_samples, 'Images in the sample grid.')
+# Evaluation
+flags.DEFINE_integer('eval_every', _D.eval_every, 'Score the generator on the dataset\'s judge (FCD, KID, '
+                     'coverage) every N steps into eval.csv and TensorBoard, keeping the best by FCD in '
+                     '<run_dir>/best; 0: never.')
+flags.DEFINE_integer('eval_samples', _D.eval_samples, 'Generated images per evaluation (and real images per '
+                     'side of the floor); FCD needs more than the judge\'s 128 features.')
 
 # Settings a resumed run may change; every other one is fixed by the run's config.json.
 _RESUMABLE = ('steps', 'ckpt_every', 'keep_checkpoints', 'sample_every', 'log_every', 'strategy', 'jit',
-              'data_dir', 'manual_dir')
+              'data_dir', 'manual_dir', 'eval_every', 'eval_samples')
 _NOT_CONFIG = ('resume', 'cpu_replicas')
 
 

@@ -7,6 +7,8 @@
   samples/step_XXXXXXX.png grids of the same fixed latents every --sample_every steps
   samples.gif              those grids as an animation, written at the end
   metrics.csv              one row per --log_every steps
+  eval.csv                 one row per --eval_every steps: the judge's scores (training/evaluate.py)
+  best/generator/          the generator with the lowest FCD so far, and best/scores.json (with --eval_every)
   loss_curve.png           plotted from metrics.csv at the end
   tensorboard/             scalars and sample grids
 
@@ -24,6 +26,7 @@ from training.generator_io import RunDirError  # one error type for every run-di
 
 CONFIG_FILE = 'config.json'
 METRICS_FILE = 'metrics.csv'
+EVAL_FILE = 'eval.csv'
 
 
 def default_name(loss: str, dataset: str) -> str:
@@ -110,10 +113,10 @@ def write_gif(run_dir: str, frame_ms: int = 200) -> str:
 
 
 class MetricsLog:
-  """metrics.csv, appended to (a resumed run keeps the rows it had)."""
+  """metrics.csv (or eval.csv), appended to (a resumed run keeps the rows it had)."""
 
-  def __init__(self, run_dir: str):
-    self.path = os.path.join(run_dir, METRICS_FILE)
+  def __init__(self, run_dir: str, file_name: str = METRICS_FILE):
+    self.path = os.path.join(run_dir, file_name)
 
   def append(self, step: int, metrics: dict) -> None:
     row = {'step': step, **{k: f'{v:.6g}' for k, v in sorted(metrics.items())}}

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from training import datasets, generator_io, run_dir as rundir, steps, strategies
+from training import datasets, evaluate, generator_io, metrics as sample_metrics, run_dir as rundir, steps, strategies
 from training.architectures import ARCHITECTURES
 from training.config import ConfigError, TrainConfig, n_critic_at
 from training.progress import Progress
@@ -62,6 +62,15 @@ class _StopRequest:
       signal.signal(sig, handler)
 
 
+def _make_judge(config: TrainConfig) -> 'evaluate.TrainingJudge':
+  """The dataset's judge for --eval_every; a missing judge or too few --eval_samples is a ConfigError."""
+  try:
+    return evaluate.make_judge(config.dataset, config.data_dir, config.manual_dir, config.channels,
+                               config.eval_samples)
+  except (evaluate.EvaluationError, evaluate.JudgeError, sample_metrics.MetricsError) as e:
+    raise ConfigError(f'--eval_every: {e}') from None
+
+
 def train(config: TrainConfig, resume: bool = False, log=print) -> str:
   """Trains a GAN as `config` says and returns the run directory. Raises the project's one-line errors."""
   # --- Strategy -------------------------------------------------------------------------------------------------
@@ -75,6 +84,9 @@ def train(config: TrainConfig, resume: bool = False, log=print) -> str:
   images, info = datasets.load_images(config.dataset, config.image_size, split='train', data_dir=config.data_dir,
                                       manual_dir=config.manual_dir)
   config = dataclasses.replace(config, channels=info.channels)
+  # The judge (--eval_every) loads its real images and floor now, so that a dataset without a judge fails
+  # before the run directory exists. Only the chief evaluates: it alone writes the scores and best/.
+  judge = _make_judge(config) if chief and config.eval_every else None
   run_dir = config.run_dir
   if chief:
     rundir.prepare(run_dir, resume)
@@ -136,11 +148,21 @@ def train(config: TrainConfig, resume: bool = False, log=print) -> str:
   # --- Loop -----------------------------------------------------------------------------------------------------
   writer = tf.summary.create_file_writer(os.path.join(run_dir, 'tensorboard')) if chief else None
   metrics_log = rundir.MetricsLog(run_dir) if chief else None
+  eval_log = rundir.MetricsLog(run_dir, rundir.EVAL_FILE) if judge else None
 
   def save(step):
     manager.save(checkpoint_number=step)
     if chief:
       generator_io.save(generator, generator_io.generator_metadata(config, step), run_dir)
+
+  def judge_generator(step):
+    scores = judge.score(generator)
+    eval_log.append(step, scores)
+    with writer.as_default(step=step):
+      for k, v in scores.items():
+        tf.summary.scalar(f'eval/{k}', v)
+        tf.summary.scalar(f'eval_floor/{k}', judge.floor[k])  # real train vs test: the line to reach
+    evaluate.save_if_best(run_dir, step, scores, generator, generator_io.generator_metadata(config, step))
 
   def sample(step):
     images_ = generator(fixed_latents, training=False).numpy()  # (N, H, W, C) in [-1, 1]
@@ -182,6 +204,8 @@ def train(config: TrainConfig, resume: bool = False, log=print) -> str:
       if step % config.ckpt_every == 0:
         save(step)
         last_saved = step
+      if judge and step % config.eval_every == 0:
+        judge_generator(step)
     progress.update(step, {k: metrics[k] for k in _SHOWN if k in metrics}, force=True)
     progress.close()
 
@@ -190,6 +214,8 @@ def train(config: TrainConfig, resume: bool = False, log=print) -> str:
     save(step)
   if step % config.sample_every:
     sample(step)
+  if judge and step % config.eval_every:
+    judge_generator(step)
   if chief:
     writer.flush()
     rundir.write_gif(run_dir)

@@ -1,0 +1,176 @@
+r"""Sample quality against wall time: the four losses on Fashion-MNIST, each for the same CPU budget.
+
+  python -m benchmarks.quality --manual_dir=../shared/data/fashion_mnist              # 3 minutes per loss
+  python -m benchmarks.quality --minutes=1 --losses=wgan_gp,dcgan
+
+Each loss trains with training/presets/fashion_mnist.flags in a process of its own, checkpointing every
+--ckpt_every steps, until SIGTERM at the deadline (the trainer saves a last checkpoint and exits cleanly). Then
+every checkpoint's generator is judged by the fashion_mnist judge (training/evaluate.py) on the same latents. A
+checkpoint's wall time is its file's modification time minus the process start, so TensorFlow's start-up and
+graph tracing count, the same for every loss. The dataset is prepared before the first clock starts.
+
+Writes into --out: quality.csv (every checkpoint), quality.png (FCD, KID and classes covered against wall time,
+with the train-vs-test floor) and one run directory per loss; prints a markdown table of each loss at each
+quarter of the budget (the last checkpoint saved by then) beside the floor.
+
+A stop from outside (SIGTERM) rather than a wall-time flag of the trainer: the budget then covers all a user
+waits for, start-up included, identically for every loss, and the trainer already stops cleanly on SIGTERM.
+"""
+
+import csv
+import datetime
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+from absl import app, flags, logging
+
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+flags.DEFINE_string('manual_dir', os.path.join(_REPO, '..', 'shared', 'data', 'fashion_mnist'),
+                    'Original Fashion-MNIST archives.')
+flags.DEFINE_string('data_dir', None, 'TFDS data_dir (default: a temporary one, prepared offline).')
+flags.DEFINE_float('minutes', 3.0, 'Wall-time budget of each loss, in minutes, from process start to SIGTERM.')
+flags.DEFINE_list('losses', ['wgan_gp', 'wgan', 'lsgan', 'dcgan'], 'Losses to compare.')
+flags.DEFINE_integer('ckpt_every', 100, 'Generator steps between checkpoints: the points of the curves.')
+flags.DEFINE_integer('num_samples', 1000, 'Samples per evaluation (and real images per side of the floor).')
+flags.DEFINE_string('out', None, 'Where the runs, quality.csv and quality.png go (default: runs/quality-<time>).')
+FLAGS = flags.FLAGS
+
+DATASET = 'fashion_mnist'
+PRESET = 'training/presets/fashion_mnist.flags'
+_GRACE_S = 120  # after SIGTERM: the trainer finishes its step, checkpoints and writes its GIF and loss curve
+_COLUMNS = ('loss', 'step', 'wall_s', 'fcd', 'kid', 'classifier_score', 'classes_covered', 'kl_to_uniform')
+
+
+def train_for(loss: str, run_dir: str, data_dir: str, seconds: float) -> float:
+  """Trains `loss` until the deadline, then SIGTERM. Returns the process start as a time.time() stamp."""
+  cmd = [sys.executable, '-m', 'training.main', f'--flagfile={PRESET}', f'--loss={loss}', '--steps=100000000',
+         f'--manual_dir={FLAGS.manual_dir}', f'--data_dir={data_dir}', f'--ckpt_every={FLAGS.ckpt_every}',
+         '--keep_checkpoints=100000', '--log_every=50', f'--run_dir={run_dir}']
+  started = time.time()
+  with open(run_dir + '.log', 'w') as log:
+    proc = subprocess.Popen(cmd, cwd=_REPO, stdout=log, stderr=subprocess.STDOUT)
+    try:
+      proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+      proc.send_signal(signal.SIGTERM)
+      try:
+        proc.wait(timeout=_GRACE_S)
+      except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+  if proc.returncode:
+    with open(run_dir + '.log') as f:
+      tail = f.read()[-1500:]
+    raise SystemExit(f'{loss} exited with code {proc.returncode}:\n{tail}')
+  return started
+
+
+def checkpoint_scores(loss: str, run_dir: str, started: float, judge) -> list:
+  """Judges the generator of every checkpoint of a run; one row per checkpoint, by step."""
+  import tensorflow as tf
+  from training.architectures import ARCHITECTURES
+  with open(os.path.join(run_dir, 'config.json')) as f:
+    config = json.load(f)
+  generator = ARCHITECTURES[config['arch']].build_generator(config['latent_dim'], config['image_size'],
+                                                            config['channels'], config['width'])
+  state = tf.train.get_checkpoint_state(os.path.join(run_dir, 'checkpoints'))
+  rows = []
+  for path in (state.all_model_checkpoint_paths if state else []):
+    tf.train.Checkpoint(generator=generator).restore(path).expect_partial()
+    step = int(path.rsplit('-', 1)[1])
+    scores = judge.score(generator)
+    rows.append({'loss': loss, 'step': step, 'wall_s': os.path.getmtime(path + '.index') - started,
+                 **{k: scores[k] for k in _COLUMNS[3:]}})
+  return sorted(rows, key=lambda r: r['step'])
+
+
+def plot(rows: list, floor: dict, path: str, title: str) -> None:
+  import matplotlib
+  matplotlib.use('Agg')
+  import matplotlib.pyplot as plt
+  panels = [('fcd', 'FCD (lower is better)'), ('kid', 'KID (lower is better)'),
+            ('classes_covered', 'classes covered (of 10)')]
+  fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.8))
+  for ax, (key, label) in zip(axes, panels):
+    for loss in dict.fromkeys(r['loss'] for r in rows):
+      points = [r for r in rows if r['loss'] == loss]
+      ax.plot([r['wall_s'] / 60 for r in points], [r[key] for r in points], marker='o', markersize=3, label=loss)
+    ax.axhline(floor[key], color='gray', linestyle='--', label='real train vs test')
+    ax.set_xlabel('wall time (minutes)')
+    ax.set_title(label)
+    if key in ('fcd', 'kid') and all(r[key] > 0 for r in rows):
+      ax.set_yscale('log')
+  axes[0].legend(fontsize=8)
+  fig.suptitle(title)
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+  plt.close(fig)
+
+
+def table(rows: list, floor: dict, seconds: float) -> str:
+  """Markdown: each loss at each quarter of the budget (its last checkpoint by then), then the floor."""
+  lines = ['| loss | wall time | steps | FCD | KID | classifier score | classes covered | KL to uniform |',
+           '|---|---|---|---|---|---|---|---|']
+  for loss in dict.fromkeys(r['loss'] for r in rows):
+    points = [r for r in rows if r['loss'] == loss]  # in step order
+    marks = [seconds * q / 4 for q in (1, 2, 3)]
+    shown = {max((r['step'] for r in points if r['wall_s'] <= mark), default=None) for mark in marks}
+    shown.add(points[-1]['step'])  # the last checkpoint: saved at the stop, just past the budget
+    for r in (r for r in points if r['step'] in shown):
+      lines.append(f'| {loss} | {r["wall_s"] / 60:.1f} min | {r["step"]} | {r["fcd"]:.2f} | {r["kid"]:.4f} | '
+                   f'{r["classifier_score"]:.2f} | {r["classes_covered"]}/10 | {r["kl_to_uniform"]:.3f} |')
+  lines.append(f'| real train vs test (floor) | | | {floor["fcd"]:.2f} | {floor["kid"]:.4f} | '
+               f'{floor["classifier_score"]:.2f} | {floor["classes_covered"]}/10 | {floor["kl_to_uniform"]:.3f} |')
+  return '\n'.join(lines)
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
+  logging.set_verbosity(logging.WARNING)  # TFDS logs a line per split opened; the table is what matters
+  from training import datasets, evaluate
+  out_dir = FLAGS.out or os.path.join(_REPO, 'runs', 'quality-' + datetime.datetime.now().strftime('%Y%m%d-%H%M%S'))
+  os.makedirs(out_dir, exist_ok=True)
+  work = tempfile.mkdtemp(prefix='quality-tfds-')
+  data_dir = FLAGS.data_dir or work
+  # Prepared here, before any clock starts: TFDS builds its files from the archives on first use.
+  for split in ('train', 'test'):
+    datasets.load_images(DATASET, 32, split=split, data_dir=data_dir, manual_dir=FLAGS.manual_dir)
+  print(f'machine: {os.cpu_count()} CPU cores; {DATASET}, {PRESET}; budget {FLAGS.minutes:g} min per loss; '
+        f'checkpoint every {FLAGS.ckpt_every} steps; {FLAGS.num_samples} samples per evaluation', flush=True)
+
+  starts = {}
+  for loss in FLAGS.losses:
+    run_dir = os.path.join(out_dir, loss)
+    starts[loss] = train_for(loss, run_dir, data_dir, FLAGS.minutes * 60)
+    print(f'  trained {loss}: log in {run_dir}.log', flush=True)
+
+  judge = evaluate.make_judge(DATASET, data_dir, FLAGS.manual_dir, num_samples=FLAGS.num_samples)
+  rows = []
+  for loss in FLAGS.losses:
+    loss_rows = checkpoint_scores(loss, os.path.join(out_dir, loss), starts[loss], judge)
+    if not loss_rows:
+      print(f'  {loss}: no checkpoint within the budget (raise --minutes or lower --ckpt_every)')
+    rows += loss_rows
+  if not rows:
+    raise SystemExit('no checkpoint to judge')
+
+  with open(os.path.join(out_dir, 'quality.csv'), 'w', newline='') as f:
+    writer = csv.DictWriter(f, _COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+  title = (f'{DATASET}, {FLAGS.minutes:g} min per loss on {os.cpu_count()} CPU cores, '
+           f'{judge.reference.num_samples} samples per point')
+  plot(rows, judge.floor, os.path.join(out_dir, 'quality.png'), title)
+  print(f'\n{title}\n{table(rows, judge.floor, FLAGS.minutes * 60)}\n\nwrote {out_dir}/quality.csv and quality.png')
+
+
+if __name__ == '__main__':
+  app.run(main)
