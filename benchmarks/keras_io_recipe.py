@@ -86,3 +86,43 @@ def make_train_step(g, d):
     return d_loss, g_loss
 
   return train_step
+
+
+def fashion_mnist_batches(data_dir: str, manual_dir: str, batch_size: int = 64, seed: int = 0):
+  """Fashion-MNIST train images as the example feeds them: 28x28x1 in [-1, 1], shuffled, batches of 64.
+
+  The example reads keras.datasets (a download); this reads the same images offline through TFDS.
+  """
+  import tensorflow_datasets as tfds
+  builder = tfds.builder('fashion_mnist', data_dir=data_dir)
+  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+  images = builder.as_dataset(split='train').map(lambda e: (tf.cast(e['image'], tf.float32) - 127.5) / 127.5)
+  return images.cache().shuffle(60000, seed=seed).repeat().batch(batch_size, drop_remainder=True).prefetch(2)
+
+
+def train_until(deadline: float, out_dir: str, data_dir: str, manual_dir: str, save_every_s: float) -> int:
+  """Trains the recipe until time.time() reaches `deadline`, saving the generator to
+  out_dir/ckpt-<step>.weights.h5 every `save_every_s` seconds and at the end (benchmarks/quality.py judges them).
+  Returns the number of generator steps."""
+  import os
+  import time
+  os.makedirs(out_dir, exist_ok=True)
+  g, d = generator(), discriminator()
+  train_step = make_train_step(g, d)
+  step, next_save = 0, time.time() + save_every_s
+  for real in fashion_mnist_batches(data_dir, manual_dir):
+    if time.time() >= deadline:
+      break
+    train_step(real)
+    step += 1
+    if time.time() >= next_save:
+      g.save_weights(os.path.join(out_dir, f'ckpt-{step}.weights.h5'))
+      next_save += save_every_s
+  g.save_weights(os.path.join(out_dir, f'ckpt-{step}.weights.h5'))
+  return step
+
+
+if __name__ == '__main__':
+  # python -m benchmarks.keras_io_recipe DEADLINE OUT_DIR DATA_DIR MANUAL_DIR SAVE_EVERY_S (run by quality.py)
+  import sys
+  print(f'{train_until(float(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5]))} steps')

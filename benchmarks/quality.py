@@ -37,6 +37,8 @@ flags.DEFINE_string('manual_dir', os.path.join(_REPO, '..', 'shared', 'data', 'f
 flags.DEFINE_string('data_dir', None, 'TFDS data_dir (default: a temporary one, prepared offline).')
 flags.DEFINE_float('minutes', 3.0, 'Wall-time budget of each loss, in minutes, from process start to SIGTERM.')
 flags.DEFINE_list('losses', ['wgan_gp', 'wgan', 'lsgan', 'dcgan'], 'Losses to compare.')
+flags.DEFINE_bool('keras_io', True, 'Also train the keras-io WGAN-GP recipe (benchmarks/keras_io_recipe.py) for '
+                  'the same budget, as the baseline row.')
 flags.DEFINE_integer('ckpt_every', 100, 'Generator steps between checkpoints: the points of the curves.')
 flags.DEFINE_integer('num_samples', 1000, 'Samples per evaluation (and real images per side of the floor).')
 flags.DEFINE_string('out', None, 'Where the runs, quality.csv and quality.png go (default: runs/quality-<time>).')
@@ -70,6 +72,46 @@ def train_for(loss: str, run_dir: str, data_dir: str, seconds: float) -> float:
       tail = f.read()[-1500:]
     raise SystemExit(f'{loss} exited with code {proc.returncode}:\n{tail}')
   return started
+
+
+def keras_io_train_for(run_dir: str, data_dir: str, seconds: float) -> float:
+  """The keras-io recipe for the same budget (start-up included), its generator saved 8 times along the way."""
+  started = time.time()
+  cmd = [sys.executable, '-m', 'benchmarks.keras_io_recipe', str(started + seconds), run_dir, data_dir,
+         FLAGS.manual_dir, str(seconds / 8)]
+  with open(run_dir + '.log', 'w') as log:
+    proc = subprocess.run(cmd, cwd=_REPO, stdout=log, stderr=subprocess.STDOUT)
+  if proc.returncode:
+    raise SystemExit(f'the keras-io recipe exited with code {proc.returncode}: see {run_dir}.log')
+  return started
+
+
+def keras_io_scores(run_dir: str, started: float, judge) -> list:
+  """Judges every saved generator of the recipe. Its 28x28 images are padded to 32x32 with background, the
+  geometry our data pipeline gives the judge (training/datasets.py), rather than stretched by a resize."""
+  import glob
+  import numpy as np
+  from benchmarks import keras_io_recipe
+  from training import evaluate
+  generator = keras_io_recipe.generator()
+  rows = []
+  paths = sorted(glob.glob(os.path.join(run_dir, 'ckpt-*.weights.h5')), key=os.path.getmtime)
+  for path in paths:
+    generator.load_weights(path)
+    images = evaluate.generate(lambda z: generator(z, training=False).numpy(), keras_io_recipe.NOISE_DIM,
+                               judge.reference.num_samples)
+    images = np.pad(images, [(0, 0), (2, 2), (2, 2), (0, 0)], constant_values=-1.0)  # (N, 32, 32, 1)
+    scores = judge.score(images)
+    step = int(os.path.basename(path).split('-')[1].split('.')[0])
+    if path == paths[-1]:  # the grid to look at beside ours (<run_dir>/samples/step_*.png)
+      from PIL import Image
+      from training import run_dir as rundir
+      tiles = rundir.grid(rundir.to_uint8(images[:64]))[..., 0]  # (H, W) uint8
+      Image.fromarray(tiles).resize((tiles.shape[1] * 2, tiles.shape[0] * 2), Image.NEAREST).save(
+          os.path.join(run_dir, f'samples_step_{step}.png'))
+    rows.append({'loss': 'keras-io recipe', 'step': step, 'wall_s': os.path.getmtime(path) - started,
+                 **{k: scores[k] for k in _COLUMNS[3:]}})
+  return sorted(rows, key=lambda r: r['step'])
 
 
 def checkpoint_scores(loss: str, run_dir: str, started: float, judge) -> list:
@@ -151,6 +193,10 @@ def main(argv):
     run_dir = os.path.join(out_dir, loss)
     starts[loss] = train_for(loss, run_dir, data_dir, FLAGS.minutes * 60)
     print(f'  trained {loss}: log in {run_dir}.log', flush=True)
+  if FLAGS.keras_io:
+    keras_io_dir = os.path.join(out_dir, 'keras_io')
+    keras_io_start = keras_io_train_for(keras_io_dir, data_dir, FLAGS.minutes * 60)
+    print(f'  trained the keras-io recipe: log in {keras_io_dir}.log', flush=True)
 
   judge = evaluate.make_judge(DATASET, data_dir, FLAGS.manual_dir, num_samples=FLAGS.num_samples)
   rows = []
@@ -159,6 +205,8 @@ def main(argv):
     if not loss_rows:
       print(f'  {loss}: no checkpoint within the budget (raise --minutes or lower --ckpt_every)')
     rows += loss_rows
+  if FLAGS.keras_io:
+    rows += keras_io_scores(keras_io_dir, keras_io_start, judge)
   if not rows:
     raise SystemExit('no checkpoint to judge')
 
