@@ -9,13 +9,27 @@ os.environ.setdefault('CUDA_VISIBLE_DEVICES', '')  # CI has no GPU; keeps TF fro
 import pytest
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO_ROOT.parent / 'shared' / 'data'
+
+
+def _find_shared_data() -> pathlib.Path:
+  """$GAN_SHARED_DATA, else the nearest shared/data beside the checkout or one of its parents (../shared/data
+  for the usual layout; a clone one folder deeper still finds it)."""
+  if os.environ.get('GAN_SHARED_DATA'):
+    return pathlib.Path(os.environ['GAN_SHARED_DATA'])
+  for parent in REPO_ROOT.parents:
+    if (parent / 'shared' / 'data' / 'mnist').is_dir():
+      return parent / 'shared' / 'data'
+  return REPO_ROOT.parent / 'shared' / 'data'
+
+
+SHARED_DATA = _find_shared_data()
 
 
 @pytest.fixture(scope='session')
 def shared_data() -> pathlib.Path:
   """../shared/data: the original MNIST and Fashion-MNIST archives (never downloaded by a test)."""
-  assert (SHARED_DATA / 'mnist' / 'train-images-idx3-ubyte.gz').is_file(), f'missing {SHARED_DATA}'
+  assert (SHARED_DATA / 'mnist' / 'train-images-idx3-ubyte.gz').is_file(), (
+      f'no MNIST archives in {SHARED_DATA}: set GAN_SHARED_DATA to the folder holding mnist/ and fashion_mnist/')
   return SHARED_DATA
 
 
