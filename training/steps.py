@@ -45,7 +45,10 @@ def make_step_functions(config: TrainConfig, strategy, generator, critic, g_opti
   d_kwargs, g_kwargs = _loss_kwargs(config)
   global_batch = config.batch_size
   use_labels = config.loss == 'dcgan' and (config.label_smoothing or config.label_flip)
-  compile_ = (lambda f: tf.function(f, jit_compile=True)) if config.jit else (lambda f: f)
+  # With more than one replica the synchronized BatchNorm all-reduces inside the loss computation (a merge_call),
+  # which TensorFlow cannot run inside a nested jit-compiled tf.function: XLA applies to one replica only.
+  jit = config.jit and strategy.num_replicas_in_sync == 1
+  compile_ = (lambda f: tf.function(f, jit_compile=True)) if jit else (lambda f: f)
 
   def average(per_example):
     return tf.nn.compute_average_loss(per_example, global_batch_size=global_batch)

@@ -96,6 +96,8 @@ def train(config: TrainConfig, resume: bool = False, log=print) -> str:
   log(f'data: {info.name}, {info.num_examples} images{f" ({info.skipped} unreadable skipped)" if info.skipped else ""}'
       f' -> {config.image_size}x{config.image_size}x{info.channels}; strategy: {strategies.display_name(strategy)}, '
       f'{replicas} replica(s), global batch {config.batch_size}')
+  if config.jit and replicas > 1:
+    log(f'--jit: XLA is used on one replica only; training on {replicas} replicas without it')
 
   # --- Models and optimizers, built inside the scope before the first step -------------------------------------
   arch = ARCHITECTURES[config.arch]
