@@ -1,0 +1,85 @@
+"""The one seed → latent mapping of the project: z for (seed, row) is the same in every stage and runtime.
+
+Used by the trainer's fixed-latent grids, the evaluator, export's sample.png, the SavedModel `sample` signature
+and the app. Row i of a seed depends only on (seed, i, latent_dim), never on how many rows are asked for, so
+`latents(s, 16)` is the first 16 rows of `latents(s, 64)`.
+
+It is counter-based (Salmon et al. 2011, "Parallel random numbers: as easy as 1, 2, 3"): every value is a hash of
+its coordinates, so NumPy (`latents`, importable without TensorFlow) and TF ops (`tf_latents`, inside a
+SavedModel) compute the same numbers without sharing a generator state:
+
+  bits(seed, row, j) = mix(mix(mix(seed ⊕ K) ⊕ row) ⊕ j)           uint32, wrap-around arithmetic
+  mix                = "lowbias32" (C. Wellons' hash-prospector: xorshift-multiply, bias 0.17)
+  u1 = (bits(2c) >> 8 + 1) / 2²⁴ ∈ (0, 1],  u2 = (bits(2c + 1) >> 8) / 2²⁴ ∈ [0, 1)
+  z[row, c] = √(−2 ln u1) · cos(2π u2)                              Box–Muller, in float64, then float32
+
+24-bit uniforms are exact in float32 and float64 alike, and the float64 transcendental functions of NumPy and
+TensorFlow agree to well below float32 resolution, so both give the same float32 z (tests/test_latents.py).
+"""
+
+import numpy as np
+
+MAX_SEED = 2**32 - 1  # seeds are uint32
+_SEED_KEY = 0x9E3779B9  # golden-ratio constant: seed 0 does not start the hash chain at 0
+_M1, _M2 = 0x7FEB352D, 0x846CA68B  # lowbias32 multipliers
+_TWO_PI = 2.0 * np.pi
+_INV_2_24 = 1.0 / (1 << 24)
+
+
+class LatentError(ValueError):
+  """A seed or shape that cannot be mapped; the message is one line for the user."""
+
+
+def _check(seed, num: int, latent_dim: int) -> None:
+  if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) <= MAX_SEED:
+    raise LatentError(f'seed must be an integer from 0 to {MAX_SEED}, got {seed!r}')
+  if int(num) < 0 or int(latent_dim) < 1:
+    raise LatentError(f'need num >= 0 and latent_dim >= 1, got {num} and {latent_dim}')
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+  """lowbias32 on uint32 arrays (NumPy multiplies unsigned arrays modulo 2³²)."""
+  x = x ^ (x >> np.uint32(16))
+  x = x * np.uint32(_M1)
+  x = x ^ (x >> np.uint32(15))
+  x = x * np.uint32(_M2)
+  return x ^ (x >> np.uint32(16))
+
+
+def latents(seed: int, num: int, latent_dim: int, start: int = 0) -> np.ndarray:
+  """Rows start .. start+num-1 of `seed`'s latents: (num, latent_dim) float32, standard normal."""
+  _check(seed, num, latent_dim)
+  rows = np.arange(start, start + int(num), dtype=np.uint32)[:, None]  # (N, 1)
+  stream = np.arange(2 * int(latent_dim), dtype=np.uint32)[None, :]  # (1, 2D): two uniforms per value
+  with np.errstate(over='ignore'):
+    bits = _mix(_mix(_mix(np.uint32(int(seed)) ^ np.uint32(_SEED_KEY)) ^ rows) ^ stream)  # (N, 2D)
+  u1 = ((bits[:, 0::2] >> np.uint32(8)).astype(np.float64) + 1.0) * _INV_2_24  # (N, D) in (0, 1]
+  u2 = (bits[:, 1::2] >> np.uint32(8)).astype(np.float64) * _INV_2_24  # (N, D) in [0, 1)
+  return (np.sqrt(-2.0 * np.log(u1)) * np.cos(_TWO_PI * u2)).astype(np.float32)
+
+
+def tf_latents(seed, num, latent_dim: int):
+  """The same as `latents(seed, num, latent_dim)` in TF ops (for graphs such as the SavedModel's `sample`).
+
+  seed: int64 or int32 scalar tensor in [0, MAX_SEED]; num: int32 scalar tensor. TensorFlow is imported here,
+  not at module level, so serve/ can use this file without it.
+  """
+  import tensorflow as tf
+
+  def mix(x):
+    x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, tf.constant(16, tf.uint32)))
+    x = x * tf.constant(_M1, tf.uint32)
+    x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, tf.constant(15, tf.uint32)))
+    x = x * tf.constant(_M2, tf.uint32)
+    return tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, tf.constant(16, tf.uint32)))
+
+  seed32 = tf.cast(tf.cast(seed, tf.int64), tf.uint32)  # int64 -> uint32 keeps the low 32 bits
+  rows = tf.cast(tf.range(tf.cast(num, tf.int64), dtype=tf.int64), tf.uint32)[:, None]  # (N, 1)
+  stream = tf.range(2 * latent_dim, dtype=tf.int64)
+  stream = tf.cast(stream, tf.uint32)[None, :]  # (1, 2D)
+  key = mix(tf.bitwise.bitwise_xor(seed32, tf.constant(_SEED_KEY, tf.uint32)))
+  bits = mix(tf.bitwise.bitwise_xor(mix(tf.bitwise.bitwise_xor(key, rows)), stream))  # (N, 2D)
+  shifted = tf.cast(tf.bitwise.right_shift(bits, tf.constant(8, tf.uint32)), tf.float64)
+  u1 = (shifted[:, 0::2] + 1.0) * _INV_2_24
+  u2 = shifted[:, 1::2] * _INV_2_24
+  return tf.cast(tf.sqrt(-2.0 * tf.math.log(u1)) * tf.cos(_TWO_PI * u2), tf.float32)
