@@ -18,6 +18,7 @@ seconds, and a digits run needs none but scikit-learn.
 import concurrent.futures
 import dataclasses
 import os
+import re
 from typing import Callable, Optional, Union
 
 from absl import logging
@@ -72,8 +73,9 @@ def load_images(spec: str, image_size: int, split: str = 'train', data_dir=None,
   Args:
     spec: 'digits', 'folder:PATH' or a TFDS dataset name (see the module docstring).
     image_size: side of the square output images, at least 8 (the caller checks the architecture's range).
-    split: 'train', 'test' or 'all' for digits; any TFDS split ('train', 'test[:10%]', 'all', ...) for TFDS;
-      'train' or 'all' (both: every file) for folders, which have no held-out split.
+    split: 'train', 'test' or 'all' for digits, or an integer slice of one ('train[:1077]'); any TFDS split
+      ('train', 'test[:10%]', 'all', ...) for TFDS; 'train' or 'all' (both: every file) for folders, which
+      have no held-out split.
     data_dir: TFDS data directory (None: TFDS's default, ~/tensorflow_datasets).
     manual_dir: directory holding the original archives of a TFDS dataset, read instead of downloading.
     with_labels: yield (image, int64 label) pairs instead of images; folders have no labels.
@@ -205,22 +207,47 @@ _DIGITS_SPLITS = {  # index -> in split; deterministic, 1,437 train / 360 test
     'test': lambda index: index % 5 == 0,
     'all': lambda index: True,
 }
+# TFDS's slice syntax with integer bounds, either optional, Python's negative bounds included: 'train[:1077]'
+# is the first 1,077 images of the train split in index order, 'test[-100:]' the last 100 of the test split.
+_DIGITS_SLICE = re.compile(r'^(?P<split>\w+)\[(?P<start>-?\d+)?:(?P<stop>-?\d+)?\]$')
+
+
+def _digits_indices(split: str, count: int):
+  """The indices into the 1,797 digits that `split` selects, in order: a named split, or a slice of one.
+
+  As in TFDS, a bound beyond the split's size is an error rather than clipped, so a typo cannot silently select
+  fewer images; so is a slice that selects nothing.
+  """
+  import numpy as np
+  match = _DIGITS_SLICE.match(split)
+  name = match['split'] if match else split
+  if name not in _DIGITS_SPLITS or ('[' in split and not match):
+    raise DatasetError(f'digits has no split {split!r}; use one of {sorted(_DIGITS_SPLITS)}, or a slice of one '
+                       f'with integer bounds such as train[:1077] or test[-100:]')
+  indices = np.array([i for i in range(count) if _DIGITS_SPLITS[name](i)])  # (N,)
+  if not match:
+    return indices
+  start, stop = (None if bound is None else int(bound) for bound in (match['start'], match['stop']))
+  if any(bound is not None and abs(bound) > len(indices) for bound in (start, stop)):
+    raise DatasetError(f'digits split {split!r} is out of range: {name} has {len(indices)} images')
+  selected = indices[start:stop]
+  if not len(selected):
+    raise DatasetError(f'digits split {split!r} selects no images ({name} has {len(indices)})')
+  return selected
 
 
 def _load_digits(name, *, image_size, split, data_dir, manual_dir, with_labels):
   del data_dir, manual_dir  # embedded in scikit-learn
   import numpy as np
   from sklearn.datasets import load_digits
-  if split not in _DIGITS_SPLITS:
-    raise DatasetError(f'digits has no split {split!r}; use one of {sorted(_DIGITS_SPLITS)}')
   digits = load_digits()
-  keep = np.array([_DIGITS_SPLITS[split](i) for i in range(len(digits.target))])
+  keep = _digits_indices(split, len(digits.target))  # (N,) indices in order
   pixels = (digits.images[keep].astype(np.float32) / 16.0)[..., None]  # (N, 8, 8, 1): 0..16 -> [0, 1]
   labels = digits.target[keep].astype(np.int64)  # (N,) 0..9
   dataset = tf.data.Dataset.from_tensor_slices((pixels, labels))
   dataset = dataset.map(_labelled_or_not(lambda image: _fit_square(image, image_size), with_labels),
                         num_parallel_calls=tf.data.AUTOTUNE)
-  return dataset, DatasetInfo(name=name, num_examples=int(keep.sum()), channels=1, num_classes=10)
+  return dataset, DatasetInfo(name=name, num_examples=len(keep), channels=1, num_classes=10)
 
 
 def _labelled_or_not(transform, with_labels: bool):
