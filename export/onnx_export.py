@@ -78,7 +78,9 @@ def cpu_session(model_bytes: bytes, intra_op_threads: int = 0):
 
 
 def latents(batch: int, latent_dim: int, seed: int = PARITY_SEED) -> np.ndarray:
-  return np.random.RandomState(seed).standard_normal((batch, latent_dim)).astype(np.float32)
+  """Parity-check input: (batch, latent_dim) float32 from `common.latents`, the project's one source of z."""
+  from common import latents as common_latents
+  return common_latents.latents(seed, batch, latent_dim)
 
 
 def parity(generator, session, latent_dim: int, batches=PARITY_BATCHES) -> dict:

@@ -3,11 +3,16 @@
 Signatures:
   serving_default  z float32 (batch, latent_dim)      -> {'images': float32 (batch, H, W, C) in [-1, 1]}
   sample           seed int64 (), num int32 ()        -> {'images': float32 (num, H, W, C) in [-1, 1]}
-`sample` draws z with tf.random.stateless_normal, so a seed gives the same images on every call and host.
+`sample` draws z with `common.latents.tf_latents`, the TF-ops twin of the NumPy `common.latents.latents` that
+the app and export's sample.png use: image i of seed s is the same here, in the app (at scale 1) and from the
+ONNX model fed `latents(s, num, latent_dim)`, on every call and host. A seed outside [0, 2**32 - 1] or a
+negative num fails the call with InvalidArgumentError (the app refuses the same seeds) instead of wrapping
+modulo 2**32 onto another seed's images.
 """
 
 import numpy as np
 
+from common import latents as common_latents
 from export.loader import ExportError
 
 SERVING_VERSION = '1'  # TF Serving loads the highest numbered subfolder; one export is one version
@@ -35,10 +40,22 @@ def _module(generator, latent_dim: int):
 
 
 def sample_latents(seed, num, latent_dim: int):
-  """z of the `sample` signature: (num, latent_dim) standard normal, a pure function of seed."""
+  """z of the `sample` signature: (num, latent_dim) float32 = `common.latents.latents(seed, num, latent_dim)`.
+
+  The range checks are graph ops (tf.debugging asserts run inside the saved tf.function), so TF Serving
+  answers a bad request with an error rather than images of seed mod 2**32.
+  """
   import tensorflow as tf
-  stateless_seed = tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
-  return tf.random.stateless_normal(tf.stack([tf.cast(num, tf.int32), latent_dim]), seed=stateless_seed)
+  seed = tf.cast(seed, tf.int64)
+  num = tf.cast(num, tf.int32)
+  checks = [
+      tf.debugging.assert_greater_equal(seed, tf.constant(0, tf.int64), message='seed must be >= 0'),
+      tf.debugging.assert_less_equal(seed, tf.constant(common_latents.MAX_SEED, tf.int64),
+                                     message=f'seed must be <= {common_latents.MAX_SEED}'),
+      tf.debugging.assert_non_negative(num, message='num must be >= 0'),
+  ]
+  with tf.control_dependencies(checks):  # eager calls run them at once; in a graph they gate z
+    return common_latents.tf_latents(tf.identity(seed), num, latent_dim)  # (num, latent_dim)
 
 
 def write(generator, latent_dim: int, path: str) -> None:
@@ -61,7 +78,7 @@ def verify(path: str, generator, latent_dim: int) -> float:
     raise ExportError(f'the written SavedModel lacks signature(s) {sorted(missing)}')
   worst = 0.0
   for batch in (1, 7):
-    z = np.random.RandomState(batch).standard_normal((batch, latent_dim)).astype(np.float32)
+    z = common_latents.latents(batch, batch, latent_dim)  # (batch, latent_dim) test input
     served = loaded.signatures['serving_default'](z=tf.constant(z))['images'].numpy()
     worst = max(worst, float(np.max(np.abs(served - generator(z, training=False).numpy()))))
   sample = loaded.signatures['sample']
@@ -69,7 +86,7 @@ def verify(path: str, generator, latent_dim: int) -> float:
   again = sample(seed=tf.constant(7, tf.int64), num=tf.constant(3, tf.int32))['images'].numpy()
   if not np.array_equal(first, again):
     raise ExportError('the SavedModel `sample` signature gives different images for the same seed')
-  live = generator(sample_latents(7, 3, latent_dim), training=False).numpy()
+  live = generator(common_latents.latents(7, 3, latent_dim), training=False).numpy()  # the NumPy twin of `sample`
   worst = max(worst, float(np.max(np.abs(first - live))))
   if not worst <= TOLERANCE:
     raise ExportError(f'the SavedModel differs from the live generator: max abs diff {worst:.3g} > {TOLERANCE:g}')

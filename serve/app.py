@@ -173,7 +173,7 @@ def build_demo(handlers: Handlers, max_concurrency: int = 4):
   devices = sorted({m.device for m in handlers.models.values()})
   with gr.Blocks(title='GAN sampler', analytics_enabled=False, delete_cache=(600, 3600)) as demo:
     gr.Markdown(f'# GAN sampler\n{len(names)} model{"s" * (len(names) != 1)} on {" and ".join(devices)} · '
-                'same model, seed, count and scale give the same pixels.')
+                'image #i of a seed is the same for any count, here and in the exported SavedModel at scale 1.')
     if handlers.warnings:
       gr.Markdown('\n'.join(f'- **Warning:** {w}' for w in handlers.warnings), elem_id='model-warnings')
 

@@ -104,7 +104,11 @@ class LoadedModel:
     return self.session.run(None, {self.input_name: np.ascontiguousarray(latents, np.float32)})[0]
 
   def sample(self, seed, count, scale=1.0) -> np.ndarray:
-    """uint8 images (count, H, W[, 3]) of `seed`: deterministic for (model, seed, count, scale)."""
+    """uint8 images (count, H, W[, 3]) of `seed`; image i depends on (model, seed, i, scale) alone.
+
+    At scale 1 these are the images of the SavedModel `sample(seed, count)` signature of the same export (the
+    latents of both are `common.latents`), to within one grey level where the runtimes round differently.
+    """
     return sampler.to_uint8(self.generate(sampler.latent_from_seed(seed, count, self.latent_dim, scale)))
 
   def interpolate(self, seed_a, seed_b, steps, method='slerp', scale=1.0) -> np.ndarray:

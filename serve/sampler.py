@@ -3,10 +3,12 @@
 Nothing here knows about ONNX Runtime or Gradio: a generator is any function from latents (B, latent_dim)
 float32 to images (B, H, W, C) float32 in [-1, 1], so every function is testable with plain numpy.
 
-Determinism: the latents of (seed, count, latent_dim, scale) are the first `count` rows drawn by
-numpy's PCG64 generator seeded with `seed`, so image i of a sample depends only on those four values (and the
-model), never on what other requests ran before. Row 0 of seed s is also the endpoint of any interpolation
-that starts or ends at seed s.
+Determinism: the latents of a seed come from `common.latents.latents`, the project's one seed → latent
+mapping (counter-based, so row i is a function of (seed, i, latent_dim) alone). Image i of a sample therefore
+depends only on the model, the seed, i and the scale: never on the count asked for, nor on what other
+requests ran before; and at scale 1 it is the image i that export's SavedModel `sample` signature and any
+runtime feeding `common.latents` to the ONNX model give for that seed (tests/test_seed_parity.py). Row 0 of
+seed s is also the endpoint of any interpolation that starts or ends at seed s.
 """
 
 import io
@@ -15,7 +17,9 @@ import numbers
 import numpy as np
 from PIL import Image
 
-MAX_SEED = 2**32 - 1
+from common import latents as common_latents  # NumPy only: serve/ never imports TensorFlow
+
+MAX_SEED = common_latents.MAX_SEED  # 2**32 - 1: seeds are uint32
 MIN_COUNT, MAX_COUNT = 1, 64
 MIN_STEPS, MAX_STEPS = 2, 64
 MAX_SCALE = 2.0  # latent scale (truncation) lies in (0, MAX_SCALE]
@@ -77,18 +81,19 @@ def validate_method(method) -> str:
 # Latents.
 
 def latent_from_seed(seed, n: int, latent_dim: int, scale: float = 1.0) -> np.ndarray:
-  """The (n, latent_dim) float32 latents of `seed`: standard normal draws times `scale`.
+  """The (n, latent_dim) float32 latents of `seed`: rows 0 .. n-1 of `common.latents.latents(seed)` times `scale`.
 
-  `scale` is the truncation knob of the UI: multiplying z ~ N(0, I) by s < 1 pulls samples towards the mode of
-  the latent distribution (typically cleaner, less varied images); s > 1 spreads them out. It is a simple
-  rescaling, not the resampling "truncation trick" of BigGAN, so it stays deterministic per seed.
+  Row i depends only on (seed, i, latent_dim) and `scale`, so asking for fewer images gives the first rows of
+  a larger request. `scale` is the truncation knob of the UI: multiplying z ~ N(0, I) by s < 1 pulls samples
+  towards the mode of the latent distribution (typically cleaner, less varied images); s > 1 spreads them
+  out. It is a simple rescaling, not the resampling "truncation trick" of BigGAN, so it stays deterministic
+  per seed; at s = 1 the latents are exactly those of every other stage.
   """
   seed = validate_seed(seed)
   n = validate_count(n)
   scale = validate_scale(scale)
-  rng = np.random.Generator(np.random.PCG64(seed))
-  latents = rng.standard_normal((n, int(latent_dim)), dtype=np.float64)  # float64 draws: same on every host
-  return (latents * scale).astype(np.float32)
+  z = common_latents.latents(seed, n, int(latent_dim))  # (n, latent_dim) float32
+  return (z.astype(np.float64) * scale).astype(np.float32)  # one rounding: scale 1 returns z bit for bit
 
 
 def lerp(a: np.ndarray, b: np.ndarray, t) -> np.ndarray:

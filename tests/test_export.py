@@ -180,12 +180,12 @@ def both_formats(tmp_path_factory):
 
 def test_savedmodel_signatures(both_formats):
   import tensorflow as tf
+  from common import latents
   from export.loader import load
-  from export.savedmodel_export import sample_latents
   run_dir, folder = both_formats
   generator, _ = load(str(run_dir))
   loaded = tf.saved_model.load(os.path.join(folder, 'saved_model', '1'))
-  z = np.random.RandomState(0).standard_normal((5, LATENT_DIM)).astype(np.float32)
+  z = latents.latents(0, 5, LATENT_DIM)
   served = loaded.signatures['serving_default'](z=tf.constant(z))
   assert list(served) == ['images']
   np.testing.assert_allclose(served['images'].numpy(), generator(z, training=False).numpy(), atol=1e-6)
@@ -196,8 +196,33 @@ def test_savedmodel_signatures(both_formats):
   assert sample(3).shape == (4, 16, 16, 3)
   np.testing.assert_array_equal(sample(3).numpy(), sample(3).numpy())
   assert np.max(np.abs(sample(3).numpy() - sample(4).numpy())) > 1e-3
-  np.testing.assert_allclose(sample(3).numpy(), generator(sample_latents(3, 4, LATENT_DIM), training=False).numpy(),
+  # `sample` draws the NumPy latents of common.latents (the app's and sample.png's) in TF ops
+  np.testing.assert_allclose(sample(3).numpy(), generator(latents.latents(3, 4, LATENT_DIM), training=False).numpy(),
                              atol=1e-6)
+  np.testing.assert_allclose(sample(latents.MAX_SEED, 2).numpy(),
+                             generator(latents.latents(2**32 - 1, 2, LATENT_DIM), training=False).numpy(), atol=1e-6)
+  assert sample(3, 0).shape == (0, 16, 16, 3)
+
+
+@pytest.mark.parametrize('seed, num, message', [(-1, 2, 'seed must be >= 0'), (2**32, 2, 'seed must be <= 4294967295'),
+                                                (2**40 + 3, 2, 'seed must be <= 4294967295'),
+                                                (3, -1, 'num must be >= 0')])
+def test_savedmodel_sample_refuses_out_of_range_input(both_formats, seed, num, message):
+  # no silent wrap-around: 2**32 + 3 taken modulo 2**32 would be seed 3's images, which the app refuses to draw
+  import tensorflow as tf
+  _, folder = both_formats
+  sample = tf.saved_model.load(os.path.join(folder, 'saved_model', '1')).signatures['sample']
+  with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+    sample(seed=tf.constant(seed, tf.int64), num=tf.constant(num, tf.int32))
+
+
+def test_metadata_names_the_latent_mapping(both_formats):
+  from export.model_folder import LATENTS_SCHEME, SAMPLE_SEED
+  _, folder = both_formats
+  with open(os.path.join(folder, 'metadata.json')) as f:
+    metadata = json.load(f)
+  assert metadata['latents'] == LATENTS_SCHEME and 'common/latents.py' in LATENTS_SCHEME
+  assert metadata['sample_seed'] == SAMPLE_SEED == 2024
 
 
 def test_fp16_parity_and_kept_formats(both_formats):

@@ -4,11 +4,17 @@ The "generator" here is a fixed random linear map followed by tanh, so image-lev
 endpoints equal the seeds' images) need no model file and run in milliseconds.
 """
 
+import pathlib
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from PIL import Image
 
 from serve import sampler
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 LATENT_DIM = 8
 
@@ -32,24 +38,38 @@ class TestLatents:
   def test_different_seeds_differ(self):
     assert not np.allclose(sampler.latent_from_seed(1, 4, LATENT_DIM), sampler.latent_from_seed(2, 4, LATENT_DIM))
 
-  def test_pcg64_standard_normal_float32(self):
-    expected = np.random.Generator(np.random.PCG64(5)).standard_normal((3, LATENT_DIM)).astype(np.float32)
+  def test_latents_are_common_latents(self):
+    # the app's z is the project's one mapping (common/latents.py), so a seed means the same images everywhere
+    from common import latents
     z = sampler.latent_from_seed(5, 3, LATENT_DIM)
     assert z.dtype == np.float32 and z.shape == (3, LATENT_DIM)
-    np.testing.assert_array_equal(z, expected)
+    np.testing.assert_array_equal(z, latents.latents(5, 3, LATENT_DIM))
+    np.testing.assert_array_equal(sampler.latent_from_seed(sampler.MAX_SEED, 2, 3), latents.latents(2**32 - 1, 2, 3))
 
   def test_row_i_does_not_depend_on_count(self):
     np.testing.assert_array_equal(sampler.latent_from_seed(9, 2, LATENT_DIM),
                                   sampler.latent_from_seed(9, 5, LATENT_DIM)[:2])
 
   def test_scale_multiplies(self):
-    np.testing.assert_allclose(sampler.latent_from_seed(3, 2, LATENT_DIM, 0.5),
-                               0.5 * sampler.latent_from_seed(3, 2, LATENT_DIM), rtol=1e-6)
+    # 0.5 is a power of two: halving a float32 is exact, so the scaled latents equal z / 2 bit for bit
+    np.testing.assert_array_equal(sampler.latent_from_seed(3, 2, LATENT_DIM, 0.5),
+                                  sampler.latent_from_seed(3, 2, LATENT_DIM) / 2)
+    np.testing.assert_allclose(sampler.latent_from_seed(3, 2, LATENT_DIM, 0.7),
+                               0.7 * sampler.latent_from_seed(3, 2, LATENT_DIM), rtol=1e-6)
 
   def test_seed_accepts_integral_float_and_string(self):
     np.testing.assert_array_equal(sampler.latent_from_seed(42.0, 1, LATENT_DIM),
                                   sampler.latent_from_seed('42', 1, LATENT_DIM))
     assert sampler.validate_seed(sampler.MAX_SEED) == 2**32 - 1
+
+  def test_serve_imports_neither_tensorflow_nor_training(self):
+    # a None entry in sys.modules makes `import tensorflow` raise ImportError: any import of it would fail here
+    code = ('import sys; sys.modules["tensorflow"] = None\n'
+            'from serve import models, sampler\n'
+            'assert sampler.latent_from_seed(1, 2, 8).shape == (2, 8)\n'
+            'assert not [m for m in sys.modules if m == "training" or m.startswith("training.")]\n')
+    result = subprocess.run([sys.executable, '-c', code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
 
 
 class TestValidation:
