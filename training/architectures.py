@@ -19,17 +19,30 @@ from keras import layers
 MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 16, 128
 _KERNEL, _STRIDE = 4, 2  # symmetric "same" padding for the transposed convolutions, see module docstring
 _BN_MOMENTUM = 0.9  # moving statistics that keep up with a short run; Keras' 0.99 lags for thousands of steps
+# Image sizes are base · 2^n with n >= 2 doublings: base 4 gives 16, 32, 64, 128; base 7 gives 28, 56, 112, the
+# native size of MNIST-like data (7 -> 14 -> 28), which then needs no padding to 32 (a 28-pixel model does about
+# half the convolution work of the 32-pixel one: it is that model without its 4x4 level).
+_BASES = (4, 7)
+IMAGE_SIZES = tuple(sorted(b * 2 ** n for b in _BASES for n in range(2, 6) if MIN_IMAGE_SIZE <= b * 2 ** n <= MAX_IMAGE_SIZE))
 
 
 def validate_image_size(image_size: int) -> None:
-  if image_size < MIN_IMAGE_SIZE or image_size > MAX_IMAGE_SIZE or image_size & (image_size - 1):
-    raise ValueError(f'--image_size must be a power of two from {MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE}, '
+  if image_size not in IMAGE_SIZES:
+    raise ValueError(f'--image_size must be one of {", ".join(map(str, IMAGE_SIZES))} (4 or 7 times a power of two), '
                      f'got {image_size}')
 
 
-def _num_upsamplings(image_size: int) -> int:
+def _geometry(image_size: int) -> tuple:
+  """(base side, number of stride-2 (transposed) convolutions between base and image_size)."""
   validate_image_size(image_size)
-  return int(math.log2(image_size // 4))
+  base = next(b for b in _BASES if image_size % b == 0 and (image_size // b) & (image_size // b - 1) == 0)
+  return base, int(math.log2(image_size // base))
+
+
+def _projection_channels(base: int, n_up: int, width: int) -> int:
+  # A 7x7 start holds 3x the positions of a 4x4 one: with two doublings (28) it starts at the channels the
+  # 32-pixel model has at 8x8 (4·width), so the 28 model is the 32 model without its first level.
+  return 8 * width if base == 4 or n_up >= 3 else 4 * width
 
 
 def _batch_norm(name):
@@ -42,16 +55,19 @@ def dcgan_generator(latent_dim: int, image_size: int, channels: int, width: int,
                     dtype_policy: str = 'float32') -> keras.Model:
   """DCGAN generator (Radford et al. 2016, Fig. 1): z -> 4x4x(8·width) -> strided transposed convs -> tanh.
 
+  image_size 28 (56, 112) starts at 7x7x(4·width) instead: 7 -> 14 -> 28, the same kernel-4 stride-2 layers.
+
   Output: (B, image_size, image_size, channels) in [-1, 1], float32.
   """
-  n_up = _num_upsamplings(image_size)
+  base, n_up = _geometry(image_size)
+  projection = _projection_channels(base, n_up, width)
   z = keras.Input((latent_dim,), name='z')
-  x = layers.Dense(4 * 4 * 8 * width, use_bias=False, dtype=dtype_policy, name='project')(z)
-  x = layers.Reshape((4, 4, 8 * width), name='reshape')(x)
+  x = layers.Dense(base * base * projection, use_bias=False, dtype=dtype_policy, name='project')(z)
+  x = layers.Reshape((base, base, projection), name='reshape')(x)
   x = _batch_norm('project_bn')(x)
   x = layers.ReLU(name='project_relu')(x)
   for i in range(n_up - 1):
-    filters = max(width, 8 * width // 2 ** (i + 1))
+    filters = max(width, projection // 2 ** (i + 1))
     x = layers.Conv2DTranspose(filters, _KERNEL, _STRIDE, padding='same', use_bias=False,
                                dtype=dtype_policy, name=f'up{i}')(x)
     x = _batch_norm(f'up{i}_bn')(x)
@@ -63,12 +79,12 @@ def dcgan_generator(latent_dim: int, image_size: int, channels: int, width: int,
 
 def dcgan_critic(image_size: int, channels: int, width: int, norm: str = 'layer', input_dropout: float = 0.0,
                  dtype_policy: str = 'float32') -> keras.Model:
-  """DCGAN discriminator / critic: strided convs + LeakyReLU(0.2) down to 4x4, then one linear logit.
+  """DCGAN discriminator / critic: strided convs + LeakyReLU(0.2) down to 4x4 (7x7), then one linear logit.
 
   norm: 'batch' (DCGAN, LSGAN, WGAN), 'layer' (WGAN-GP: per-example, so the penalty stays per-example) or
   'none'. No normalisation on the first layer (Radford et al. 2016, Sec. 3).
   """
-  n_down = _num_upsamplings(image_size)
+  _, n_down = _geometry(image_size)  # down to the base side: 4x4, or 7x7 for 28-pixel images
   images = keras.Input((image_size, image_size, channels), name='images')
   x = images
   if input_dropout > 0:

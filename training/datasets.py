@@ -176,13 +176,14 @@ def _fit_square(image, image_size: int):
   1. A 28x28 image (MNIST, Fashion-MNIST) is first padded by 2 px of background (0) to 32x32, the LeNet-5
      geometry: the digit keeps its scale (at image_size 32 its pixels are copied exactly) and the generator
      sees a border of pure background, instead of a digit stretched to the edges by a 28 -> 32 resize.
+     At image_size 28 (the native 7 -> 14 -> 28 architecture) nothing is padded: the pixels are copied exactly.
   2. Centre-crop to a square of side min(H, W).
   3. Resize to image_size, bilinear with antialiasing (an area-weighted average when shrinking, so thin strokes
      do not alias); skipped when the side already matches, which keeps such images exact.
   """
   channels = image.shape[-1]
   height, width = tf.shape(image)[0], tf.shape(image)[1]
-  pad = tf.where((height == _MNIST_SIZE) & (width == _MNIST_SIZE), _MNIST_PAD, 0)
+  pad = tf.where((height == _MNIST_SIZE) & (width == _MNIST_SIZE) & (image_size != _MNIST_SIZE), _MNIST_PAD, 0)
   image = tf.pad(image, [[pad, pad], [pad, pad], [0, 0]])
   height, width = height + 2 * pad, width + 2 * pad
   side = tf.minimum(height, width)
