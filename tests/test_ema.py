@@ -1,0 +1,54 @@
+"""training/ema.py: the generator EMA's update rule (hand-computed), its warm-up, and BatchNorm re-estimation."""
+
+import numpy as np
+import pytest
+
+from training import ema
+
+
+def test_decay_warms_up_then_holds():
+  # d_t = min(decay, (1 + t) / (10 + t)): 0.1 at t = 0, 0.5 at t = 8, capped at the decay from t = 8,991 on.
+  assert float(ema.decay_at(0.999, 0)) == pytest.approx(0.1)
+  assert float(ema.decay_at(0.999, 8)) == pytest.approx(0.5)
+  assert float(ema.decay_at(0.999, 10_000)) == pytest.approx(0.999)
+  assert float(ema.decay_at(0.9, 200)) == pytest.approx(0.9)
+
+
+def test_update_rule_on_a_toy_model_matches_the_hand_computed_value():
+  import tensorflow as tf
+  average, value = tf.Variable([1.0, -2.0]), tf.Variable([3.0, 2.0])
+  # t = 8: d = 9 / 18 = 0.5 -> 0.5·[1, -2] + 0.5·[3, 2] = [2, 0]
+  ema.update([average], [value], decay=0.999, step=8)
+  np.testing.assert_allclose(average.numpy(), [2.0, 0.0], rtol=1e-6)
+  # t = 10,000: d = 0.9 (the cap) -> 0.9·[2, 0] + 0.1·[3, 2] = [2.1, 0.2]
+  ema.update([average], [value], decay=0.9, step=10_000)
+  np.testing.assert_allclose(average.numpy(), [2.1, 0.2], rtol=1e-6)
+  # Three steps at a constant d = 0.5 from 0 towards 1: 1 - 0.5³ = 0.875.
+  average.assign([0.0, 0.0]); value.assign([1.0, 1.0])
+  for _ in range(3):
+    ema.update([average], [value], decay=0.5, step=10_000)
+  np.testing.assert_allclose(average.numpy(), [0.875, 0.875], rtol=1e-6)
+
+
+def test_recalibration_sets_moving_statistics_to_the_average_batch_statistics():
+  import keras
+  from common import latents
+  from training.architectures import ARCHITECTURES
+  keras.utils.set_random_seed(0)
+  generator = ARCHITECTURES['dcgan'].build_generator(8, 16, 1, 2)
+  weights_before = [w.numpy().copy() for w in generator.trainable_weights]
+  ema.recalibrate_batch_norm(generator, 8, batches=4, batch_size=32)
+  # The first BatchNorm normalises the projection: its new moving mean is the mean of the 4 batches' means.
+  projection = keras.Model(generator.input, generator.get_layer('reshape').output)
+  z = latents.latents(ema.RECALIBRATION_SEED, 128, 8)
+  expected = np.mean([projection(z[k * 32:(k + 1) * 32]).numpy().mean(axis=(0, 1, 2)) for k in range(4)], axis=0)
+  np.testing.assert_allclose(generator.get_layer('project_bn').moving_mean.numpy(), expected, atol=1e-6)
+  # Nothing else changes, and the layers keep their training momentum.
+  for before, after in zip(weights_before, generator.trainable_weights):
+    np.testing.assert_array_equal(before, after.numpy())
+  assert {layer.momentum for layer in generator.layers if 'bn' in layer.name} == {0.9}
+  # Deterministic: recalibrating the same weights again gives the same statistics.
+  first = ema.batch_norm_statistics(generator)
+  ema.recalibrate_batch_norm(generator, 8, batches=4, batch_size=32)
+  for a, b in zip(first, ema.batch_norm_statistics(generator)):
+    np.testing.assert_allclose(a, b, atol=1e-6)
