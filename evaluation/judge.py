@@ -226,7 +226,7 @@ def train_judge(dataset: str, data_dir=None, manual_dir=None, epochs: Optional[i
   model.compile(keras.optimizers.Adam(schedule),
                 keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=['accuracy'])
   t0 = time.monotonic()
-  model.fit(train, epochs=epochs, verbose=2 if log is print else 0)
+  model.fit(train, epochs=epochs, verbose=2 if log is print else 0, shuffle=False)  # train shuffles itself
   seconds = time.monotonic() - t0
 
   # --- Accuracy on both unseen splits, then both files (weights first: a record never describes weights that

@@ -40,13 +40,18 @@ def recipe(values: dict) -> str:
 
 
 def main(argv):
-  from training import datasets
   if len(argv) > 1:
     print(f'error: unexpected arguments: {" ".join(argv[1:])}', file=sys.stderr)
     return 2
   if not FLAGS.dataset:
     print(f'error: --dataset is required ({", ".join(judge.JUDGES)})', file=sys.stderr)
     return 2
+  try:
+    judge.judge_spec(FLAGS.dataset)  # before TensorFlow loads: a typo costs no start-up
+  except judge.JudgeError as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 2
+  from training import datasets
   command = recipe({name: FLAGS[name].value for name in _RECIPE_FLAGS if FLAGS[name].present})
   try:
     judge.train_judge(FLAGS.dataset, FLAGS.data_dir, FLAGS.manual_dir, FLAGS.epochs, FLAGS.seed,
