@@ -5,13 +5,14 @@ r"""Sample quality against wall time: the four losses on Fashion-MNIST, each for
 
 Each loss trains with training/presets/fashion_mnist.flags in a process of its own, checkpointing every
 --ckpt_every steps, until SIGTERM at the deadline (the trainer saves a last checkpoint and exits cleanly). Then
-every checkpoint's generator is judged by the fashion_mnist judge (training/evaluate.py) on the same latents. A
+every checkpoint's generator is judged by the fashion_mnist judge (evaluation/plugin.py) on the same latents. A
 checkpoint's wall time is its file's modification time minus the process start, so TensorFlow's start-up and
 graph tracing count, the same for every loss. The dataset is prepared before the first clock starts.
 
 Writes into --out: quality.csv (every checkpoint), quality.png (FCD, KID and classes covered against wall time,
-with the train-vs-test floor) and one run directory per loss; prints a markdown table of each loss at each
-quarter of the budget (the last checkpoint saved by then) beside the floor.
+with the floor: held-out real images scored against the same test-split reference) and one run directory per
+loss; prints a markdown table of each loss at each quarter of the budget (the last checkpoint saved by then)
+beside the floor, with precision, recall and KID ± its standard error.
 
 A stop from outside (SIGTERM) rather than a wall-time flag of the trainer: the budget then covers all a user
 waits for, start-up included, identically for every loss, and the trainer already stops cleanly on SIGTERM.
@@ -47,7 +48,8 @@ FLAGS = flags.FLAGS
 DATASET = 'fashion_mnist'
 PRESET = 'training/presets/fashion_mnist.flags'
 _GRACE_S = 120  # after SIGTERM: the trainer finishes its step, checkpoints and writes its GIF and loss curve
-_COLUMNS = ('loss', 'step', 'wall_s', 'fcd', 'kid', 'classifier_score', 'classes_covered', 'kl_to_uniform')
+_COLUMNS = ('loss', 'step', 'wall_s', 'fcd', 'kid', 'kid_stderr', 'precision', 'recall', 'classifier_score',
+            'classes_covered', 'kl_to_uniform')
 
 
 def train_for(loss: str, run_dir: str, data_dir: str, seconds: float) -> float:
@@ -87,26 +89,23 @@ def keras_io_train_for(run_dir: str, data_dir: str, seconds: float) -> float:
 
 
 def keras_io_scores(run_dir: str, started: float, judge) -> list:
-  """Judges every saved generator of the recipe. Its 28x28 images are padded to 32x32 with background, the
-  geometry our data pipeline gives the judge (training/datasets.py), rather than stretched by a resize."""
+  """Judges every saved generator of the recipe. Its 28x28 images are padded to 32x32 with background by the
+  evaluator (evaluation/images.py), the geometry our data pipeline gives the judge, not stretched by a resize."""
   import glob
-  import numpy as np
   from benchmarks import keras_io_recipe
-  from training import evaluate
   generator = keras_io_recipe.generator()
   rows = []
   paths = sorted(glob.glob(os.path.join(run_dir, 'ckpt-*.weights.h5')), key=os.path.getmtime)
   for path in paths:
     generator.load_weights(path)
-    images = evaluate.generate(lambda z: generator(z, training=False).numpy(), keras_io_recipe.NOISE_DIM,
-                               judge.reference.num_samples)
-    images = np.pad(images, [(0, 0), (2, 2), (2, 2), (0, 0)], constant_values=-1.0)  # (N, 32, 32, 1)
-    scores = judge.score(images)
     step = int(os.path.basename(path).split('-')[1].split('.')[0])
+    scores = judge(generator, step, {'latent_dim': keras_io_recipe.NOISE_DIM})
     if path == paths[-1]:  # the grid to look at beside ours (<run_dir>/samples/step_*.png)
       from PIL import Image
+      from common.latents import latents
       from training import run_dir as rundir
-      tiles = rundir.grid(rundir.to_uint8(images[:64]))[..., 0]  # (H, W) uint8
+      images = generator(latents(judge.seed, 64, keras_io_recipe.NOISE_DIM), training=False).numpy()  # (64, 28, 28, 1)
+      tiles = rundir.grid(rundir.to_uint8(images))[..., 0]  # (H, W) uint8
       Image.fromarray(tiles).resize((tiles.shape[1] * 2, tiles.shape[0] * 2), Image.NEAREST).save(
           os.path.join(run_dir, f'samples_step_{step}.png'))
     rows.append({'loss': 'keras-io recipe', 'step': step, 'wall_s': os.path.getmtime(path) - started,
@@ -127,7 +126,7 @@ def checkpoint_scores(loss: str, run_dir: str, started: float, judge) -> list:
   for path in (state.all_model_checkpoint_paths if state else []):
     tf.train.Checkpoint(generator=generator).restore(path).expect_partial()
     step = int(path.rsplit('-', 1)[1])
-    scores = judge.score(generator)
+    scores = judge(generator, step, {'latent_dim': config['latent_dim']})
     rows.append({'loss': loss, 'step': step, 'wall_s': os.path.getmtime(path + '.index') - started,
                  **{k: scores[k] for k in _COLUMNS[3:]}})
   return sorted(rows, key=lambda r: r['step'])
@@ -144,7 +143,7 @@ def plot(rows: list, floor: dict, path: str, title: str) -> None:
     for loss in dict.fromkeys(r['loss'] for r in rows):
       points = [r for r in rows if r['loss'] == loss]
       ax.plot([r['wall_s'] / 60 for r in points], [r[key] for r in points], marker='o', markersize=3, label=loss)
-    ax.axhline(floor[key], color='gray', linestyle='--', label='real train vs test')
+    ax.axhline(floor[key], color='gray', linestyle='--', label='held-out real (floor)')
     ax.set_xlabel('wall time (minutes)')
     ax.set_title(label)
     if key in ('fcd', 'kid') and all(r[key] > 0 for r in rows):
@@ -158,18 +157,19 @@ def plot(rows: list, floor: dict, path: str, title: str) -> None:
 
 def table(rows: list, floor: dict, seconds: float) -> str:
   """Markdown: each loss at each quarter of the budget (its last checkpoint by then), then the floor."""
-  lines = ['| loss | wall time | steps | FCD | KID | classifier score | classes covered | KL to uniform |',
-           '|---|---|---|---|---|---|---|---|']
+  lines = ['| loss | wall time | steps | FCD | KID ± s.e. | precision | recall | classifier score | classes covered '
+           '| KL to uniform |', '|---|---|---|---|---|---|---|---|---|---|']
+  cells = lambda r: (f'{r["fcd"]:.2f} | {r["kid"]:.4f} ± {r["kid_stderr"]:.4f} | {r["precision"]:.3f} | '
+                     f'{r["recall"]:.3f} | {r["classifier_score"]:.2f} | {r["classes_covered"]}/10 | '
+                     f'{r["kl_to_uniform"]:.3f} |')
   for loss in dict.fromkeys(r['loss'] for r in rows):
     points = [r for r in rows if r['loss'] == loss]  # in step order
     marks = [seconds * q / 4 for q in (1, 2, 3)]
     shown = {max((r['step'] for r in points if r['wall_s'] <= mark), default=None) for mark in marks}
     shown.add(points[-1]['step'])  # the last checkpoint: saved at the stop, just past the budget
     for r in (r for r in points if r['step'] in shown):
-      lines.append(f'| {loss} | {r["wall_s"] / 60:.1f} min | {r["step"]} | {r["fcd"]:.2f} | {r["kid"]:.4f} | '
-                   f'{r["classifier_score"]:.2f} | {r["classes_covered"]}/10 | {r["kl_to_uniform"]:.3f} |')
-  lines.append(f'| real train vs test (floor) | | | {floor["fcd"]:.2f} | {floor["kid"]:.4f} | '
-               f'{floor["classifier_score"]:.2f} | {floor["classes_covered"]}/10 | {floor["kl_to_uniform"]:.3f} |')
+      lines.append(f'| {loss} | {r["wall_s"] / 60:.1f} min | {r["step"]} | {cells(r)}')
+  lines.append(f'| held-out real images (floor) | | | {cells(floor)}')
   return '\n'.join(lines)
 
 
@@ -177,13 +177,14 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
   logging.set_verbosity(logging.WARNING)  # TFDS logs a line per split opened; the table is what matters
-  from training import datasets, evaluate
+  from evaluation.plugin import JudgeEvaluator
+  from training import datasets
   out_dir = FLAGS.out or os.path.join(_REPO, 'runs', 'quality-' + datetime.datetime.now().strftime('%Y%m%d-%H%M%S'))
   os.makedirs(out_dir, exist_ok=True)
   work = tempfile.mkdtemp(prefix='quality-tfds-')
   data_dir = FLAGS.data_dir or work
   # Prepared here, before any clock starts: TFDS builds its files from the archives on first use.
-  for split in ('train', 'test'):
+  for split in ('train', 'test'):  # the judge's floor and reference are slices of these
     datasets.load_images(DATASET, 32, split=split, data_dir=data_dir, manual_dir=FLAGS.manual_dir)
   print(f'machine: {os.cpu_count()} CPU cores; {DATASET}, {PRESET}; budget {FLAGS.minutes:g} min per loss; '
         f'checkpoint every {FLAGS.ckpt_every} steps; {FLAGS.num_samples} samples per evaluation', flush=True)
@@ -198,7 +199,7 @@ def main(argv):
     keras_io_start = keras_io_train_for(keras_io_dir, data_dir, FLAGS.minutes * 60)
     print(f'  trained the keras-io recipe: log in {keras_io_dir}.log', flush=True)
 
-  judge = evaluate.make_judge(DATASET, data_dir, FLAGS.manual_dir, num_samples=FLAGS.num_samples)
+  judge = JudgeEvaluator(DATASET, None, FLAGS.num_samples, data_dir, FLAGS.manual_dir)  # None: keeps no best/
   rows = []
   for loss in FLAGS.losses:
     loss_rows = checkpoint_scores(loss, os.path.join(out_dir, loss), starts[loss], judge)
@@ -215,7 +216,7 @@ def main(argv):
     writer.writeheader()
     writer.writerows(rows)
   title = (f'{DATASET}, {FLAGS.minutes:g} min per loss on {os.cpu_count()} CPU cores, '
-           f'{judge.reference.num_samples} samples per point')
+           f'{judge.num_samples} samples per point against all test images')
   plot(rows, judge.floor, os.path.join(out_dir, 'quality.png'), title)
   print(f'\n{title}\n{table(rows, judge.floor, FLAGS.minutes * 60)}\n\nwrote {out_dir}/quality.csv and quality.png')
 

@@ -1,6 +1,8 @@
-"""training/evaluate.py on the digits judge: the metrics mean something on real images, a run directory and its
-exported ONNX model are judged alike, --eval_every keeps the best generator, and every bad input is one line."""
+"""evaluation/ on the digits judge (and MNIST where the proof needs its size): held-out references and a floor
+whose KID is ≈ 0, the geometry rule, the three sources judged alike, the copy check, the trainer's plug-in, and
+every bad input as one line. FID has its own file (tests/test_fid.py)."""
 
+import ast
 import csv
 import json
 import os
@@ -10,16 +12,18 @@ import sys
 import numpy as np
 import pytest
 
+from common.latents import latents
+from evaluation import evaluate, images, metrics, plugin, references, sources
+from evaluation.images import EvaluationError
+from evaluation.judge import JUDGES, JudgeError, load_judge
 from tests.conftest import REPO_ROOT, make_tiny_run_dir, tiny_config
-from training import evaluate, metrics
-from training.classifier import JudgeError
 
-N = 200  # digits samples per evaluation: above the 129 that FCD on 128 features needs, and fast
+N = 180  # digits samples per evaluation: above the 129 that FCD on 128 features needs; half the floor split
 
 
 def run_evaluate(*args, timeout=300):
   env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2', 'CUDA_VISIBLE_DEVICES': '', 'PYTHONPATH': str(REPO_ROOT)}
-  return subprocess.run([sys.executable, '-m', 'training.evaluate', *args], cwd=REPO_ROOT, env=env,
+  return subprocess.run([sys.executable, '-m', 'evaluation.evaluate', *args], cwd=REPO_ROOT, env=env,
                         capture_output=True, text=True, timeout=timeout)
 
 
@@ -30,34 +34,62 @@ def assert_one_line_error(proc, code, fragment):
   assert len(errors) == 1 and fragment in errors[0], proc.stderr[-2000:]
 
 
+def digits_split(split):
+  return references.split_images('digits', split, 16)
+
+
 @pytest.fixture(scope='module')
 def held_out_digits():
-  """Real digits train images that the reference (N train images) does not hold: as good as real data gets."""
-  reference = {image.tobytes() for image in evaluate.real_images('digits', 'train', N, 16)}
-  every = evaluate.real_images('digits', 'train', 10_000, 16)  # the whole split, 1,437 images
-  held_out = np.stack([image for image in every if image.tobytes() not in reference])
-  assert len(held_out) == len(every) - N
-  return held_out[:N]
+  """N real digits the judge never saw and the floor at N does not hold: as good as real data gets."""
+  floor_split = digits_split(JUDGES['digits'].floor_split)  # (360, 16, 16, 1)
+  in_floor = set(references.subset_indices(len(floor_split), N))
+  return floor_split[[i for i in range(len(floor_split)) if i not in in_floor]][:N]
 
 
-# --- The metrics mean something -----------------------------------------------------------------------------------
+# --- Held-out references: the floor is real data the judge never saw, and its KID is ≈ 0 -------------------------
 
-def test_real_images_score_near_the_floor_and_noise_far_worse(held_out_digits):
+def test_reference_and_floor_are_disjoint_from_the_judges_training_images():
+  spec = JUDGES['digits']
+  as_bytes = lambda array: {image.tobytes() for image in array}
+  judged = as_bytes(digits_split(spec.judge_split))
+  floor = digits_split(spec.floor_split)
+  floor_at_n = as_bytes(floor[references.subset_indices(len(floor), N)])
+  reference = as_bytes(digits_split(spec.reference_split))
+  assert len(judged) == 1077 and len(reference) == 360 and len(floor_at_n) == N
+  assert not judged & floor_at_n and not judged & reference and not floor_at_n & reference
+  assert load_judge('digits').record['trained_on']['split'] == spec.judge_split
+  for name, s in JUDGES.items():  # every judge: a slice of train, the floor the rest of it, the reference test
+    assert s.judge_split.startswith('train[:') and s.floor_split == f'train[{s.judge_split[7:-1]}:]', name
+    assert s.reference_split == 'test', name
+
+
+def test_kid_floor_of_two_disjoint_real_digits_sets_is_zero_within_two_standard_errors():
+  ref = references.reference('digits', 360)
+  assert ref.num_samples == 360 and len(ref.features) == 360  # N defaults to the whole reference
+  assert abs(ref.floor['kid']) < 2 * ref.floor['kid_stderr'], (ref.floor['kid'], ref.floor['kid_stderr'])
+  assert ref.floor['classes_covered'] == 10 and ref.floor['precision'] > 0.7 and ref.floor['recall'] > 0.7
+
+
+def test_kid_floor_on_mnist_is_zero_within_two_standard_errors(shared_data, tfds_data_dir):
+  """The real proof: 2,000 MNIST images the judge never trained on, against all 10,000 test images."""
+  ref = references.reference('mnist', 2000, tfds_data_dir, str(shared_data / 'mnist'), copy_check=False)
+  assert len(ref.features) == 10_000 and ref.num_samples == 2000
+  assert abs(ref.floor['kid']) < 2 * ref.floor['kid_stderr'], (ref.floor['kid'], ref.floor['kid_stderr'])
+  assert ref.floor['fcd'] < 2.0 and ref.floor['precision'] > 0.8 and ref.floor['recall'] > 0.8
+
+
+def test_real_images_score_at_the_floor_and_noise_far_worse(held_out_digits):
   rng = np.random.default_rng(0)
   noisy = lambda sigma: np.clip(held_out_digits + sigma * rng.standard_normal(held_out_digits.shape), -1, 1)
   candidates = [held_out_digits, noisy(0.3), noisy(0.6), rng.uniform(-1, 1, held_out_digits.shape)]
-  results = [evaluate.evaluate(images.astype(np.float32), 'digits', num_samples=N) for images in candidates]
+  results = [evaluate.evaluate(x.astype(np.float32), 'digits', num_samples=N) for x in candidates]
   real, floor = results[0]['samples'], results[0]['floor']
   assert all(r['num_samples'] == N and r['floor'] == floor for r in results)
-  # Real images: at the floor (FCD at N = 200 is biased upwards and noisy, hence a factor, not an equality).
-  assert real['fcd'] < 2 * floor['fcd'] and abs(real['kid']) < 1 + abs(floor['kid'])
-  assert real['classes_covered'] == floor['classes_covered'] == 10 and real['classifier_score'] > 9
-  # More noise, worse on every metric; pure noise is over ten floors away and reaches few classes.
-  for name in ('fcd', 'kid', 'kl_to_uniform'):
+  assert real['fcd'] < 2 * floor['fcd'] and abs(real['kid']) < 2 * real['kid_stderr'] + abs(floor['kid'])
+  assert real['classes_covered'] == 10 and real['classifier_score'] > 9
+  for name in ('fcd', 'kid', 'kl_to_uniform'):  # more noise, worse on every metric
     values = [r['samples'][name] for r in results]
     assert values == sorted(values), (name, values)
-  assert [r['samples']['classifier_score'] for r in results] == sorted(
-      (r['samples']['classifier_score'] for r in results), reverse=True)
   noise = results[-1]['samples']
   assert noise['fcd'] > 10 * floor['fcd'] and noise['classes_covered'] < 10
 
@@ -69,101 +101,158 @@ def test_uint8_and_float_samples_score_alike(held_out_digits):
   assert from_uint8['fcd'] == pytest.approx(from_float['fcd'], rel=0.05, abs=0.5)
 
 
-# --- A run directory and its ONNX export ------------------------------------------------------------------------
+# --- The copy check ----------------------------------------------------------------------------------------------
 
-def test_a_run_dir_and_its_onnx_export_are_judged_alike(tmp_path):
+def test_copy_check_flags_a_generator_that_returns_training_images_and_not_held_out_ones():
+  training = digits_split(JUDGES['digits'].gan_split)[:N]  # what the GAN trained on
+  unseen = digits_split(JUDGES['digits'].reference_split)[N:2 * N]  # test images the held-out side does not hold
+  copied = evaluate.evaluate(training, 'digits', num_samples=N)['samples']
+  new = evaluate.evaluate(unseen, 'digits', num_samples=N)['samples']
+  assert copied['copy_ratio'] < 0.1 and copied['near_copies'] > 0.9, copied
+  assert 0.7 < new['copy_ratio'] < 1.4 and new['near_copies'] < 0.1, new
+  assert copied['copy_queries'] == new['copy_queries'] == N
+
+
+# --- Geometry: 28x28 is padded as the data was, other sizes resized, other channel counts refused ---------------
+
+def test_28x28_samples_are_padded_by_background_not_resized():
+  rng = np.random.default_rng(0)
+  samples = rng.uniform(-1, 1, (5, 28, 28, 1)).astype(np.float32)
+  by_hand = np.pad(samples, [(0, 0), (2, 2), (2, 2), (0, 0)], constant_values=-1.0)
+  np.testing.assert_array_equal(images.to_judge_input(samples, 32, 1), by_hand)
+  assert not np.allclose(images.to_judge_input(samples, 32, 1), images.resize(samples, 32), atol=0.05)
+  # A 16x16 judge: padded to 32 first (as the data pipeline does), then area-averaged.
+  np.testing.assert_allclose(images.to_judge_input(samples, 16, 1), images.resize(by_hand, 16), atol=1e-6)
+  assert 'padded by 2 px' in images.geometry_rule(28, 32) and 'resized to' not in images.geometry_rule(28, 32)
+  assert 'resized to 16x16 (area' in images.geometry_rule(32, 16)
+  assert 'bilinear' in images.geometry_rule(8, 16)
+
+
+def test_other_square_sizes_are_resized_to_the_judge(held_out_digits):
+  at_32 = images.resize(held_out_digits, 32)
+  result = evaluate.evaluate(at_32, 'digits', num_samples=N)
+  assert result['samples']['fcd'] < 3 * result['floor']['fcd'] and result['samples']['classes_covered'] == 10
+  assert 'resized to 16x16 (area averaging)' in result['geometry']
+
+
+# --- Sources: a run directory, its ONNX model and its SavedModel are judged alike -------------------------------
+
+def test_run_dir_onnx_and_saved_model_are_judged_alike(tmp_path):
   from export.model_folder import export_model
   make_tiny_run_dir(tmp_path / 'run')
-  folder = export_model(str(tmp_path / 'run'), models_dir=str(tmp_path / 'models'), name='m', log=lambda *_: None)
-  from_tf = evaluate.evaluate_source(evaluate.run_dir_source(str(tmp_path / 'run')), num_samples=N)
-  from_onnx = evaluate.evaluate_source(evaluate.onnx_source(os.path.join(folder, 'model.onnx')), num_samples=N)
-  assert from_tf['dataset'] == from_onnx['dataset'] == 'digits'  # read from the run's and the model's metadata
-  assert from_tf['floor'] == from_onnx['floor']
-  for name in evaluate.METRICS:  # same latents, same weights: the same images up to float rounding
-    assert from_onnx['samples'][name] == pytest.approx(from_tf['samples'][name], rel=1e-3, abs=1e-4), name
-  # An untrained generator is far from real digits.
-  assert from_tf['samples']['fcd'] > 10 * from_tf['floor']['fcd']
+  folder = export_model(str(tmp_path / 'run'), models_dir=str(tmp_path / 'models'), name='m',
+                        formats=('onnx', 'savedmodel'), log=lambda *_: None)
+  results = [evaluate.evaluate_source(source, num_samples=N) for source in (
+      sources.run_dir_source(str(tmp_path / 'run')), sources.onnx_source(os.path.join(folder, 'model.onnx')),
+      sources.saved_model_source(folder), sources.saved_model_source(os.path.join(folder, 'saved_model', '1')))]
+  from_tf = results[0]
+  for other in results[1:]:
+    assert other['dataset'] == 'digits' and other['floor'] == from_tf['floor']  # from each one's metadata
+    for name in ('fcd', 'kid', 'precision', 'recall', 'classifier_score', 'copy_ratio'):
+      assert other['samples'][name] == pytest.approx(from_tf['samples'][name], rel=1e-3, abs=1e-4), name
+  assert from_tf['samples']['fcd'] > 10 * from_tf['floor']['fcd']  # an untrained generator is far off
+
+
+def test_latents_come_from_common_latents(tiny_run_dir):
+  from training import generator_io
+  source = sources.run_dir_source(str(tiny_run_dir))
+  generator, _ = generator_io.load(str(tiny_run_dir))
+  expected = generator(latents(7, 300, source.latent_dim), training=False).numpy()
+  np.testing.assert_allclose(sources.generate(source, 300, seed=7), expected, atol=1e-5)
 
 
 def test_cli_judges_a_run_dir(tmp_path):
   make_tiny_run_dir(tmp_path / 'run')
-  proc = run_evaluate(f'--run_dir={tmp_path / "run"}', f'--num_samples={N}', f'--json={tmp_path / "r.json"}')
+  proc = run_evaluate(f'--run_dir={tmp_path / "run"}', f'--json={tmp_path / "r.json"}')
   assert proc.returncode == 0, proc.stderr[-2000:]
-  assert f'{N} samples judged on digits' in proc.stdout and 'floor (train vs test)' in proc.stdout
+  out = proc.stdout
+  assert 'N = 360 samples (latent seed 2024) judged on digits' in out  # the default: the whole reference
+  assert 'reference: all 360 digits test images; floor: 360 train[1077:] images' in out
+  assert 'geometry: 16x16 samples fed as they are' in out and 'wall time: ' in out.splitlines()[-1]
   result = json.loads((tmp_path / 'r.json').read_text())
-  assert set(evaluate.METRICS) <= set(result['samples']) and result['floor']['classes_covered'] == 10
+  assert {'fcd', 'kid', 'kid_stderr', 'precision', 'recall', 'copy_ratio'} <= set(result['floor'])
 
 
 # --- Refusals and bad input -------------------------------------------------------------------------------------
 
-def test_fid_is_refused_without_a_usable_local_inception_file(tmp_path):
-  samples = np.zeros((N, 16, 16, 1), np.float32)
-  not_hdf5 = tmp_path / 'inception.h5'
-  not_hdf5.write_bytes(b'<html>not weights</html>')
-  for path, message in [(None, 'never downloaded'), (tmp_path / 'missing.h5', 'no file at'),
-                        (not_hdf5, 'not a Keras HDF5 weights file')]:
-    with pytest.raises(evaluate.InceptionWeightsError, match=message):
-      evaluate.evaluate(samples, 'digits', fid=True, inception_weights=path and str(path))
-
-
 @pytest.mark.parametrize('args, channels, code, fragment', [
-    (['--fid'], 1, 2, 'FID needs InceptionV3 weights, which are not shipped and never downloaded'),
-    (['--inception_weights=/nonexistent/inception.h5'], 1, 2, '--inception_weights: no file at'),
-    (['--inception_weights={bad}'], 1, 2, 'is not a Keras HDF5 weights file'),
     (['--dataset=cifar10'], 1, 2, "no judge for dataset 'cifar10'"),
     (['--num_samples=50'], 1, 1, '50 samples are too few: FCD on the 128-dimensional judge features needs'),
     ([], 3, 1, 'the digits judge reads 1-channel images'),  # a generator of colour images
+    (['--model={bad_onnx}'], 1, 2, 'pass exactly one of --run_dir'),  # two sources
 ])
 def test_cli_bad_input_is_one_line(tmp_path, args, channels, code, fragment):
   make_tiny_run_dir(tmp_path / 'run', channels=channels)
-  (tmp_path / 'bad.h5').write_bytes(b'not hdf5')
-  args = [a.format(bad=tmp_path / 'bad.h5') for a in args]
+  args = [a.format(bad_onnx=tmp_path / 'bad.onnx') for a in args]
   assert_one_line_error(run_evaluate(f'--run_dir={tmp_path / "run"}', *args), code, fragment)
 
 
+def test_cli_bad_models_are_one_line(tmp_path):
+  (tmp_path / 'bad.onnx').write_bytes(b'not an onnx model')
+  assert_one_line_error(run_evaluate(f'--model={tmp_path / "bad.onnx"}'), 1, 'cannot load ONNX model')
+  assert_one_line_error(run_evaluate(f'--saved_model={tmp_path}'), 1, 'no SavedModel (saved_model.pb)')
+  assert_one_line_error(run_evaluate(), 2, 'pass exactly one of')
+
+
 def test_library_bad_input():
-  images = np.zeros((N, 16, 16, 1), np.float32)
+  x = np.zeros((N, 16, 16, 1), np.float32)
   with pytest.raises(JudgeError, match="no judge for dataset 'celeb_a'"):
-    evaluate.evaluate(images, 'celeb_a')
+    evaluate.evaluate(x, 'celeb_a')
   with pytest.raises(metrics.MetricsError, match='100 samples are too few'):
-    evaluate.evaluate(images[:100], 'digits')
-  with pytest.raises(evaluate.EvaluationError, match='the judge reads 1-channel images, the samples have 3'):
+    evaluate.evaluate(x[:100], 'digits')
+  with pytest.raises(EvaluationError, match='the judge reads 1-channel images, the samples have 3'):
     evaluate.evaluate(np.zeros((N, 16, 16, 3), np.float32), 'digits')
-  with pytest.raises(evaluate.EvaluationError, match='must be square'):
+  with pytest.raises(EvaluationError, match='must be square'):
     evaluate.evaluate(np.zeros((N, 16, 12, 1), np.float32), 'digits')
-  with pytest.raises(evaluate.EvaluationError, match=r'must lie in \[-1, 1\]'):
-    evaluate.evaluate(images + 5, 'digits')
+  with pytest.raises(EvaluationError, match=r'must lie in \[-1, 1\]'):
+    evaluate.evaluate(x + 5, 'digits')
 
 
-def test_other_square_sizes_are_resized_to_the_judge(held_out_digits):
+# --- The trainer's plug-in ---------------------------------------------------------------------------------------
+
+def test_plugin_logs_eval_csv_and_keeps_the_best_generator(tmp_path):
   import tensorflow as tf
-  at_32 = tf.image.resize(held_out_digits, [32, 32], 'bilinear').numpy()
-  result = evaluate.evaluate(at_32, 'digits', num_samples=N)
-  assert result['samples']['fcd'] < 3 * result['floor']['fcd'] and result['samples']['classes_covered'] == 10
-
-
-# --- --eval_every in training -----------------------------------------------------------------------------------
-
-def test_eval_every_logs_scores_and_keeps_the_best_generator(tmp_path):
   from training import generator_io, trainer
   config = tiny_config(tmp_path / 'run', steps=3, eval_every=2, eval_samples=N)
-  run_dir = trainer.train(config, log=lambda *_: None)
+  evaluator = plugin.JudgeEvaluator('digits', config.run_dir, num_samples=N)
+  run_dir = trainer.train(config, log=lambda *_: None, evaluator=evaluator)
   with open(os.path.join(run_dir, 'eval.csv')) as f:
     rows = list(csv.DictReader(f))
   assert [int(r['step']) for r in rows] == [2, 3]  # every 2 steps, and the last one
-  assert all(set(evaluate.METRICS) <= set(r) for r in rows)
+  assert all({'fcd', 'kid', 'precision', 'recall', 'copy_ratio'} <= set(r) for r in rows)
   scores = json.loads((tmp_path / 'run' / 'best' / 'scores.json').read_text())
   assert scores['fcd'] == pytest.approx(min(float(r['fcd']) for r in rows), rel=1e-5)
+  assert scores['num_samples'] == N
   generator, metadata = generator_io.load(os.path.join(run_dir, 'best'))
   assert metadata['step'] == scores['step']
-  # The best generator is judged as any run directory is, to the same score.
-  again = evaluate.make_judge('digits', num_samples=N).score(generator)
-  assert again['fcd'] == pytest.approx(scores['fcd'], rel=1e-4)
+  # The best generator, judged by the CLI's library path at the same N, gets the same score.
+  again = evaluate.evaluate_source(sources.run_dir_source(os.path.join(run_dir, 'best')), num_samples=N)
+  assert again['samples']['fcd'] == pytest.approx(scores['fcd'], rel=1e-4)
+  # The sample grid's latents are common.latents' rows of the run's seed.
+  reader = tf.train.load_checkpoint(os.path.join(run_dir, 'checkpoints'))
+  np.testing.assert_array_equal(reader.get_tensor('fixed_latents/.ATTRIBUTES/VARIABLE_VALUE'),
+                                latents(config.seed, config.num_samples, config.latent_dim))
 
 
-def test_eval_every_refuses_too_few_samples_before_training(tmp_path):
+def test_eval_every_refuses_bad_settings_before_the_run_directory_exists(tmp_path):
   from training import trainer
   from training.config import ConfigError
-  with pytest.raises(ConfigError, match='--eval_every: 50 samples per evaluation are too few'):
-    trainer.train(tiny_config(tmp_path / 'run', eval_every=1, eval_samples=50), log=lambda *_: None)
+  with pytest.raises(EvaluationError, match='50 samples per evaluation are too few'):
+    plugin.JudgeEvaluator('digits', str(tmp_path / 'run'), num_samples=50)
+  with pytest.raises(ConfigError, match='--eval_every needs an evaluator'):
+    trainer.train(tiny_config(tmp_path / 'run', eval_every=1), log=lambda *_: None)
+  env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2', 'CUDA_VISIBLE_DEVICES': ''}
+  proc = subprocess.run([sys.executable, '-m', 'training.main', '--flagfile=training/presets/smoke.flags',
+                         '--eval_every=1', '--eval_samples=50', f'--run_dir={tmp_path / "run"}'], cwd=REPO_ROOT,
+                        env=env, capture_output=True, text=True, timeout=300)
+  assert_one_line_error(proc, 2, '--eval_every: 50 samples per evaluation are too few')
   assert not (tmp_path / 'run').exists()
+
+
+def test_trainer_imports_nothing_from_evaluation():
+  for name in ('trainer.py', 'evaluator.py', 'steps.py', 'run_dir.py', 'config.py'):
+    tree = ast.parse((REPO_ROOT / 'training' / name).read_text())
+    imported = [node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+    imported += [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+    assert not [m for m in imported if m and m.split('.')[0] == 'evaluation'], (name, imported)
+  assert not (REPO_ROOT / 'training' / 'evaluate.py').exists()  # no alias module: the CLI moved

@@ -57,9 +57,9 @@ class TrainConfig:
   sample_every: int = 100
   log_every: int = 10
   num_samples: int = 64  # fixed latents in the sample grid
-  # Evaluation on the dataset's judge (training/evaluate.py); the best generator by FCD goes to <run_dir>/best
+  # Evaluation on the dataset's judge (evaluation/plugin.py, built by main); the best by FCD goes to <run_dir>/best
   eval_every: int = 0  # generator steps between evaluations; 0: never
-  eval_samples: int = 1000  # generated images per evaluation, and real images per side of the floor
+  eval_samples: int = 1000  # generated images per evaluation, and held-out floor images scored alike
 
   @property
   def family(self) -> losses.GANLoss:

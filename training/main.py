@@ -71,11 +71,12 @@ flags.DEFINE_integer('sample_every', _D.sample_every, 'Sample grid of the fixed 
 flags.DEFINE_integer('log_every', _D.log_every, 'Scalars to TensorBoard and metrics.csv every N steps.')
 flags.DEFINE_integer('num_samples', _D.num_samples, 'Images in the sample grid.')
 # Evaluation
-flags.DEFINE_integer('eval_every', _D.eval_every, 'Score the generator on the dataset\'s judge (FCD, KID, '
-                     'coverage) every N steps into eval.csv and TensorBoard, keeping the best by FCD in '
-                     '<run_dir>/best; 0: never.')
-flags.DEFINE_integer('eval_samples', _D.eval_samples, 'Generated images per evaluation (and real images per '
-                     'side of the floor); FCD needs more than the judge\'s 128 features.')
+flags.DEFINE_integer('eval_every', _D.eval_every, 'Score the generator on the dataset\'s judge (evaluation/: '
+                     'FCD, KID, precision/recall, coverage, copy check) every N steps into eval.csv and '
+                     'TensorBoard, keeping the best by FCD in <run_dir>/best; 0: never.')
+flags.DEFINE_integer('eval_samples', _D.eval_samples, 'Generated images per evaluation, and held-out floor images '
+                     'scored alike (both against the whole reference split); FCD needs more than the judge\'s '
+                     '128 features. Compare FCDs only at equal counts.')
 
 # Settings a resumed run may change; every other one is fixed by the run's config.json.
 _RESUMABLE = ('steps', 'ckpt_every', 'keep_checkpoints', 'sample_every', 'log_every', 'strategy', 'jit',
@@ -85,6 +86,19 @@ _NOT_CONFIG = ('resume', 'cpu_replicas')
 
 class UsageError(Exception):
   pass
+
+
+def _make_evaluator(config: TrainConfig):
+  """The judge's evaluator for --eval_every (evaluation/plugin.py), built before the run directory exists: a
+  dataset without a judge, or too few --eval_samples, is a usage error before any training."""
+  from evaluation import plugin
+  from evaluation.images import EvaluationError
+  from evaluation.judge import JudgeError
+  try:
+    return plugin.JudgeEvaluator(config.dataset, config.run_dir, config.eval_samples, config.data_dir,
+                                 config.manual_dir)
+  except (JudgeError, EvaluationError) as e:
+    raise ConfigError(f'--eval_every: {e}') from None
 
 
 def _config_from_flags() -> TrainConfig:
@@ -131,7 +145,8 @@ def main(argv):
         import dataclasses
         config = dataclasses.replace(config, run_dir=rundir.default_name(config.loss, config.dataset))
     config = resolve(config)
-    trainer.train(config, resume=FLAGS.resume)
+    evaluator = _make_evaluator(config) if config.eval_every else None
+    trainer.train(config, resume=FLAGS.resume, evaluator=evaluator)
   except (UsageError, ConfigError, strategies.StrategyError) as e:
     print(f'error: {e}', file=sys.stderr)
     return 2

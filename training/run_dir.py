@@ -7,7 +7,7 @@
   samples/step_XXXXXXX.png grids of the same fixed latents every --sample_every steps
   samples.gif              those grids as an animation, written at the end
   metrics.csv              one row per --log_every steps
-  eval.csv                 one row per --eval_every steps: the judge's scores (training/evaluate.py)
+  eval.csv                 one row per --eval_every steps: the evaluator's scores (evaluation/plugin.py)
   best/generator/          the generator with the lowest FCD so far, and best/scores.json (with --eval_every)
   loss_curve.png           plotted from metrics.csv at the end
   tensorboard/             scalars and sample grids

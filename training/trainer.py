@@ -7,14 +7,17 @@ import shutil
 import signal
 import tempfile
 import time
+from typing import Optional
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from training import datasets, evaluate, generator_io, metrics as sample_metrics, run_dir as rundir, steps, strategies
+from common.latents import latents
+from training import datasets, generator_io, run_dir as rundir, steps, strategies
 from training.architectures import ARCHITECTURES
 from training.config import ConfigError, TrainConfig, n_critic_at
+from training.evaluator import Evaluator
 from training.progress import Progress
 
 _SHOWN = ('d_loss', 'g_loss', 'wasserstein')  # live in the progress bar
@@ -62,17 +65,14 @@ class _StopRequest:
       signal.signal(sig, handler)
 
 
-def _make_judge(config: TrainConfig) -> 'evaluate.TrainingJudge':
-  """The dataset's judge for --eval_every; a missing judge or too few --eval_samples is a ConfigError."""
-  try:
-    return evaluate.make_judge(config.dataset, config.data_dir, config.manual_dir, config.channels,
-                               config.eval_samples)
-  except (evaluate.EvaluationError, evaluate.JudgeError, sample_metrics.MetricsError) as e:
-    raise ConfigError(f'--eval_every: {e}') from None
+def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optional[Evaluator] = None) -> str:
+  """Trains a GAN as `config` says and returns the run directory. Raises the project's one-line errors.
 
-
-def train(config: TrainConfig, resume: bool = False, log=print) -> str:
-  """Trains a GAN as `config` says and returns the run directory. Raises the project's one-line errors."""
+  evaluator: called every config.eval_every steps (and at the last step) on the chief; what it returns goes to
+  eval.csv and TensorBoard (training/evaluator.py). Required when config.eval_every > 0.
+  """
+  if config.eval_every and evaluator is None:
+    raise ConfigError('--eval_every needs an evaluator (training.main builds one from the dataset\'s judge)')
   # --- Strategy -------------------------------------------------------------------------------------------------
   strategy = strategies.make(config.strategy)
   replicas = strategy.num_replicas_in_sync
@@ -84,9 +84,8 @@ def train(config: TrainConfig, resume: bool = False, log=print) -> str:
   images, info = datasets.load_images(config.dataset, config.image_size, split='train', data_dir=config.data_dir,
                                       manual_dir=config.manual_dir)
   config = dataclasses.replace(config, channels=info.channels)
-  # The judge (--eval_every) loads its real images and floor now, so that a dataset without a judge fails
-  # before the run directory exists. Only the chief evaluates: it alone writes the scores and best/.
-  judge = _make_judge(config) if chief and config.eval_every else None
+  # Only the chief evaluates: the evaluator may write into the run directory (best/), as only the chief does.
+  evaluator = evaluator if chief and config.eval_every else None
   run_dir = config.run_dir
   if chief:
     rundir.prepare(run_dir, resume)
@@ -112,8 +111,9 @@ def train(config: TrainConfig, resume: bool = False, log=print) -> str:
     g_optimizer.build(generator.trainable_variables)
     d_optimizer.build(critic.trainable_variables)
     step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
-    fixed_latents = tf.Variable(tf.random.stateless_normal([config.num_samples, config.latent_dim], [config.seed, 7]),
-                                trainable=False, name='fixed_latents')
+    # The sample grid's latents: rows 0..num_samples-1 of the run's seed in the project's one mapping.
+    fixed_latents = tf.Variable(latents(config.seed, config.num_samples, config.latent_dim), trainable=False,
+                                name='fixed_latents')
 
   # --- Restore --------------------------------------------------------------------------------------------------
   # The checkpoint holds, and restores in this order: (1) generator and (2) critic weights, BatchNorm moving
@@ -150,21 +150,23 @@ def train(config: TrainConfig, resume: bool = False, log=print) -> str:
   # --- Loop -----------------------------------------------------------------------------------------------------
   writer = tf.summary.create_file_writer(os.path.join(run_dir, 'tensorboard')) if chief else None
   metrics_log = rundir.MetricsLog(run_dir) if chief else None
-  eval_log = rundir.MetricsLog(run_dir, rundir.EVAL_FILE) if judge else None
+  eval_log = rundir.MetricsLog(run_dir, rundir.EVAL_FILE) if evaluator is not None else None
 
   def save(step):
     manager.save(checkpoint_number=step)
     if chief:
       generator_io.save(generator, generator_io.generator_metadata(config, step), run_dir)
 
-  def judge_generator(step):
-    scores = judge.score(generator)
+  def evaluate(step):
+    scores = evaluator(generator, step, generator_io.generator_metadata(config, step))
+    scores = {k: float(v) for k, v in scores.items()}
     eval_log.append(step, scores)
+    floor = evaluator.floor  # what real data scores: the line to reach
     with writer.as_default(step=step):
       for k, v in scores.items():
         tf.summary.scalar(f'eval/{k}', v)
-        tf.summary.scalar(f'eval_floor/{k}', judge.floor[k])  # real train vs test: the line to reach
-    evaluate.save_if_best(run_dir, step, scores, generator, generator_io.generator_metadata(config, step))
+        if k in floor:
+          tf.summary.scalar(f'eval_floor/{k}', floor[k])
 
   def sample(step):
     images_ = generator(fixed_latents, training=False).numpy()  # (N, H, W, C) in [-1, 1]
@@ -206,8 +208,8 @@ def train(config: TrainConfig, resume: bool = False, log=print) -> str:
       if step % config.ckpt_every == 0:
         save(step)
         last_saved = step
-      if judge and step % config.eval_every == 0:
-        judge_generator(step)
+      if evaluator is not None and step % config.eval_every == 0:
+        evaluate(step)
     progress.update(step, {k: metrics[k] for k in _SHOWN if k in metrics}, force=True)
     progress.close()
 
@@ -216,8 +218,8 @@ def train(config: TrainConfig, resume: bool = False, log=print) -> str:
     save(step)
   if step % config.sample_every:
     sample(step)
-  if judge and step % config.eval_every:
-    judge_generator(step)
+  if evaluator is not None and step % config.eval_every:
+    evaluate(step)
   if chief:
     writer.flush()
     rundir.write_gif(run_dir)

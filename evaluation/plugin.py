@@ -1,0 +1,85 @@
+"""The trainer's evaluator (training.evaluator.Evaluator): the judge's scores on fixed latents every --eval_every
+steps, and the best generator by FCD kept in <run_dir>/best/.
+
+`training/main.py` builds it before the run directory exists, so that a dataset without a judge, or too few
+--eval_samples for FCD's covariance, fails at once (exit code 2). The real references and the floor are
+computed at the first call (evaluation.references, cached per process), so workers that never evaluate never
+pay for them.
+"""
+
+import json
+import os
+from typing import Optional
+
+import numpy as np
+
+from evaluation import metrics
+from evaluation.images import EvaluationError, to_judge_input
+from evaluation.sources import LATENT_SEED
+
+BEST_DIR = 'best'
+BEST_SCORES_FILE = 'scores.json'
+
+
+class JudgeEvaluator:
+  """Scores a generator on latents rows 0..N-1 of LATENT_SEED (those of `python -m evaluation.evaluate`, so
+  best/scores.json is what the CLI prints for <run_dir>/best at the same --num_samples), and keeps the best."""
+
+  def __init__(self, dataset: str, run_dir: Optional[str], num_samples: int = 1000, data_dir=None, manual_dir=None,
+               judges_dir=None, copy_check: bool = True, seed: int = LATENT_SEED):
+    """run_dir: where best/ goes (None: keep no best, e.g. for a benchmark that only scores). Raises JudgeError
+    (no judge for `dataset`) or EvaluationError (too few samples), both one line."""
+    from evaluation.judge import load_judge
+    judge = load_judge(dataset, judges_dir)
+    need = metrics.min_samples_for_covariance(judge.feature_dim)
+    if num_samples < need:
+      raise EvaluationError(f'{num_samples} samples per evaluation are too few: FCD on the {judge.feature_dim}-'
+                            f'dimensional judge features needs at least {need}')
+    self.dataset, self.run_dir, self.num_samples, self.seed = dataset, run_dir, num_samples, seed
+    self._paths = (data_dir, manual_dir, judges_dir)
+    self._copy_check = copy_check
+    self._judge = judge
+    self._latents: Optional[np.ndarray] = None  # (N, latent_dim), drawn at the first call
+
+  def _reference(self):
+    from evaluation import references
+    data_dir, manual_dir, judges_dir = self._paths
+    return references.reference(self.dataset, self.num_samples, data_dir, manual_dir, judges_dir,
+                                self._copy_check)  # cached per process: the first call pays
+
+  @property
+  def floor(self) -> dict:
+    return dict(self._reference().floor)
+
+  def __call__(self, generator, step: int, metadata: dict) -> dict:
+    from common.latents import latents
+    ref = self._reference()
+    if self._latents is None:
+      self._latents = latents(self.seed, ref.num_samples, metadata['latent_dim'])
+    samples = np.concatenate([generator(self._latents[i:i + 250], training=False).numpy()
+                              for i in range(0, len(self._latents), 250)])  # (N, H, W, C) in [-1, 1]
+    features, probs = self._judge.predict(to_judge_input(samples, self._judge.image_size, self._judge.channels))
+    scores = ref.scores(features, probs)
+    if self.run_dir:
+      save_if_best(self.run_dir, step, scores, ref.num_samples, generator, metadata)
+    return scores
+
+
+def save_if_best(run_dir: str, step: int, scores: dict, num_samples: int, generator, metadata: dict) -> bool:
+  """Keeps the generator with the lowest FCD so far in <run_dir>/best/ (a run directory of its own: evaluate and
+  export read it with --run_dir=<run_dir>/best). Returns whether this one was kept."""
+  from training import generator_io
+  best_dir = os.path.join(run_dir, BEST_DIR)
+  scores_path = os.path.join(best_dir, BEST_SCORES_FILE)
+  if os.path.isfile(scores_path):
+    with open(scores_path) as f:
+      best = json.load(f)
+    # FCD is biased by N: a best kept at another sample count (a resumed run with new --eval_samples) is not
+    # comparable, and gives way.
+    if best.get('num_samples') == num_samples and best['fcd'] <= scores['fcd']:
+      return False
+  generator_io.save(generator, metadata, best_dir)
+  with open(scores_path + '.tmp', 'w') as f:
+    f.write(json.dumps({'step': int(step), 'num_samples': int(num_samples), **scores}, indent=2) + '\n')
+  os.replace(scores_path + '.tmp', scores_path)  # after the weights: scores never describe weights not there
+  return True

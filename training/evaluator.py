@@ -1,0 +1,23 @@
+"""All the trainer knows about evaluation: an object it calls every --eval_every steps, and what it logs.
+
+The trainer holds no judge, metric or best-model file; `training/main.py` builds an evaluator (evaluation/plugin.py
+is the project's) and hands it to `train(config, evaluator=...)`. This keeps the flow one way: evaluation/ may
+import training/, never the reverse.
+"""
+
+from typing import Mapping, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class Evaluator(Protocol):
+  """Scores a generator at a step. Called on the chief only, with the weights that export would write."""
+
+  def __call__(self, generator, step: int, metadata: dict) -> Mapping[str, float]:
+    """generator: the Keras generator (z -> images in [-1, 1]); metadata: training.generator_io's for this step
+    (what an evaluator needs to save the generator as a run directory). Returns scalars, logged to eval.csv and
+    TensorBoard as eval/<name>. May keep state of its own (the best generator so far)."""
+
+  @property
+  def floor(self) -> Mapping[str, float]:
+    """Reference values of the same scalars (what real data scores), logged beside as eval_floor/<name>;
+    empty when there are none. Valid after the first call."""
