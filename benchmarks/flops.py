@@ -1,0 +1,248 @@
+"""FLOPs of a GAN training step, counted from TensorFlow graphs, and a large matmul's GFLOP/s as a practical peak.
+
+Convention: FLOPs = 2 x the multiply-accumulates of matrix products and convolutions (forward *and* the
+gradient ops TF emits: Conv2DBackpropInput/Filter, transposed MatMuls). Element-wise work (bias, BatchNorm,
+LayerNorm, activations, the loss, Adam) is not counted: it is O(activations), not O(activations x kernel), and
+is where a CPU step spends time *without* doing counted FLOPs.
+
+Measured from the graph: `graph_flops` traces a tf.function and sums its matmul/conv ops from their static
+shapes. It first keeps only the ops an output or a stateful op depends on, as TensorFlow's function pruning
+does at run time: the gradient tape also emits gradients nobody reads (during a critic update it differentiates
+through G as well, since G's variables are watched), and those never run. `layer_flops` counts the forward pass
+per layer analytically (Dense, Conv2D, Conv2DTranspose), as a check on the graph count and for the tests.
+
+A WGAN-GP generator step (Gulrajani et al. 2017, Algorithm 1) with batch B is, per `StepFlops`:
+  n_critic x [ G forward (B)                                                     generator_forward
+             + D forward on real and fake (2B), backward to D's weights           critic_losses
+             + D forward on x_hat (B), grad_x D, backward of |grad_x D| to D      gradient_penalty ]
+  + G forward, D forward, backward through D to G's weights                      generator_update
+Every part is measured as the difference of two traced graphs built from the run's own models, loss family and
+`training.losses.gradient_penalty`, so the double-backward factor of the penalty is measured, not assumed.
+"""
+
+import dataclasses
+import math
+import time
+
+# --- Counting ops in a graph -------------------------------------------------------------------------------------
+
+
+def _dims(shape) -> list:
+  dims = shape.as_list() if hasattr(shape, 'as_list') else list(shape)
+  if any(d is None for d in dims):
+    raise ValueError(f'cannot count FLOPs of a tensor with unknown shape {dims}: trace with full TensorSpecs')
+  return dims
+
+
+def _matmul(op) -> int:
+  a, b = _dims(op.inputs[0].shape), _dims(op.inputs[1].shape)
+  m, k = (a[1], a[0]) if op.get_attr('transpose_a') else (a[0], a[1])
+  n = b[0] if op.get_attr('transpose_b') else b[1]
+  return 2 * m * n * k
+
+
+def _batch_matmul(op) -> int:
+  a, out = _dims(op.inputs[0].shape), _dims(op.outputs[0].shape)
+  k = a[-2] if op.get_attr('adj_x') else a[-1]
+  return 2 * math.prod(out) * k
+
+
+def _conv(out_shape, filter_shape) -> int:
+  """2 x (output elements) x (kernel taps x input channels): filter (kh, kw, C_in per group, C_out)."""
+  kh, kw, c_in, _ = _dims(filter_shape)
+  return 2 * math.prod(_dims(out_shape)) * kh * kw * c_in
+
+
+# op type -> FLOPs. Conv2DBackpropInput is also the forward op of Conv2DTranspose: its out_backprop is the
+# transposed convolution's input, and the count is that of the convolution it transposes.
+_OP_FLOPS = {
+    'MatMul': _matmul,
+    'BatchMatMul': _batch_matmul,
+    'BatchMatMulV2': _batch_matmul,
+    'BatchMatMulV3': _batch_matmul,
+    'Conv2D': lambda op: _conv(op.outputs[0].shape, op.inputs[1].shape),
+    'Conv2DBackpropInput': lambda op: _conv(op.inputs[2].shape, op.inputs[1].shape),
+    'Conv2DBackpropInputV2': lambda op: _conv(op.inputs[2].shape, op.inputs[1].shape),
+    'Conv2DBackpropFilter': lambda op: _conv(op.inputs[2].shape, op.outputs[0].shape),
+}
+_CALLS = ('PartitionedCall', 'StatefulPartitionedCall')
+_UNCOUNTED = ('Conv', 'MatMul', 'Einsum', 'While', 'If', 'Case')  # any other op type naming these is refused
+
+
+def _live_ops(graph) -> list:
+  """The ops that run: those the outputs, control outputs or a stateful op depend on."""
+  roots = [t.op for t in graph.outputs] + list(graph.control_outputs)
+  roots += [op for op in graph.get_operations() if op._is_stateful]  # pylint: disable=protected-access
+  live, stack = {}, roots
+  while stack:
+    op = stack.pop()
+    if op.name in live:
+      continue
+    live[op.name] = op
+    stack.extend(t.op for t in op.inputs)
+    stack.extend(op.control_inputs)
+  return list(live.values())
+
+
+def graph_op_flops(graph) -> dict:
+  """{op type: FLOPs} of the live matmul/conv ops of a FuncGraph (called functions included)."""
+  totals = {}
+  for op in _live_ops(graph):
+    if op.type in _CALLS:
+      inner = graph._get_function(op.get_attr('f').name)  # pylint: disable=protected-access
+      for k, v in graph_op_flops(inner.graph).items():
+        totals[k] = totals.get(k, 0) + v
+    elif op.type in _OP_FLOPS:
+      totals[op.type] = totals.get(op.type, 0) + _OP_FLOPS[op.type](op)
+    elif any(word in op.type for word in _UNCOUNTED):
+      raise ValueError(f'graph_op_flops does not know how to count op {op.name!r} of type {op.type}')
+  return totals
+
+
+def graph_flops(fn, *args) -> int:
+  """FLOPs of one call of `fn` (a tf.function, or a Python function wrapped here) for `args`: tensors or fully
+  specified tf.TensorSpecs (or anything its get_concrete_function accepts, e.g. an iterator)."""
+  import tensorflow as tf
+  if not hasattr(fn, 'get_concrete_function'):
+    fn = tf.function(fn)
+  return sum(graph_op_flops(fn.get_concrete_function(*args).graph).values())
+
+
+# --- Counting layers analytically --------------------------------------------------------------------------------
+
+
+def layer_flops(model) -> dict:
+  """{layer name: forward FLOPs per example} for the Dense, Conv2D and Conv2DTranspose layers of a Keras model
+  (nested models included); other layers count 0 (element-wise). MACs x 2, bias additions not counted:
+    Dense            (inputs per example / in) x in x out
+    Conv2D           H_out W_out C_out x kh kw C_in/groups
+    Conv2DTranspose  H_in W_in C_in x kh kw C_out        (each input pixel scatters a kh x kw x C_out patch)
+  """
+  import keras
+  counts = {}
+  for layer in model.layers:
+    if isinstance(layer, keras.Model):
+      counts.update({f'{layer.name}/{k}': v for k, v in layer_flops(layer).items()})
+      continue
+    if not isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D, keras.layers.Conv2DTranspose)):
+      continue
+    in_dims, out_dims = _dims(layer.input.shape[1:]), _dims(layer.output.shape[1:])  # per example
+    kernel = _dims(layer.kernel.shape)
+    if isinstance(layer, keras.layers.Dense):
+      macs = math.prod(in_dims[:-1]) * in_dims[-1] * kernel[-1]
+    elif isinstance(layer, keras.layers.Conv2DTranspose):  # kernel (kh, kw, C_out, C_in)
+      macs = math.prod(in_dims) * kernel[0] * kernel[1] * kernel[2]
+    else:  # Conv2D, kernel (kh, kw, C_in / groups, C_out)
+      macs = math.prod(out_dims) * kernel[0] * kernel[1] * kernel[2]
+    counts[layer.name] = 2 * macs
+  return counts
+
+
+# --- One training step -------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class StepFlops:
+  """FLOPs of the parts of one generator step (module docstring), each for one batch; measured from graphs."""
+  batch: int
+  n_critic: int
+  generator_forward: int  # G(z), (B, latent) -> (B, H, W, C)
+  critic_forward: int  # D(x) on one batch: the unit the factors below are stated in
+  critic_losses: int  # D on real and fake, backward to D's weights
+  gradient_penalty: int  # D on x_hat, grad_x D, backward of the penalty to D's weights
+  generator_update: int  # G, D, backward through D to G's weights
+
+  @property
+  def critic_update(self) -> int:
+    return self.generator_forward + self.critic_losses + self.gradient_penalty
+
+  @property
+  def per_generator_step(self) -> int:
+    return self.n_critic * self.critic_update + self.generator_update
+
+  def shares(self) -> dict:
+    """Fraction of a generator step's FLOPs in each part (the penalty only where there is one)."""
+    total = self.per_generator_step
+    shares = {'G forward (in critic updates)': self.n_critic * self.generator_forward / total,
+              'critic losses fwd+bwd': self.n_critic * self.critic_losses / total,
+              'gradient penalty': self.n_critic * self.gradient_penalty / total,
+              'generator update': self.generator_update / total}
+    return {k: v for k, v in shares.items() if v or k != 'gradient penalty'}
+
+
+def step_parts(config, seed: int = 0) -> tuple:
+  """(parts, specs, models) for `config` (a resolved TrainConfig with channels set): parts maps a name to a
+  Python function of the tensors in specs[name], each the loss-and-gradient computation of one part of the
+  step without the optimizer update; compile them with tf.function (jit_compile as wished) to count or time.
+    generator_forward(z)              G(z)
+    critic_forward(images)            D(x)
+    critic_losses(z, real)            grads of the critic's loss (no penalty) w.r.t. D's weights
+    critic_update(z, real, alpha)     grads of loss + gp_weight x penalty w.r.t. D's weights
+    generator_update(z)               grads of the generator's loss w.r.t. G's weights
+  """
+  import keras
+  import tensorflow as tf
+  from training.architectures import ARCHITECTURES
+  from training.losses import gradient_penalty
+  keras.utils.set_random_seed(seed)
+  arch, family = ARCHITECTURES[config.arch], config.family
+  generator = arch.build_generator(config.latent_dim, config.image_size, config.channels, config.width)
+  critic = arch.build_critic(config.image_size, config.channels, config.width, config.critic_norm,
+                             config.critic_input_dropout)
+  b, size, channels = config.batch_size, config.image_size, config.channels
+  z_spec = tf.TensorSpec([b, config.latent_dim], tf.float32)
+  image_spec = tf.TensorSpec([b, size, size, channels], tf.float32)  # (B, H, W, C) in [-1, 1]
+  alpha_spec = tf.TensorSpec([b], tf.float32)
+
+  def critic_grads(z, real, alpha=None):
+    with tf.GradientTape() as tape:
+      fake = generator(z, training=True)
+      total = tf.reduce_mean(family.discriminator_loss(critic(real, training=True), critic(fake, training=True)))
+      if alpha is not None:
+        total += config.gp_weight * tf.reduce_mean(gradient_penalty(critic, real, fake, alpha))
+    return total, tape.gradient(total, critic.trainable_variables)  # the loss too: the step reports it
+
+  def generator_update(z):
+    with tf.GradientTape() as tape:
+      g_loss = tf.reduce_mean(family.generator_loss(critic(generator(z, training=True), training=True)))
+    return g_loss, tape.gradient(g_loss, generator.trainable_variables)
+
+  parts = {'generator_forward': lambda z: generator(z, training=True),
+           'critic_forward': lambda images: critic(images, training=True),
+           'critic_losses': critic_grads,
+           'critic_update': critic_grads,  # with alpha: the penalty too
+           'generator_update': generator_update}
+  specs = {'generator_forward': (z_spec,), 'critic_forward': (image_spec,), 'critic_losses': (z_spec, image_spec),
+           'critic_update': (z_spec, image_spec, alpha_spec) if config.gp_weight > 0 else (z_spec, image_spec),
+           'generator_update': (z_spec,)}
+  return parts, specs, (generator, critic)
+
+
+def step_flops(config) -> StepFlops:
+  """Measures the FLOPs of one generator step of `config` (a resolved TrainConfig, channels set) from graphs."""
+  parts, specs, _ = step_parts(config)
+  f = {name: graph_flops(parts[name], *specs[name]) for name in parts}
+  return StepFlops(batch=config.batch_size, n_critic=config.n_critic, generator_forward=f['generator_forward'],
+                   critic_forward=f['critic_forward'], critic_losses=f['critic_losses'] - f['generator_forward'],
+                   gradient_penalty=f['critic_update'] - f['critic_losses'],
+                   generator_update=f['generator_update'])
+
+
+# --- The practical peak ------------------------------------------------------------------------------------------
+
+
+def matmul_gflops(size: int = 2048, warmup: int = 3, repeats: int = 10) -> float:
+  """GFLOP/s of a (size x size) @ (size x size) float32 tf.matmul (2 size^3 FLOPs), the median of `repeats`
+  timed calls after `warmup` untimed ones, with this process's thread settings. A dense large GEMM is the
+  best case of the CPU's kernels: the practical peak a training step could approach."""
+  import tensorflow as tf
+  a = tf.random.stateless_normal([size, size], [0, 1])
+  b = tf.random.stateless_normal([size, size], [0, 2])
+  for _ in range(warmup):
+    tf.matmul(a, b).numpy()
+  times = []
+  for _ in range(repeats):
+    t0 = time.perf_counter()
+    tf.matmul(a, b).numpy()  # .numpy(): the sync point that ends the timed call
+    times.append(time.perf_counter() - t0)
+  return 2 * size ** 3 / sorted(times)[len(times) // 2] / 1e9

@@ -1,0 +1,119 @@
+"""benchmarks/flops.py: FLOP counts pinned to hand-computed multiply-accumulates (MACs x 2) of tiny layers, and
+the step's parts checked against the real training step's graph. Tracing only: nothing is trained."""
+
+import dataclasses
+
+import keras
+import pytest
+import tensorflow as tf
+
+from benchmarks import flops
+from training.config import TrainConfig, resolve
+
+BATCH = 2
+
+
+def _model(input_shape, layer):
+  inputs = keras.Input(input_shape)
+  return keras.Model(inputs, layer(inputs))
+
+
+def _spec(model):
+  return tf.TensorSpec([BATCH, *model.input.shape[1:]], tf.float32)
+
+
+def test_dense_by_hand():
+  # 3 inputs x 4 units = 12 MACs per example: 24 FLOPs; the bias is not counted.
+  model = _model((3,), keras.layers.Dense(4, name='dense'))
+  assert flops.layer_flops(model) == {'dense': 24}
+  assert flops.graph_flops(lambda x: model(x), _spec(model)) == BATCH * 24
+
+
+def test_dense_weight_gradient_by_hand():
+  # dL/dW = x^T (dL/dy): (3, B) @ (B, 4) = 12 B MACs, as many as the forward pass. dL/dx is not asked for.
+  # The loss is returned: for a linear layer the gradient does not need the forward pass, which would be pruned.
+  model = _model((3,), keras.layers.Dense(4))
+
+  def forward_backward(x):
+    with tf.GradientTape() as tape:
+      loss = tf.reduce_sum(model(x))
+    return loss, tape.gradient(loss, model.trainable_variables)
+
+  assert flops.graph_flops(forward_backward, _spec(model)) == 2 * BATCH * 24
+
+
+def test_conv2d_transpose_by_hand():
+  # 2x2x3 -> 4x4x5, kernel 4, stride 2: each of the 2*2*3 input values scatters a 4x4x5 patch:
+  # 2*2*3 * 4*4*5 = 960 MACs per example, 1920 FLOPs.
+  model = _model((2, 2, 3), keras.layers.Conv2DTranspose(5, 4, 2, padding='same', name='up'))
+  assert model.output.shape[1:] == (4, 4, 5)
+  assert flops.layer_flops(model) == {'up': 1920}
+  assert flops.graph_flops(lambda x: model(x), _spec(model)) == BATCH * 1920
+
+
+def test_conv2d_by_hand():
+  # 4x4x2 -> 4x4x3, kernel 3, stride 1: 4*4*3 outputs x 3*3*2 taps = 864 MACs per example.
+  model = _model((4, 4, 2), keras.layers.Conv2D(3, 3, padding='same', name='conv'))
+  assert flops.layer_flops(model) == {'conv': 1728}
+  assert flops.graph_flops(lambda x: model(x), _spec(model)) == BATCH * 1728
+
+
+def test_dead_ops_are_not_counted():
+  # TensorFlow prunes what no output or stateful op needs; so does the count.
+  w = tf.ones([3, 3])
+
+  def f(x):
+    tf.matmul(x, w)  # never read
+    return x * 2.0
+
+  assert flops.graph_flops(f, tf.TensorSpec([BATCH, 3])) == 0
+
+
+def _tiny_config(**overrides):
+  config = resolve(TrainConfig(loss='wgan_gp', dataset='digits', image_size=16, latent_dim=8, width=4,
+                               batch_size=4, **overrides))
+  return dataclasses.replace(config, channels=1)
+
+
+@pytest.fixture(scope='module')
+def tiny_step():
+  return flops.step_flops(_tiny_config())
+
+
+def test_graph_forward_equals_layer_count(tiny_step):
+  _, _, (generator, critic) = flops.step_parts(_tiny_config())
+  assert tiny_step.generator_forward == 4 * sum(flops.layer_flops(generator).values())
+  assert tiny_step.critic_forward == 4 * sum(flops.layer_flops(critic).values())
+
+
+def test_part_factors(tiny_step):
+  # Critic losses: D forward on 2B plus its backward (weights, and inputs below the first layer): 4-6 forwards.
+  assert 4 * tiny_step.critic_forward < tiny_step.critic_losses <= 6 * tiny_step.critic_forward
+  # The penalty: D forward, grad_x D, and the backward of both to D's weights: more than a plain fwd+bwd of B.
+  assert tiny_step.gradient_penalty > 3 * tiny_step.critic_forward
+  assert tiny_step.per_generator_step == 5 * tiny_step.critic_update + tiny_step.generator_update
+  assert sum(tiny_step.shares().values()) == pytest.approx(1.0)
+
+
+def test_no_penalty_counts_zero():
+  assert flops.step_flops(_tiny_config(gp_weight=0.0)).gradient_penalty == 0
+
+
+def test_parts_add_up_to_the_training_step(tiny_step):
+  """The parts, built here, against the graph of training/steps.py's train_step for the same config."""
+  from training import steps
+  config = _tiny_config()
+  _, _, (generator, critic) = flops.step_parts(config)
+  optimizers = [keras.optimizers.Adam(1e-4) for _ in range(2)]
+  optimizers[0].build(generator.trainable_variables)
+  optimizers[1].build(critic.trainable_variables)
+  train_step, _ = steps.make_step_functions(config, tf.distribute.get_strategy(), generator, critic, *optimizers)
+  b, size, latent = config.batch_size, config.image_size, config.latent_dim
+  batch = {'images': tf.zeros([b, size, size, 1]), 'z': tf.zeros([b, latent]), 'z_gen': tf.zeros([b, latent]),
+           'alpha': tf.zeros([b]), 'uniform': tf.zeros([b])}
+  iterator = iter(tf.data.Dataset.from_tensors(batch).repeat())
+  assert flops.graph_flops(train_step, iterator) == pytest.approx(tiny_step.per_generator_step, rel=1e-3)
+
+
+def test_matmul_gflops_is_positive():
+  assert flops.matmul_gflops(size=64, warmup=1, repeats=3) > 0
