@@ -1,17 +1,24 @@
-r"""Training throughput, measured side by side in one run on this machine:
+r"""Training throughput and how far it is from this CPU's peak, measured side by side in one run:
 
-  1. the keras-io WGAN-GP recipe (benchmarks/keras_io_recipe.py) on Fashion-MNIST, batch 64;
-  2. our four losses with the Fashion-MNIST preset (training/presets/fashion_mnist.flags), batch 64;
-  3. our WGAN-GP on 2 logical CPU replicas (MirroredStrategy) vs 1 device, same global batch.
+  1. the keras-io WGAN-GP recipe (benchmarks/keras_io_recipe.py) on Fashion-MNIST, batch 64 (--keras_io);
+  2. ours: training.main with a preset (--preset) plus pass-through flags (--extra), for every --losses x --jit
+     x --threads, each in a fresh process;
+  3. our WGAN-GP on 2 logical CPU replicas (MirroredStrategy) vs 1 device, same global batch (--replicas);
+  4. a 2048x2048 float32 tf.matmul with each thread setting, before and after the runs: the practical peak.
 
-"real images/s" counts the real images the critic reads per second. The keras-io recipe reuses one real
-batch for its 3 critic steps; ours reads a fresh batch for each of its 5 (as the paper's Algorithm 1), so the
-table also shows critic updates/s.
+Each row shows generator steps/s, critic images/s (real images through critic updates: the keras-io recipe
+reuses one real batch for its 3 critic updates, ours reads a fresh one for each of n_critic, as Algorithm 1),
+GFLOP per generator step (benchmarks/flops.py: matmul/conv FLOPs measured from the step's TF graphs), the
+achieved GFLOP/s and its ratio to the matmul's. Runs of ours last --steps generator steps; the first
+--warmup_steps (tracing, XLA compilation, data start-up) are left out and the rest are timed from metrics.csv.
+--threads runs with TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS set ('1x2': 1 intra-op, 2 inter-op).
+--parts times the step's parts in this process (default threads), to say where a step's time goes.
 
-  python -m benchmarks.train_throughput --manual_dir=../shared/data/fashion_mnist
+  python -m benchmarks.train_throughput --losses=wgan_gp --extra=--image_size=28,--n_critic=3 --threads=default,1x1
 """
 
 import csv
+import math
 import os
 import subprocess
 import sys
@@ -20,85 +27,282 @@ import time
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
-from absl import app, flags
+from absl import app, flags, logging
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Data and what to run
 flags.DEFINE_string('manual_dir', os.path.join(_REPO, '..', 'shared', 'data', 'fashion_mnist'),
                     'Original Fashion-MNIST archives.')
 flags.DEFINE_string('data_dir', None, 'TFDS data_dir (default: a temporary one, prepared offline).')
-flags.DEFINE_integer('steps', 40, 'Generator steps per measurement of ours (the last third is timed).')
-flags.DEFINE_integer('keras_io_steps', 6, 'Timed train steps of the keras-io recipe (after 2 warm-up steps).')
-flags.DEFINE_list('losses', ['wgan_gp', 'wgan', 'lsgan', 'dcgan'], 'Losses to measure.')
-flags.DEFINE_bool('replicas', True, 'Also measure 2 logical CPU replicas vs 1.')
+flags.DEFINE_string('preset', 'training/presets/fashion_mnist.flags', 'Flagfile of our runs (relative to the repo).')
+flags.DEFINE_list('extra', [], 'Training flags passed through after the preset, e.g. --image_size=28,--n_critic=3 '
+                  '(a value holding a comma cannot be passed).')
+flags.DEFINE_list('losses', ['wgan_gp', 'wgan', 'lsgan', 'dcgan'], 'Losses of our rows.')
+flags.DEFINE_list('jit', ['off', 'on'], 'XLA settings of our rows: off, on.')
+flags.DEFINE_list('threads', ['default'], "Thread settings of our rows: 'default' (TensorFlow's choice) or "
+                  "INTRAxINTER, e.g. 1x1,2x1.")
+flags.DEFINE_bool('keras_io', True, 'Measure the keras-io recipe (in this process, default threads).')
+flags.DEFINE_bool('replicas', True, 'Also measure 2 logical CPU replicas vs 1 (WGAN-GP, default threads).')
+flags.DEFINE_bool('parts', False, 'Time the step\'s parts (G forward, critic losses, penalty, generator update).')
+# Lengths
+flags.DEFINE_integer('steps', 150, 'Generator steps per run of ours.')
+flags.DEFINE_integer('warmup_steps', 50, 'Leading steps left out of the timing (XLA compiles in them).')
+flags.DEFINE_integer('keras_io_steps', 20, 'Timed train steps of the keras-io recipe (after 3 warm-up steps).')
+flags.DEFINE_integer('parts_repeats', 10, 'Timed calls per part with --parts (median).')
+flags.DEFINE_integer('matmul_size', 2048, 'Side of the square float32 matmul that measures the peak.')
 FLAGS = flags.FLAGS
-BATCH = 64
+KERAS_IO_BATCH = 64
 
 
-def keras_io_images_per_sec(data_dir: str) -> float:
+class BenchmarkError(Exception):
+  """A run failed; the message is one line."""
+
+
+def _thread_env(setting: str) -> dict:
+  if setting == 'default':
+    return {}
+  intra, inter = setting.split('x')
+  return {'TF_NUM_INTRAOP_THREADS': intra, 'TF_NUM_INTEROP_THREADS': inter}
+
+
+def _last_line(text: str) -> str:
+  lines = [line for line in text.strip().splitlines() if line.strip()]
+  return lines[-1] if lines else '(no output)'
+
+
+def matmul_peak(setting: str) -> float:
+  """The matmul's GFLOP/s in a fresh process with `setting`'s threads, as our runs get them."""
+  code = f'from benchmarks.flops import matmul_gflops; print(matmul_gflops({FLAGS.matmul_size}))'
+  proc = subprocess.run([sys.executable, '-c', code], cwd=_REPO, capture_output=True, text=True,
+                        env={**os.environ, **_thread_env(setting)})
+  if proc.returncode:
+    raise BenchmarkError(f'matmul peak ({setting} threads) failed: {_last_line(proc.stderr)}')
+  return float(proc.stdout.split()[-1])
+
+
+def keras_io_row(data_dir: str) -> dict:
+  """The recipe's train step (3 critic updates on one real batch + 1 generator update), timed in this process."""
   import numpy as np
   import tensorflow as tf
   import tensorflow_datasets as tfds
-  from benchmarks import keras_io_recipe
+  from benchmarks import flops, keras_io_recipe
+  tfds.disable_progress_bar()
   builder = tfds.builder('fashion_mnist', data_dir=data_dir)
   builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=FLAGS.manual_dir))
-  images = next(iter(tfds.as_numpy(builder.as_dataset(split='train', batch_size=BATCH * 4))))['image']
+  images = next(iter(tfds.as_numpy(builder.as_dataset(split='train', batch_size=KERAS_IO_BATCH * 4))))['image']
   images = (images.astype(np.float32) - 127.5) / 127.5  # (256, 28, 28, 1) in [-1, 1], as the example scales
   train_step = keras_io_recipe.make_train_step(keras_io_recipe.generator(), keras_io_recipe.discriminator())
-  batches = [tf.constant(images[i * BATCH:(i + 1) * BATCH]) for i in range(4)]
-  for i in range(2):  # trace and warm up
-    train_step(batches[i])
+  batches = [tf.constant(images[i * KERAS_IO_BATCH:(i + 1) * KERAS_IO_BATCH]) for i in range(4)]
+  step_flops = flops.graph_flops(train_step, batches[0])  # the whole step, from its graph
+  for i in range(3):  # trace and warm up
+    train_step(batches[i % 4])
   t0 = time.perf_counter()
   for i in range(FLAGS.keras_io_steps):
     d_loss, _ = train_step(batches[i % 4])
-  float(d_loss)
-  return BATCH * FLAGS.keras_io_steps / (time.perf_counter() - t0)
+  float(d_loss)  # sync point
+  seconds = time.perf_counter() - t0
+  return {'label': 'keras-io WGAN-GP recipe', 'threads': 'default', 'g_steps': FLAGS.keras_io_steps,
+          'critic_images': FLAGS.keras_io_steps * keras_io_recipe.D_STEPS * KERAS_IO_BATCH, 'seconds': seconds,
+          'flops': FLAGS.keras_io_steps * step_flops}
 
 
-def ours(data_dir: str, work: str, name: str, *extra: str) -> dict:
-  """Runs training.main in a fresh process; returns the steady-state figures of its last log window."""
-  run_dir = os.path.join(work, name)
-  log_every = max(FLAGS.steps // 3, 1)
-  cmd = [sys.executable, '-m', 'training.main', '--flagfile=training/presets/fashion_mnist.flags',
-         f'--manual_dir={FLAGS.manual_dir}', f'--data_dir={data_dir}', f'--steps={FLAGS.steps}',
-         f'--log_every={log_every}', '--sample_every=100000', '--ckpt_every=100000', f'--run_dir={run_dir}', *extra]
-  proc = subprocess.run(cmd, cwd=_REPO, capture_output=True, text=True)
+_FLOPS_CACHE = {}
+
+
+def _step_flops(config):
+  from benchmarks import flops
+  key = (config.arch, config.loss, config.image_size, config.channels, config.width, config.latent_dim,
+         config.batch_size, config.critic_norm, config.gp_weight > 0)
+  if key not in _FLOPS_CACHE:
+    _FLOPS_CACHE[key] = flops.step_flops(config)
+  return _FLOPS_CACHE[key]
+
+
+def ours(data_dir: str, work: str, label: str, threads: str, *row_flags: str) -> dict:
+  """Runs training.main in a fresh process; returns the figures of its steps after --warmup_steps."""
+  from training.config import TrainConfig, n_critic_at
+  run_dir = os.path.join(work, f'run{len(os.listdir(work))}')
+  log_every = math.gcd(FLAGS.warmup_steps, FLAGS.steps)  # a metrics.csv row falls on the end of the warm-up
+  cmd = [sys.executable, '-m', 'training.main', f'--flagfile={FLAGS.preset}', f'--manual_dir={FLAGS.manual_dir}',
+         f'--data_dir={data_dir}', *FLAGS.extra, f'--steps={FLAGS.steps}', f'--log_every={log_every}',
+         '--sample_every=1000000', '--ckpt_every=1000000', '--eval_every=0', f'--run_dir={run_dir}', *row_flags]
+  proc = subprocess.run(cmd, cwd=_REPO, capture_output=True, text=True, env={**os.environ, **_thread_env(threads)})
   if proc.returncode:
-    raise SystemExit(f'{name} failed:\n{proc.stderr[-2000:]}')
-  with open(os.path.join(run_dir, 'metrics.csv')) as f:
-    last = list(csv.DictReader(f))[-1]
+    raise BenchmarkError(f'{label} ({threads} threads) failed: {_last_line(proc.stderr)}')
   with open(os.path.join(run_dir, 'config.json')) as f:
-    import json
-    n_critic = json.load(f)['n_critic']
-  images = float(last['images_per_sec'])
-  return {'images_per_sec': images, 'critic_updates_per_sec': images / BATCH, 'n_critic': n_critic}
+    config = TrainConfig.from_json(f.read())
+  with open(os.path.join(run_dir, 'metrics.csv')) as f:
+    rows = list(csv.DictReader(f))
+  parts = _step_flops(config)
+  g_steps = critic_updates = 0
+  seconds, previous = 0.0, 0
+  for row in rows:  # one row per log window (previous, step]; images_per_sec is that window's rate
+    step = int(row['step'])
+    updates = sum(n_critic_at(config, s) for s in range(previous, step))
+    if previous >= FLAGS.warmup_steps:
+      seconds += updates * config.batch_size / float(row['images_per_sec'])
+      g_steps, critic_updates = g_steps + step - previous, critic_updates + updates
+    previous = step
+  return {'label': label, 'threads': threads, 'g_steps': g_steps, 'critic_images': critic_updates * config.batch_size,
+          'seconds': seconds, 'config': config,
+          'flops': critic_updates * parts.critic_update + g_steps * parts.generator_update}
+
+
+def time_parts(config, jit: bool) -> dict:
+  """Median seconds per call of each of flops.step_parts' functions (loss and gradients, no optimizer update)."""
+  import tensorflow as tf
+  from benchmarks import flops
+  parts, specs, _ = flops.step_parts(config)
+  times = {}
+  for name, fn in parts.items():
+    fn = tf.function(fn, jit_compile=jit)
+    args = [tf.random.stateless_uniform(s.shape, [i, 7]) for i, s in enumerate(specs[name])]
+    for _ in range(3):  # trace, compile, warm up
+      fn(*args)
+    samples = []
+    for _ in range(FLAGS.parts_repeats):
+      t0 = time.perf_counter()
+      tf.nest.flatten(fn(*args))[0].numpy()  # sync point
+      samples.append(time.perf_counter() - t0)
+    times[name] = sorted(samples)[len(samples) // 2]
+  return times
+
+
+def print_rows(rows: list, peaks: dict) -> None:
+  print(f'\n{"run":<34} {"threads":>7} {"G steps/s":>10} {"critic img/s":>13} {"GFLOP/G step":>13} '
+        f'{"GFLOP/s":>8} {"of peak":>8}')
+  for r in rows:
+    rate, gflops = r['g_steps'] / r['seconds'], r['flops'] / r['seconds'] / 1e9
+    print(f'{r["label"]:<34} {r["threads"]:>7} {rate:>10.3f} {r["critic_images"] / r["seconds"]:>13.1f} '
+          f'{r["flops"] / r["g_steps"] / 1e9:>13.2f} {gflops:>8.1f} {gflops / peaks[r["threads"]]:>7.1%}')
+
+
+def print_flops(config) -> None:
+  parts = _step_flops(config)
+  n = config.n_critic
+  print(f'\nFLOPs of one generator step, {config.loss} {config.image_size}x{config.image_size}x{config.channels} '
+        f'width {config.width} batch {config.batch_size} n_critic {n} (graph-measured; D forward of one batch = '
+        f'{parts.critic_forward / 1e9:.3f} GFLOP, G forward = {parts.generator_forward / 1e9:.3f} GFLOP):')
+  for name, share in parts.shares().items():
+    print(f'  {name:<32} {share * parts.per_generator_step / 1e9:>7.2f} GFLOP {share:>6.1%}')
+  penalty = f', gradient penalty {parts.gradient_penalty / parts.critic_forward:.2f}' if parts.gradient_penalty else ''
+  print(f'  {"total":<32} {parts.per_generator_step / 1e9:>7.2f} GFLOP; in D forwards of one batch: critic losses '
+        f'{parts.critic_losses / parts.critic_forward:.2f}{penalty}, generator update '
+        f'{parts.generator_update / parts.critic_forward:.2f}')
+
+
+def print_parts(config, jit: bool, measured_step_s: float, peak: float) -> None:
+  t = time_parts(config, jit)
+  f = _step_flops(config)
+  n = config.n_critic
+  split = [('G forward (in critic updates)', n * t['generator_forward'], n * f.generator_forward),
+           ('critic losses fwd+bwd', n * (t['critic_losses'] - t['generator_forward']), n * f.critic_losses),
+           ('gradient penalty', n * (t['critic_update'] - t['critic_losses']), n * f.gradient_penalty),
+           ('generator update', t['generator_update'], f.generator_update)]
+  print(f'\nWhere a generator step\'s time goes, {config.loss} --jit={jit}, default threads (parts timed alone, '
+        f'median of {FLAGS.parts_repeats}; differences of nested graphs):')
+  for name, seconds, part_flops in split:
+    if not part_flops:  # no penalty in this loss family
+      continue
+    print(f'  {name:<32} {seconds * 1e3:>8.1f} ms {seconds / measured_step_s:>6.1%} of the step '
+          f'{part_flops / max(seconds, 1e-9) / 1e9:>7.1f} GFLOP/s {part_flops / max(seconds, 1e-9) / 1e9 / peak:>6.1%}'
+          f' of peak')
+  rest = measured_step_s - sum(s for _, s, _ in split)
+  print(f'  {"rest (optimizers, data, Python)":<32} {rest * 1e3:>8.1f} ms {rest / measured_step_s:>6.1%} of the '
+        f'step  (measured step {measured_step_s * 1e3:.1f} ms in training)')
+
+
+def run_all(work: str) -> None:
+  data_dir = FLAGS.data_dir or os.path.join(work, 'tfds')
+  runs = os.path.join(work, 'runs')
+  os.makedirs(runs)
+  settings = list(dict.fromkeys(['default', *FLAGS.threads] if FLAGS.keras_io or FLAGS.replicas else FLAGS.threads))
+  print(f'machine: {os.cpu_count()} CPU cores; preset {FLAGS.preset}; extra: {" ".join(FLAGS.extra) or "none"}; '
+        f'{FLAGS.steps} generator steps per run of ours, the last {FLAGS.steps - FLAGS.warmup_steps} timed',
+        flush=True)
+  start = {s: matmul_peak(s) for s in settings}
+  rows = [keras_io_row(data_dir)] if FLAGS.keras_io else []
+  for loss in FLAGS.losses:
+    for jit in FLAGS.jit:
+      for threads in FLAGS.threads:
+        label = f'ours {loss}' + (' --jit' if jit == 'on' else ' --nojit')
+        rows.append(ours(data_dir, runs, label, threads, f'--loss={loss}', f'--jit={jit == "on"}'))
+        print(f'  {label}, {threads} threads: {rows[-1]["g_steps"] / rows[-1]["seconds"]:.3f} G steps/s', flush=True)
+  if FLAGS.replicas:
+    for label, strategy_flags in (('ours wgan_gp 1 device', ['--strategy=one_device']),
+                                  ('ours wgan_gp 2 CPU replicas', ['--strategy=mirrored', '--cpu_replicas=2'])):
+      rows.append(ours(data_dir, runs, label, 'default', '--loss=wgan_gp', *strategy_flags))
+  end = {s: matmul_peak(s) for s in settings}
+  peaks = {s: max(start[s], end[s]) for s in settings}  # the better of the two: the machine is shared
+  print(f'\nmatmul {FLAGS.matmul_size}x{FLAGS.matmul_size} float32 peak, GFLOP/s (before / after the runs): ' +
+        '; '.join(f'{s} {start[s]:.1f} / {end[s]:.1f}' for s in settings))
+  print_rows(rows, peaks)
+  ours_rows = [r for r in rows if 'config' in r]
+  for loss in FLAGS.losses:
+    by = {(r['label'].split()[-1], r['threads']): r for r in ours_rows if r['label'].startswith(f'ours {loss} --')}
+    rate = {k: r['g_steps'] / r['seconds'] for k, r in by.items()}
+    for threads in FLAGS.threads:
+      if ('--jit', threads) in rate and ('--nojit', threads) in rate:
+        print(f'{loss}, {threads} threads: --jit {rate["--jit", threads]:.3f} vs --nojit '
+              f'{rate["--nojit", threads]:.3f} G steps/s: XLA x{rate["--jit", threads] / rate["--nojit", threads]:.2f}')
+    if len(FLAGS.threads) > 1:
+      for jit in sorted({k[0] for k in rate}):
+        best = max((k for k in rate if k[0] == jit), key=rate.get)
+        print(f'{loss} {jit}: fastest threads {best[1]} ({rate[best]:.3f} G steps/s)')
+  if FLAGS.replicas:
+    one, two = rows[-2], rows[-1]
+    print(f'WGAN-GP, 2 logical CPU replicas vs 1 device: G steps/s ratio '
+          f'{(two["g_steps"] / two["seconds"]) / (one["g_steps"] / one["seconds"]):.2f} (same 2 cores: this '
+          f'measures the overhead of mirroring, not a speed-up)')
+  for loss in FLAGS.losses:
+    first = next(r for r in ours_rows if r['label'].startswith(f'ours {loss}'))
+    print_flops(first['config'])
+    if FLAGS.parts:
+      for r in ours_rows:
+        if r['label'].startswith(f'ours {loss} --') and r['threads'] == 'default':
+          print_parts(r['config'], r['label'].endswith('--jit'), r['seconds'] / r['g_steps'], peaks['default'])
+
+
+def _validate() -> None:
+  for setting in FLAGS.threads:
+    intra, _, inter = setting.partition('x')
+    if setting != 'default' and not (intra.isdigit() and inter.isdigit() and int(intra) > 0 and int(inter) > 0):
+      raise ValueError(f"--threads: {setting!r} is neither 'default' nor INTRAxINTER (e.g. 1x2)")
+  if not set(FLAGS.jit) <= {'on', 'off'}:
+    raise ValueError(f'--jit takes on and/or off, got {",".join(FLAGS.jit)}')
+  if not 0 <= FLAGS.warmup_steps < FLAGS.steps:
+    raise ValueError(f'--warmup_steps must be in [0, --steps), got {FLAGS.warmup_steps} with --steps={FLAGS.steps}')
+  if not os.path.isfile(os.path.join(_REPO, FLAGS.preset)):
+    raise ValueError(f'--preset: no file {FLAGS.preset} in {_REPO}')
 
 
 def main(argv):
-  del argv
-  with tempfile.TemporaryDirectory() as work:
-    data_dir = FLAGS.data_dir or os.path.join(work, 'tfds')
-    print(f'machine: {os.cpu_count()} CPU cores; batch {BATCH}; Fashion-MNIST; {FLAGS.steps} steps per run of ours')
-    baseline = keras_io_images_per_sec(data_dir)
-    rows = [('keras-io WGAN-GP recipe', baseline, baseline / BATCH * 3, 3)]
-    print(f'  keras-io recipe: {baseline:.1f} real images/s', flush=True)
-    for loss in FLAGS.losses:
-      for jit in (False, True):
-        label = f'ours {loss}' + (' --jit' if jit else '')
-        r = ours(data_dir, work, f'{loss}-{jit}', f'--loss={loss}', f'--jit={jit}')
-        rows.append((label, r['images_per_sec'], r['critic_updates_per_sec'], r['n_critic']))
-        print(f'  {label}: {r["images_per_sec"]:.1f} real images/s', flush=True)
-    print(f'\n{"run":<28} {"real images/s":>14} {"critic updates/s":>17} {"generator steps/s":>18} {"n_critic":>9} '
-          f'{"vs keras-io":>12}')
-    for label, images, updates, n_critic in rows:
-      print(f'{label:<28} {images:>14.1f} {updates:>17.2f} {updates / n_critic:>18.3f} {n_critic:>9} '
-            f'{images / baseline:>11.1f}x')
-    if FLAGS.replicas:
-      one = ours(data_dir, work, 'one', '--loss=wgan_gp', '--strategy=one_device')
-      two = ours(data_dir, work, 'two', '--loss=wgan_gp', '--strategy=mirrored', '--cpu_replicas=2')
-      print(f'\nWGAN-GP, global batch {BATCH}: 1 device {one["images_per_sec"]:.1f} images/s, 2 logical CPU replicas '
-            f'{two["images_per_sec"]:.1f} images/s: ratio {two["images_per_sec"] / one["images_per_sec"]:.2f} '
-            f'(same 2 cores: this measures the overhead of mirroring, not a speed-up)')
+  if len(argv) > 1:
+    print(f'error: unexpected arguments: {" ".join(argv[1:])}', file=sys.stderr)
+    return 2
+  logging.set_verbosity(logging.WARNING)  # TFDS's INFO lines while it prepares the data
+  try:
+    _validate()
+  except ValueError as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 2
+  try:
+    with tempfile.TemporaryDirectory() as work:
+      run_all(work)
+  except BenchmarkError as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 1
+  return 0
+
+
+def _parse_flags(argv):
+  # absl exits 1 with a page of usage on a bad flag; a usage error here is one line and exit code 2.
+  try:
+    return FLAGS(argv)
+  except flags.Error as e:
+    print(f'error: {e}', file=sys.stderr)
+    sys.exit(2)
 
 
 if __name__ == '__main__':
-  app.run(main)
+  app.run(main, flags_parser=_parse_flags)
