@@ -13,6 +13,7 @@ With --jit, the loss-and-gradient part is XLA-compiled; `apply_gradients` stays 
 
 import tensorflow as tf
 
+from training import ema
 from training.config import TrainConfig
 from training.losses import gradient_penalty
 
@@ -39,8 +40,13 @@ def _scale(optimizer, loss):
   return optimizer.scale_loss(loss) if hasattr(optimizer, 'scale_loss') else loss
 
 
-def make_step_functions(config: TrainConfig, strategy, generator, critic, g_optimizer, d_optimizer):
-  """Returns (train_step, extra_critic_step): tf.functions taking the distributed iterator, returning metrics."""
+def make_step_functions(config: TrainConfig, strategy, generator, critic, g_optimizer, d_optimizer,
+                        ema_generator=None, ema_decay: float = 0.0):
+  """Returns (train_step, extra_critic_step): tf.functions taking the distributed iterator, returning metrics.
+
+  With `ema_generator`, train_step also moves its weights towards the generator's after the generator update
+  (training/ema.py), in the same graph: no extra Python call per step.
+  """
   family = config.family
   d_kwargs, g_kwargs = _loss_kwargs(config)
   global_batch = config.batch_size
@@ -113,6 +119,9 @@ def make_step_functions(config: TrainConfig, strategy, generator, critic, g_opti
       batch = next(iterator)
       d_metrics = critic_update(batch)
     g_metrics = reduce(strategy.run(generator_replica, args=(batch,)))
+    if ema_generator is not None:  # cross-replica context: one assignment updates every replica's copy
+      ema.update(ema_generator.trainable_variables, generator.trainable_variables, ema_decay,
+                 g_optimizer.iterations - 1)
     return {**d_metrics, **g_metrics}
 
   @tf.function
