@@ -161,12 +161,15 @@ class UsageError(Exception):
 
 
 def _wall_time_line(result: dict, total_s: float) -> str:
-  parts = [f'generating {result["num_samples"]:,} samples {result["seconds"]["generate"]:.1f} s',
-           f'real references (cached per process) {result["seconds"]["references"]:.1f} s',
-           f'judging the samples and every metric {result["seconds"]["samples"]:.1f} s']
-  if 'fid' in result['seconds']:
-    parts.append(f'FID {result["seconds"]["fid"]:.1f} s')
-  return f'wall time: {total_s:.1f} s ({"; ".join(parts)}; {os.cpu_count()} CPU cores)'
+  seconds = result['seconds']
+  parts = [f'generating {result["num_samples"]:,} samples {seconds["generate"]:.1f} s',
+           f'real side (judge features of the reference, floor and GAN-training splits, the floor\'s metrics; once '
+           f'per process) {seconds["references"]:.1f} s',
+           f'judging the samples and every metric {seconds["samples"]:.1f} s']
+  if 'fid' in seconds:
+    parts.append(f'FID {seconds["fid"]:.1f} s')
+  parts.append(f'start-up (TensorFlow, models, data) {total_s - sum(seconds.values()):.1f} s')
+  return f'wall time: {total_s:.1f} s on {os.cpu_count()} CPU cores ({"; ".join(parts)})'
 
 
 def main(argv):
