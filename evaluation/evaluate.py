@@ -186,6 +186,8 @@ def main(argv):
     given = [name for name in sources.SOURCES if FLAGS[name].value]
     if len(given) != 1:
       raise UsageError('pass exactly one of --run_dir (a TF generator), --model (an ONNX file) and --saved_model')
+    if not os.path.exists(FLAGS[given[0]].value):  # a path that is not there is a usage error; a corrupt one is not
+      raise UsageError(f'--{given[0]}: no such file or directory: {FLAGS[given[0]].value}')
     if FLAGS.num_samples is not None and FLAGS.num_samples < 2:
       raise UsageError(f'--num_samples must be >= 2, got {FLAGS.num_samples}')
     fid = None

@@ -192,6 +192,9 @@ def test_cli_bad_models_are_one_line(tmp_path):
   assert_one_line_error(run_evaluate(f'--model={tmp_path / "bad.onnx"}'), 1, 'cannot load ONNX model')
   assert_one_line_error(run_evaluate(f'--saved_model={tmp_path}'), 1, 'no SavedModel (saved_model.pb)')
   assert_one_line_error(run_evaluate(), 2, 'pass exactly one of')
+  # A path that is not there is a usage error (2); a file that is there but unreadable is not (1, above).
+  assert_one_line_error(run_evaluate(f'--model={tmp_path / "missing.onnx"}'), 2, '--model: no such file or directory')
+  assert_one_line_error(run_evaluate(f'--run_dir={tmp_path / "missing"}'), 2, '--run_dir: no such file or directory')
 
 
 def test_library_bad_input():
