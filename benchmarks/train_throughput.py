@@ -4,13 +4,16 @@ r"""Training throughput and how far it is from this CPU's peak, measured side by
   2. ours: training.main with a preset (--preset) plus pass-through flags (--extra), for every --losses x --jit
      x --threads, each in a fresh process;
   3. our WGAN-GP on 2 logical CPU replicas (MirroredStrategy) vs 1 device, same global batch (--replicas);
-  4. a 2048x2048 float32 tf.matmul with each thread setting, before and after the runs: the practical peak.
+  4. a 2048x2048 float32 tf.matmul, the practical peak, measured just before and after each row with that row's
+     thread settings: on a shared machine the peak moves with the load (2x here), so each row is compared with
+     the mean of its own two.
 
 Each row shows generator steps/s, critic images/s (real images through critic updates: the keras-io recipe
 reuses one real batch for its 3 critic updates, ours reads a fresh one for each of n_critic, as Algorithm 1),
 GFLOP per generator step (benchmarks/flops.py: matmul/conv FLOPs measured from the step's TF graphs), the
-achieved GFLOP/s and its ratio to the matmul's. Runs of ours last --steps generator steps; the first
---warmup_steps (tracing, XLA compilation, data start-up) are left out and the rest are timed from metrics.csv.
+achieved GFLOP/s, the matmul's GFLOP/s and the ratio of the two. Runs of ours last --steps generator steps; the
+first --warmup_steps (tracing, XLA compilation, data start-up) are left out and the rest are timed from
+metrics.csv.
 --threads runs with TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS set ('1x2': 1 intra-op, 2 inter-op).
 On a shared machine, --repeats=N tries every row N times round-robin and shows the fastest try.
 --parts times the step's parts in this process (default threads), to say where a step's time goes.
@@ -98,12 +101,14 @@ def keras_io_row(data_dir: str) -> dict:
   step_flops = flops.graph_flops(train_step, batches[0])  # the whole step, from its graph
   for i in range(3):  # trace and warm up
     train_step(batches[i % 4])
+  peak_before = flops.matmul_gflops(FLAGS.matmul_size)
   t0 = time.perf_counter()
   for i in range(FLAGS.keras_io_steps):
     d_loss, _ = train_step(batches[i % 4])
   float(d_loss)  # sync point
   seconds = time.perf_counter() - t0
-  return {'label': 'keras-io WGAN-GP recipe', 'threads': 'default', 'g_steps': FLAGS.keras_io_steps,
+  peak = (peak_before + flops.matmul_gflops(FLAGS.matmul_size)) / 2
+  return {'label': 'keras-io WGAN-GP recipe', 'threads': 'default', 'g_steps': FLAGS.keras_io_steps, 'peak': peak,
           'critic_images': FLAGS.keras_io_steps * keras_io_recipe.D_STEPS * KERAS_IO_BATCH, 'seconds': seconds,
           'flops': FLAGS.keras_io_steps * step_flops}
 
@@ -128,9 +133,11 @@ def ours(data_dir: str, work: str, label: str, threads: str, *row_flags: str) ->
   cmd = [sys.executable, '-m', 'training.main', f'--flagfile={FLAGS.preset}', f'--manual_dir={FLAGS.manual_dir}',
          f'--data_dir={data_dir}', *FLAGS.extra, f'--steps={FLAGS.steps}', f'--log_every={log_every}',
          '--sample_every=1000000', '--ckpt_every=1000000', '--eval_every=0', f'--run_dir={run_dir}', *row_flags]
+  peak_before = matmul_peak(threads)
   proc = subprocess.run(cmd, cwd=_REPO, capture_output=True, text=True, env={**os.environ, **_thread_env(threads)})
   if proc.returncode:
     raise BenchmarkError(f'{label} ({threads} threads) failed: {_last_line(proc.stderr)}')
+  peak = (peak_before + matmul_peak(threads)) / 2
   with open(os.path.join(run_dir, 'config.json')) as f:
     config = TrainConfig.from_json(f.read())
   with open(os.path.join(run_dir, 'metrics.csv')) as f:
@@ -146,7 +153,7 @@ def ours(data_dir: str, work: str, label: str, threads: str, *row_flags: str) ->
       g_steps, critic_updates = g_steps + step - previous, critic_updates + updates
     previous = step
   return {'label': label, 'threads': threads, 'g_steps': g_steps, 'critic_images': critic_updates * config.batch_size,
-          'seconds': seconds, 'config': config,
+          'seconds': seconds, 'config': config, 'peak': peak,
           'flops': critic_updates * parts.critic_update + g_steps * parts.generator_update}
 
 
@@ -169,40 +176,57 @@ def _train_step(config, generator, critic, jit: bool):
   return train_step, iter(tf.data.Dataset.from_tensors(batch).repeat())
 
 
-def time_parts(config, jit: bool) -> dict:
-  """Median seconds per call of each of flops.step_parts' functions (loss and gradients, no optimizer update)
-  and of the whole train_step of training/steps.py (optimizer updates included, input pipeline excluded).
-  The functions are called round-robin, so that load from other processes falls on all of them alike."""
+def time_parts(config, jits: tuple) -> tuple:
+  """({jit: {name: median seconds per call}}, matmul GFLOP/s around the timing) for flops.step_parts' functions
+  (loss and gradients, no optimizer update) and the whole train_step of training/steps.py (optimizer updates
+  included, input pipeline excluded), with and without XLA. Every function is called round-robin, so that load
+  from other processes falls on all of them, XLA on and off, alike."""
   import tensorflow as tf
   from benchmarks import flops
-  parts, specs, (generator, critic) = flops.step_parts(config)
   calls = {}
-  for name, fn in parts.items():
-    fn = tf.function(fn, jit_compile=jit)
-    args = [tf.random.stateless_uniform(s.shape, [i, 7]) for i, s in enumerate(specs[name])]
-    calls[name] = lambda fn=fn, args=args: fn(*args)
-  try:
-    train_step, iterator = _train_step(config, generator, critic, jit)
-    calls['train_step'] = lambda: train_step(iterator)
-  except (TypeError, ValueError) as e:  # training/steps.py changed its interface: time the parts only
-    print(f'  (train_step of training/steps.py not timed: {e})')
-  samples = {name: [] for name in calls}
+  for jit in jits:
+    parts, specs, (generator, critic) = flops.step_parts(config)
+    for name, fn in parts.items():
+      fn = tf.function(fn, jit_compile=jit)
+      args = [tf.random.stateless_uniform(s.shape, [i, 7]) for i, s in enumerate(specs[name])]
+      calls[jit, name] = lambda fn=fn, args=args: fn(*args)
+    try:
+      train_step, iterator = _train_step(config, generator, critic, jit)
+      calls[jit, 'train_step'] = lambda train_step=train_step, iterator=iterator: train_step(iterator)
+    except (TypeError, ValueError) as e:  # training/steps.py changed its interface: time the parts only
+      print(f'  (train_step of training/steps.py not timed: {e})')
+  samples = {key: [] for key in calls}
+  peak_before = None
   for repeat in range(3 + FLAGS.parts_repeats):  # the first 3: trace, compile, warm up
-    for name, call in calls.items():
+    if repeat == 3:
+      peak_before = flops.matmul_gflops(FLAGS.matmul_size)
+    for key, call in calls.items():
       t0 = time.perf_counter()
       tf.nest.flatten(call())[0].numpy()  # sync point
       if repeat >= 3:
-        samples[name].append(time.perf_counter() - t0)
-  return {name: sorted(v)[len(v) // 2] for name, v in samples.items()}
+        samples[key].append(time.perf_counter() - t0)
+  peak = (peak_before + flops.matmul_gflops(FLAGS.matmul_size)) / 2
+  times = {jit: {} for jit in jits}
+  for (jit, name), v in samples.items():
+    times[jit][name] = sorted(v)[len(v) // 2]
+  return times, peak
 
 
-def print_rows(rows: list, peaks: dict) -> None:
-  print(f'\n{"run":<34} {"threads":>7} {"G steps/s":>10} {"critic img/s":>13} {"GFLOP/G step":>13} '
-        f'{"GFLOP/s":>8} {"of peak":>8}')
+def _rate(row) -> float:
+  return row['g_steps'] / row['seconds']
+
+
+def _of_peak(row) -> float:
+  return row['flops'] / row['seconds'] / 1e9 / row['peak']
+
+
+def print_rows(rows: list) -> None:
+  print(f'\n{"run":<30} {"threads":>7} {"G steps/s":>10} {"critic img/s":>13} {"GFLOP/G step":>13} {"GFLOP/s":>8} '
+        f'{"matmul GFLOP/s":>15} {"of matmul":>10}')
   for r in rows:
-    rate, gflops = r['g_steps'] / r['seconds'], r['flops'] / r['seconds'] / 1e9
-    print(f'{r["label"]:<34} {r["threads"]:>7} {rate:>10.3f} {r["critic_images"] / r["seconds"]:>13.1f} '
-          f'{r["flops"] / r["g_steps"] / 1e9:>13.2f} {gflops:>8.1f} {gflops / peaks[r["threads"]]:>7.1%}')
+    print(f'{r["label"]:<30} {r["threads"]:>7} {_rate(r):>10.3f} {r["critic_images"] / r["seconds"]:>13.1f} '
+          f'{r["flops"] / r["g_steps"] / 1e9:>13.2f} {r["flops"] / r["seconds"] / 1e9:>8.1f} {r["peak"]:>15.1f} '
+          f'{_of_peak(r):>10.1%}')
 
 
 def print_flops(config) -> None:
@@ -219,8 +243,7 @@ def print_flops(config) -> None:
         f'{parts.generator_update / parts.critic_forward:.2f}')
 
 
-def print_parts(config, jit: bool, measured_step_s: float, peak: float) -> None:
-  t = time_parts(config, jit)
+def print_parts(config, jit: bool, t: dict, peak: float, measured_step_s: float) -> None:
   f = _step_flops(config)
   n = config.n_critic
   split = [('G forward (in critic updates)', n * t['generator_forward'], n * f.generator_forward),
@@ -230,32 +253,30 @@ def print_parts(config, jit: bool, measured_step_s: float, peak: float) -> None:
   step_s = t.get('train_step', sum(s for _, s, _ in split))
   print(f'\nWhere a generator step\'s time goes, {config.loss} --jit={jit}, default threads, in this process '
         f'(median of {FLAGS.parts_repeats} round-robin calls; parts are differences of nested graphs; % of the '
-        f'train_step of training/steps.py on a synthetic batch, {step_s * 1e3:.1f} ms):')
+        f'train_step of training/steps.py on a synthetic batch, {step_s * 1e3:.1f} ms; matmul {peak:.1f} GFLOP/s):')
   for name, seconds, part_flops in split:
     if not part_flops:  # no penalty in this loss family
       continue
     gflops = part_flops / max(seconds, 1e-9) / 1e9
     print(f'  {name:<32} {seconds * 1e3:>8.1f} ms {seconds / step_s:>6.1%} {gflops:>7.1f} GFLOP/s {gflops / peak:>6.1%}'
-          f' of peak')
+          f' of matmul')
   if 'train_step' in t:
     rest = step_s - sum(s for _, s, _ in split)
     # Each part is its own call (dispatch overhead each); train_step is one call that may overlap independent ops:
     # for tiny models this rest can come out negative.
     print(f'  {"rest: optimizer updates, metrics":<32} {rest * 1e3:>8.1f} ms {rest / step_s:>6.1%}')
-  print(f'  whole step {f.per_generator_step / step_s / 1e9:.1f} GFLOP/s here; in the training run above '
-        f'{measured_step_s * 1e3:.1f} ms per step ({f.per_generator_step / measured_step_s / 1e9:.1f} GFLOP/s: '
-        f'input pipeline, Python loop and read-back included, and the load of that moment)')
+  whole = f.per_generator_step / step_s / 1e9
+  print(f'  whole step {whole:.1f} GFLOP/s here ({whole / peak:.1%} of matmul); the training run above: '
+        f'{measured_step_s * 1e3:.1f} ms per step (input pipeline, Python loop and read-back included)')
 
 
 def run_all(work: str) -> None:
   data_dir = FLAGS.data_dir or os.path.join(work, 'tfds')
   runs = os.path.join(work, 'runs')
   os.makedirs(runs)
-  settings = list(dict.fromkeys(['default', *FLAGS.threads] if FLAGS.keras_io or FLAGS.replicas else FLAGS.threads))
   print(f'machine: {os.cpu_count()} CPU cores; preset {FLAGS.preset}; extra: {" ".join(FLAGS.extra) or "none"}; '
         f'{FLAGS.steps} generator steps per run of ours, the last {FLAGS.steps - FLAGS.warmup_steps} timed',
         flush=True)
-  start = {s: matmul_peak(s) for s in settings}
   rows = [keras_io_row(data_dir)] if FLAGS.keras_io else []
   specs = [(f'ours {loss} ' + ('--jit' if jit == 'on' else '--nojit'), threads, f'--loss={loss}', f'--jit={jit == "on"}')
            for loss in FLAGS.losses for jit in FLAGS.jit for threads in FLAGS.threads]
@@ -270,23 +291,21 @@ def run_all(work: str) -> None:
             f'{tries[label, threads][-1]["g_steps"] / tries[label, threads][-1]["seconds"]:.3f} G steps/s', flush=True)
   # Other processes can only slow a run down: the fastest try is the estimate of what a setting does.
   rows += [min(runs_, key=lambda r: r['seconds'] / r['g_steps']) for runs_ in tries.values()]
-  end = {s: matmul_peak(s) for s in settings}
-  peaks = {s: max(start[s], end[s]) for s in settings}  # the better of the two: the machine is shared
-  print(f'\nmatmul {FLAGS.matmul_size}x{FLAGS.matmul_size} float32 peak, GFLOP/s (before / after the runs): ' +
-        '; '.join(f'{s} {start[s]:.1f} / {end[s]:.1f}' for s in settings))
-  print_rows(rows, peaks)
+  print_rows(rows)
   ours_rows = [r for r in rows if 'config' in r]
   for loss in FLAGS.losses:
     by = {(r['label'].split()[-1], r['threads']): r for r in ours_rows if r['label'].startswith(f'ours {loss} --')}
-    rate = {k: r['g_steps'] / r['seconds'] for k, r in by.items()}
     for threads in FLAGS.threads:
-      if ('--jit', threads) in rate and ('--nojit', threads) in rate:
-        print(f'{loss}, {threads} threads: --jit {rate["--jit", threads]:.3f} vs --nojit '
-              f'{rate["--nojit", threads]:.3f} G steps/s: XLA x{rate["--jit", threads] / rate["--nojit", threads]:.2f}')
+      if ('--jit', threads) in by and ('--nojit', threads) in by:
+        on, off = by['--jit', threads], by['--nojit', threads]
+        print(f'{loss}, {threads} threads: --jit {_rate(on):.3f} vs --nojit {_rate(off):.3f} G steps/s: XLA '
+              f'x{_rate(on) / _rate(off):.2f}; of matmul {_of_peak(on):.1%} vs {_of_peak(off):.1%}')
     if len(FLAGS.threads) > 1:
-      for jit in sorted({k[0] for k in rate}):
-        best = max((k for k in rate if k[0] == jit), key=rate.get)
-        print(f'{loss} {jit}: fastest threads {best[1]} ({rate[best]:.3f} G steps/s)')
+      for jit in sorted({k[0] for k in by}):
+        candidates = [k for k in by if k[0] == jit]
+        fastest, best = max(candidates, key=lambda k: _rate(by[k])), max(candidates, key=lambda k: _of_peak(by[k]))
+        print(f'{loss} {jit}: fastest threads {fastest[1]} ({_rate(by[fastest]):.3f} G steps/s); highest share of '
+              f'the matmul measured beside it: {best[1]} ({_of_peak(by[best]):.1%})')
   if FLAGS.replicas:
     one, two = rows[-2], rows[-1]  # the last two specs
     print(f'WGAN-GP, 2 logical CPU replicas vs 1 device: G steps/s ratio '
@@ -296,9 +315,12 @@ def run_all(work: str) -> None:
     first = next(r for r in ours_rows if r['label'].startswith(f'ours {loss}'))
     print_flops(first['config'])
     if FLAGS.parts:
-      for r in ours_rows:
-        if r['label'].startswith(f'ours {loss} --') and r['threads'] == 'default':
-          print_parts(r['config'], r['label'].endswith('--jit'), r['seconds'] / r['g_steps'], peaks['default'])
+      measured = {r['label'].endswith('--jit'): r for r in ours_rows
+                  if r['label'].startswith(f'ours {loss} --') and r['threads'] == 'default'}
+      if measured:
+        times, peak = time_parts(first['config'], tuple(measured))
+        for jit, r in measured.items():
+          print_parts(r['config'], jit, times[jit], peak, r['seconds'] / r['g_steps'])
 
 
 def _validate() -> None:
