@@ -171,7 +171,8 @@ def _train_step(config, generator, critic, jit: bool):
   train_step, _ = steps.make_step_functions(config, tf.distribute.get_strategy(), generator, critic, *optimizers)
   b, size, latent = config.batch_size, config.image_size, config.latent_dim
   batch = {'images': tf.random.stateless_uniform([b, size, size, config.channels], [0, 1], -1.0, 1.0),
-           'z': tf.random.stateless_normal([b, latent], [0, 2]), 'z_gen': tf.random.stateless_normal([b, latent], [0, 3]),
+           'z': tf.random.stateless_normal([b, latent], [0, 2]),
+           'z_gen': tf.random.stateless_normal([b, latent], [0, 3]),
            'alpha': tf.random.stateless_uniform([b], [0, 4]), 'uniform': tf.random.stateless_uniform([b], [0, 5])}
   return train_step, iter(tf.data.Dataset.from_tensors(batch).repeat())
 
@@ -278,7 +279,7 @@ def run_all(work: str) -> None:
         f'{FLAGS.steps} generator steps per run of ours, the last {FLAGS.steps - FLAGS.warmup_steps} timed',
         flush=True)
   rows = [keras_io_row(data_dir)] if FLAGS.keras_io else []
-  specs = [(f'ours {loss} ' + ('--jit' if jit == 'on' else '--nojit'), threads, f'--loss={loss}', f'--jit={jit == "on"}')
+  specs = [(f'ours {loss} --{"" if jit == "on" else "no"}jit', threads, f'--loss={loss}', f'--jit={jit == "on"}')
            for loss in FLAGS.losses for jit in FLAGS.jit for threads in FLAGS.threads]
   if FLAGS.replicas:
     specs += [('ours wgan_gp 1 device', 'default', '--loss=wgan_gp', '--strategy=one_device'),
