@@ -52,3 +52,62 @@ def test_recalibration_sets_moving_statistics_to_the_average_batch_statistics():
   ema.recalibrate_batch_norm(generator, 8, batches=4, batch_size=32)
   for a, b in zip(first, ema.batch_norm_statistics(generator)):
     np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+# --- The trainer samples, judges, saves and exports the EMA generator ---------------------------------------------
+
+def _restore_from_checkpoint(run_dir, config):
+  """(raw generator, EMA generator) as the run's latest checkpoint holds them."""
+  import tensorflow as tf
+  from training.architectures import ARCHITECTURES
+  build = lambda: ARCHITECTURES[config.arch].build_generator(config.latent_dim, config.image_size, 1, config.width)
+  raw, averaged = build(), build()
+  checkpoint = tf.train.Checkpoint(generator=raw, ema_generator=averaged)
+  checkpoint.restore(tf.train.latest_checkpoint(str(run_dir / 'checkpoints'))).expect_partial()
+  return raw, averaged
+
+
+def test_run_dir_and_exported_onnx_hold_the_ema_generator(tmp_path):
+  from common import latents
+  from export.model_folder import export_model
+  from tests.conftest import tiny_config
+  from training import generator_io, trainer
+  import onnxruntime as ort
+  run_dir = tmp_path / 'run'
+  config = tiny_config(run_dir, steps=6, ckpt_every=6, ema_decay=0.5)
+  trainer.train(config, log=lambda *_: None)
+  raw, averaged = _restore_from_checkpoint(run_dir, config)
+  saved, metadata = generator_io.load(str(run_dir))
+  # The saved generator is the EMA one (weights and re-estimated BatchNorm statistics), not the trained one.
+  for a, b in zip(averaged.weights, saved.weights):
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+  assert not all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(raw.trainable_weights, saved.trainable_weights))
+  # And so is the exported ONNX model: the same images as the EMA generator for the same latents.
+  folder = export_model(str(run_dir), models_dir=str(tmp_path / 'models'), name='m', log=lambda *_: None)
+  session = ort.InferenceSession(f'{folder}/model.onnx', providers=['CPUExecutionProvider'])
+  z = latents.latents(5, 7, config.latent_dim)
+  onnx_images = session.run(None, {session.get_inputs()[0].name: z})[0]
+  np.testing.assert_allclose(onnx_images, averaged(z, training=False).numpy(), atol=1e-5)
+  assert np.abs(onnx_images - raw(z, training=False).numpy()).max() > 1e-3
+
+
+def test_ema_decay_zero_saves_the_trained_weights_and_resume_keeps_the_average(tmp_path):
+  import tensorflow as tf
+  from tests.conftest import tiny_config
+  from training import generator_io, trainer
+  off = tmp_path / 'off'
+  trainer.train(tiny_config(off, steps=2, ckpt_every=2, ema_decay=0.0), log=lambda *_: None)
+  reader = tf.train.load_checkpoint(str(off / 'checkpoints'))
+  assert not any(name.startswith('ema_generator') for name in reader.get_variable_to_shape_map())
+  saved, _ = generator_io.load(str(off))
+  raw, _ = _restore_from_checkpoint(off, tiny_config(off, steps=2, ema_decay=0.0))
+  for a, b in zip(raw.weights, saved.weights):
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+  # With an EMA, a resumed run restores the average and continues it.
+  on = tmp_path / 'on'
+  trainer.train(tiny_config(on, steps=2, ckpt_every=2, ema_decay=0.9), log=lambda *_: None)
+  messages = []
+  trainer.train(tiny_config(on, steps=4, ckpt_every=2, ema_decay=0.9), resume=True, log=messages.append)
+  assert any('resumed from' in m for m in messages)
+  reader = tf.train.load_checkpoint(str(on / 'checkpoints'))
+  assert any(name.startswith('ema_generator') for name in reader.get_variable_to_shape_map())

@@ -45,6 +45,9 @@ class TrainConfig:
   lsgan_labels: tuple = (0.0, 1.0, 1.0)  # a, b, c of Mao et al. 2017
   label_smoothing: float = 0.0  # DCGAN one-sided label smoothing s: real targets 1 - s
   label_flip: float = 0.0  # DCGAN probability of flipping a real label to 0
+  gp_every: int = 1  # lazy penalty: on every k-th critic update only, its weight scaled to keep the average
+  fuse_critic: bool = True  # real and fake through the critic as one batch (not with a BatchNorm critic)
+  ema_decay: float = 0.999  # generator EMA that is sampled, judged and exported (training/ema.py); 0: off
   # Execution
   strategy: str = 'auto'
   mixed_precision: bool = False
@@ -122,6 +125,9 @@ def resolve(config: TrainConfig) -> TrainConfig:
       (0 <= config.critic_input_dropout < 1, '--critic_input_dropout must be in [0, 1)'),
       (0 <= config.label_smoothing < 1, '--label_smoothing must be in [0, 1)'),
       (0 <= config.label_flip < 1, '--label_flip must be in [0, 1)'),
+      (0 <= config.ema_decay < 1, f'--ema_decay must be in [0, 1) (0: no EMA), got {config.ema_decay}'),
+      (config.gp_every >= 1, f'--gp_every must be >= 1, got {config.gp_every}'),
+      (config.gp_every == 1 or config.gp_weight > 0, '--gp_every applies only with a gradient penalty (--gp_weight > 0)'),
       (config.gp_weight >= 0, '--gp_weight must be >= 0'),
       (config.clip_value is None or config.clip_value > 0, '--clip_value must be > 0'),
       (len(config.lsgan_labels) == 3, '--lsgan_labels takes three numbers a,b,c'),

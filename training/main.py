@@ -29,8 +29,8 @@ flags.DEFINE_string('dataset', _D.dataset, "'digits' (embedded, offline), a TFDS
                     "cifar10, celeb_a, tf_flowers, ...) or folder:PATH of JPEG/PNG files.")
 flags.DEFINE_string('data_dir', None, 'TFDS data directory (default: ~/tensorflow_datasets).')
 flags.DEFINE_string('manual_dir', None, 'Directory with the original archives of a TFDS dataset, read offline.')
-flags.DEFINE_integer('image_size', _D.image_size, 'Square image size, a power of two from 16 to 128; 28x28 '
-                     'data is padded to 32 first.')
+flags.DEFINE_integer('image_size', _D.image_size, 'Square image size: 16, 32, 64, 128, or 28, 56, 112 (native '
+                     'MNIST-like geometry, 7 -> 14 -> 28); 28x28 data is padded to 32 for the other sizes.')
 flags.DEFINE_integer('latent_dim', _D.latent_dim, 'Size of the latent vector z.')
 flags.DEFINE_integer('width', _D.width, 'Base channel count; the 4x4 projection has 8*width channels.')
 flags.DEFINE_bool('flip', _D.flip, 'Random horizontal flips of the real images.')
@@ -54,6 +54,12 @@ flags.DEFINE_list('lsgan_labels', ['0', '1', '1'], 'LSGAN targets a,b,c (fake, r
                   'is the Pearson chi^2 setting.')
 flags.DEFINE_float('label_smoothing', _D.label_smoothing, 'DCGAN one-sided label smoothing s (real target 1-s).')
 flags.DEFINE_float('label_flip', _D.label_flip, 'DCGAN probability of flipping a real label (MATLAB: 0.35).')
+flags.DEFINE_integer('gp_every', _D.gp_every, 'Lazy penalty: compute the gradient penalty on every k-th critic '
+                     'update only, weighted so its average strength stays lambda (StyleGAN2\'s lazy regularisation).')
+flags.DEFINE_bool('fuse_critic', _D.fuse_critic, 'Score real and fake images in one critic call (exact for '
+                  'per-example normalisation; ignored with a BatchNorm critic, whose statistics would mix them).')
+flags.DEFINE_float('ema_decay', _D.ema_decay, 'Decay of the generator EMA that grids, --eval_every, best/ and '
+                   'export use (half-life ln2/(1-d) steps; 0.999: ~690); 0: use the trained weights.')
 # Execution
 flags.DEFINE_enum('strategy', _D.strategy, list(strategies.STRATEGIES), 'tf.distribute strategy; auto: '
                   'MirroredStrategy over visible GPUs, else one device.')

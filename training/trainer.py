@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from common.latents import latents
-from training import datasets, generator_io, run_dir as rundir, steps, strategies
+from training import datasets, ema, generator_io, run_dir as rundir, steps, strategies
 from training.architectures import ARCHITECTURES
 from training.config import ConfigError, TrainConfig, n_critic_at
 from training.evaluator import Evaluator
@@ -104,6 +104,11 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
   keras.utils.set_random_seed(config.seed)
   with strategy.scope():
     generator = arch.build_generator(config.latent_dim, config.image_size, info.channels, config.width, policy)
+    # The generator that is sampled, judged and saved: an EMA of `generator`'s weights (training/ema.py).
+    ema_generator = (arch.build_generator(config.latent_dim, config.image_size, info.channels, config.width, policy)
+                     if config.ema_decay else None)
+    if ema_generator is not None:
+      ema.copy_weights(generator, ema_generator)
     critic = arch.build_critic(config.image_size, info.channels, config.width, config.critic_norm,
                                config.critic_input_dropout, policy)
     g_optimizer = _optimizer(config, config.g_learning_rate)
@@ -118,10 +123,14 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
   # --- Restore --------------------------------------------------------------------------------------------------
   # The checkpoint holds, and restores in this order: (1) generator and (2) critic weights, BatchNorm moving
   # statistics included; (3) generator and (4) critic optimizer slots and iteration counts; (5) the generator
-  # step; (6) the fixed latents of the sample grid. The settings are in config.json, read by main before this.
-  # Only the chief writes into the run directory; other workers save to a scratch directory they delete.
+  # step; (6) the fixed latents of the sample grid; (7) with --ema_decay > 0, the EMA generator's weights (raw
+  # and averaged weights both: a resumed run continues the same average). The settings are in config.json,
+  # read by main before this. Only the chief writes into the run directory; other workers save to a scratch
+  # directory they delete.
+  ema_objects = {'ema_generator': ema_generator} if ema_generator is not None else {}
   checkpoint = tf.train.Checkpoint(generator=generator, critic=critic, g_optimizer=g_optimizer,
-                                   d_optimizer=d_optimizer, step=step_var, fixed_latents=fixed_latents)
+                                   d_optimizer=d_optimizer, step=step_var, fixed_latents=fixed_latents,
+                                   **ema_objects)
   ckpt_dir = os.path.join(run_dir, 'checkpoints') if chief else tempfile.mkdtemp(
       prefix=f'ckpt-{strategies.worker_id(strategy)}-')
   manager = tf.train.CheckpointManager(checkpoint, ckpt_dir, max_to_keep=config.keep_checkpoints)
@@ -145,7 +154,15 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
   options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
   iterator = iter(strategy.experimental_distribute_dataset(pipeline.with_options(options)))
   train_step, extra_critic_step = steps.make_step_functions(config, strategy, generator, critic, g_optimizer,
-                                                          d_optimizer)
+                                                          d_optimizer, ema_generator, config.ema_decay)
+
+  def inference_generator():
+    """What grids, evaluation and saving use: the EMA generator (else the trained one), its BatchNorm moving
+    statistics re-estimated on fixed latents for its current weights (training/ema.py): statistics gathered
+    under other weights, or lagging a fast-moving generator, would describe other activations."""
+    sampled = generator if ema_generator is None else ema_generator
+    ema.recalibrate_batch_norm(sampled, config.latent_dim)
+    return sampled
 
   # --- Loop -----------------------------------------------------------------------------------------------------
   writer = tf.summary.create_file_writer(os.path.join(run_dir, 'tensorboard')) if chief else None
@@ -153,12 +170,13 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
   eval_log = rundir.MetricsLog(run_dir, rundir.EVAL_FILE) if evaluator is not None else None
 
   def save(step):
+    sampled = inference_generator()  # before the checkpoint: it holds the re-estimated statistics too
     manager.save(checkpoint_number=step)
     if chief:
-      generator_io.save(generator, generator_io.generator_metadata(config, step), run_dir)
+      generator_io.save(sampled, generator_io.generator_metadata(config, step), run_dir)
 
   def evaluate(step):
-    scores = evaluator(generator, step, generator_io.generator_metadata(config, step))
+    scores = evaluator(inference_generator(), step, generator_io.generator_metadata(config, step))
     scores = {k: float(v) for k, v in scores.items()}
     eval_log.append(step, scores)
     floor = evaluator.floor  # what real data scores: the line to reach
@@ -169,7 +187,7 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
           tf.summary.scalar(f'eval_floor/{k}', floor[k])
 
   def sample(step):
-    images_ = generator(fixed_latents, training=False).numpy()  # (N, H, W, C) in [-1, 1]
+    images_ = inference_generator()(fixed_latents, training=False).numpy()  # (N, H, W, C) in [-1, 1]
     if chief:
       rundir.save_sample_grid(run_dir, step, images_)
       with writer.as_default(step=step):
