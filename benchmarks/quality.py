@@ -1,21 +1,26 @@
-r"""Sample quality against wall time: the four losses on Fashion-MNIST, each for the same CPU budget.
+r"""Sample quality against wall time on Fashion-MNIST: recipes (or losses) side by side, each for the same budget.
 
-  python -m benchmarks.quality --manual_dir=../shared/data/fashion_mnist              # 3 minutes per loss
+  python -m benchmarks.quality --manual_dir=../shared/data/fashion_mnist              # the four losses, 3 min each
   python -m benchmarks.quality --minutes=1 --losses=wgan_gp,dcgan
+  git show <old commit>:training/presets/fashion_mnist.flags > /tmp/old.flags
+  python -m benchmarks.quality --minutes=20 --presets=new=training/presets/fashion_mnist.flags,old=/tmp/old.flags
 
-Each loss trains with training/presets/fashion_mnist.flags in a process of its own, checkpointing every
---ckpt_every steps, until SIGTERM at the deadline (the trainer saves a last checkpoint and exits cleanly). Then
-every checkpoint's generator is judged by the fashion_mnist judge (evaluation/plugin.py) on the same latents. A
-checkpoint's wall time is its file's modification time minus the process start, so TensorFlow's start-up and
-graph tracing count, the same for every loss. The dataset is prepared before the first clock starts.
+Each run trains in a process of its own (the Fashion-MNIST preset with --loss=<loss>, or each --presets flagfile as
+it is), checkpointing every --ckpt_every steps, until SIGTERM at the deadline (the trainer saves a last
+checkpoint and exits cleanly); then the keras-io WGAN-GP recipe for the same budget. Every checkpoint's generator
+(the EMA generator when the run has one: what it exports) is judged by the fashion_mnist judge (evaluation/
+plugin.py) on the same latents. A checkpoint's wall time is its file's modification time minus the process
+start, so TensorFlow's start-up and graph tracing count, the same for every run. The dataset is prepared before
+the first clock starts.
 
 Writes into --out: quality.csv (every checkpoint), quality.png (FCD, KID and classes covered against wall time,
 with the floor: held-out real images scored against the same test-split reference) and one run directory per
-loss; prints a markdown table of each loss at each quarter of the budget (the last checkpoint saved by then)
-beside the floor, with precision, recall and KID ± its standard error.
+run; prints a markdown table of each run at each quarter of the budget (the last checkpoint saved by then)
+beside the floor, with FCD / floor, precision, recall and KID ± its standard error, and a table of speeds
+(generator steps/s, real images read/s).
 
 A stop from outside (SIGTERM) rather than a wall-time flag of the trainer: the budget then covers all a user
-waits for, start-up included, identically for every loss, and the trainer already stops cleanly on SIGTERM.
+waits for, start-up included, identically for every run, and the trainer already stops cleanly on SIGTERM.
 """
 
 import csv
@@ -37,7 +42,10 @@ flags.DEFINE_string('manual_dir', os.path.join(_REPO, '..', 'shared', 'data', 'f
                     'Original Fashion-MNIST archives.')
 flags.DEFINE_string('data_dir', None, 'TFDS data_dir (default: a temporary one, prepared offline).')
 flags.DEFINE_float('minutes', 3.0, 'Wall-time budget of each loss, in minutes, from process start to SIGTERM.')
-flags.DEFINE_list('losses', ['wgan_gp', 'wgan', 'lsgan', 'dcgan'], 'Losses to compare.')
+flags.DEFINE_list('losses', ['wgan_gp', 'wgan', 'lsgan', 'dcgan'], 'Losses to compare, each with the Fashion-MNIST '
+                  'preset (ignored with --presets).')
+flags.DEFINE_list('presets', [], 'Recipes to compare instead of losses: LABEL=FLAGFILE pairs, e.g. '
+                  'new=training/presets/fashion_mnist.flags,old=/tmp/old_fashion_mnist.flags (each with its own loss).')
 flags.DEFINE_bool('keras_io', True, 'Also train the keras-io WGAN-GP recipe (benchmarks/keras_io_recipe.py) for '
                   'the same budget, as the baseline row.')
 flags.DEFINE_integer('ckpt_every', 100, 'Generator steps between checkpoints: the points of the curves.')
@@ -52,9 +60,20 @@ _COLUMNS = ('loss', 'step', 'wall_s', 'fcd', 'kid', 'kid_stderr', 'precision', '
             'classes_covered', 'kl_to_uniform')
 
 
-def train_for(loss: str, run_dir: str, data_dir: str, seconds: float) -> float:
-  """Trains `loss` until the deadline, then SIGTERM. Returns the process start as a time.time() stamp."""
-  cmd = [sys.executable, '-m', 'training.main', f'--flagfile={PRESET}', f'--loss={loss}', '--steps=100000000',
+def recipes() -> list:
+  """(label, flagfile, extra flags) of every run: --presets as given, else the preset with each of --losses."""
+  if not FLAGS.presets:
+    return [(loss, PRESET, [f'--loss={loss}']) for loss in FLAGS.losses]
+  pairs = [item.partition('=') for item in FLAGS.presets]
+  bad = [label for label, sep, path in pairs if not sep or not label or not os.path.isfile(path)]
+  if bad:
+    raise app.UsageError(f'--presets takes LABEL=FLAGFILE pairs of existing files; check {", ".join(bad)}')
+  return [(label, path, []) for label, _, path in pairs]
+
+
+def train_for(label: str, flagfile: str, extra: list, run_dir: str, data_dir: str, seconds: float) -> float:
+  """Trains one recipe until the deadline, then SIGTERM. Returns the process start as a time.time() stamp."""
+  cmd = [sys.executable, '-m', 'training.main', f'--flagfile={flagfile}', *extra, '--steps=100000000',
          f'--manual_dir={FLAGS.manual_dir}', f'--data_dir={data_dir}', f'--ckpt_every={FLAGS.ckpt_every}',
          '--keep_checkpoints=100000', '--log_every=50', f'--run_dir={run_dir}']
   started = time.time()
@@ -72,7 +91,7 @@ def train_for(loss: str, run_dir: str, data_dir: str, seconds: float) -> float:
   if proc.returncode:
     with open(run_dir + '.log') as f:
       tail = f.read()[-1500:]
-    raise SystemExit(f'{loss} exited with code {proc.returncode}:\n{tail}')
+    raise SystemExit(f'{label} exited with code {proc.returncode}:\n{tail}')
   return started
 
 
@@ -122,14 +141,36 @@ def checkpoint_scores(loss: str, run_dir: str, started: float, judge) -> list:
   generator = ARCHITECTURES[config['arch']].build_generator(config['latent_dim'], config['image_size'],
                                                             config['channels'], config['width'])
   state = tf.train.get_checkpoint_state(os.path.join(run_dir, 'checkpoints'))
+  # What the run exports: its EMA generator when it had one (saved with re-estimated BatchNorm statistics).
+  key = 'ema_generator' if config.get('ema_decay') else 'generator'
   rows = []
   for path in (state.all_model_checkpoint_paths if state else []):
-    tf.train.Checkpoint(generator=generator).restore(path).expect_partial()
+    tf.train.Checkpoint(**{key: generator}).restore(path).expect_partial()
     step = int(path.rsplit('-', 1)[1])
     scores = judge(generator, step, {'latent_dim': config['latent_dim']})
     rows.append({'loss': loss, 'step': step, 'wall_s': os.path.getmtime(path + '.index') - started,
                  **{k: scores[k] for k in _COLUMNS[3:]}})
   return sorted(rows, key=lambda r: r['step'])
+
+
+def run_speed(label: str, run_dir: str, rows: list) -> tuple:
+  """(label, generator steps, wall seconds, real images read per second, critic updates per generator step) of a
+  run, at its last checkpoint: start-up and tracing included, as a user waits for them."""
+  with open(os.path.join(run_dir, 'config.json')) as f:
+    config = json.load(f)
+  if not rows:
+    return label, 0, float('nan'), float('nan'), config['n_critic']
+  last = rows[-1]
+  # Each critic update reads a fresh real batch (Algorithm 1 of the WGAN-GP paper).
+  return label, last['step'], last['wall_s'], last['step'] * config['n_critic'] * config['batch_size'] / last['wall_s'], config['n_critic']
+
+
+def speed_table(speeds: list) -> str:
+  lines = ['| run | generator steps | wall time | generator steps/s | real images read/s | critic updates per step |',
+           '|---|---|---|---|---|---|']
+  for label, steps, seconds, images, n_critic in speeds:
+    lines.append(f'| {label} | {steps} | {seconds / 60:.1f} min | {steps / seconds:.2f} | {images:.0f} | {n_critic} |')
+  return '\n'.join(lines)
 
 
 def plot(rows: list, floor: dict, path: str, title: str) -> None:
@@ -157,9 +198,10 @@ def plot(rows: list, floor: dict, path: str, title: str) -> None:
 
 def table(rows: list, floor: dict, seconds: float) -> str:
   """Markdown: each loss at each quarter of the budget (its last checkpoint by then), then the floor."""
-  lines = ['| loss | wall time | steps | FCD | KID ± s.e. | precision | recall | classifier score | classes covered '
-           '| KL to uniform |', '|---|---|---|---|---|---|---|---|---|---|']
-  cells = lambda r: (f'{r["fcd"]:.2f} | {r["kid"]:.4f} ± {r["kid_stderr"]:.4f} | {r["precision"]:.3f} | '
+  lines = ['| run | wall time | steps | FCD | FCD / floor | KID ± s.e. | precision | recall | classifier score | '
+           'classes covered | KL to uniform |', '|---|---|---|---|---|---|---|---|---|---|---|']
+  cells = lambda r: (f'{r["fcd"]:.2f} | {r["fcd"] / floor["fcd"]:.1f} | {r["kid"]:.4f} ± {r["kid_stderr"]:.4f} | '
+                     f'{r["precision"]:.3f} | '
                      f'{r["recall"]:.3f} | {r["classifier_score"]:.2f} | {r["classes_covered"]}/10 | '
                      f'{r["kl_to_uniform"]:.3f} |')
   for loss in dict.fromkeys(r['loss'] for r in rows):
@@ -186,14 +228,15 @@ def main(argv):
   # Prepared here, before any clock starts: TFDS builds its files from the archives on first use.
   for split in ('train', 'test'):  # the judge's floor and reference are slices of these
     datasets.load_images(DATASET, 32, split=split, data_dir=data_dir, manual_dir=FLAGS.manual_dir)
-  print(f'machine: {os.cpu_count()} CPU cores; {DATASET}, {PRESET}; budget {FLAGS.minutes:g} min per loss; '
+  print(f'machine: {os.cpu_count()} CPU cores; {DATASET}; budget {FLAGS.minutes:g} min per run; '
         f'checkpoint every {FLAGS.ckpt_every} steps; {FLAGS.num_samples} samples per evaluation', flush=True)
 
   starts = {}
-  for loss in FLAGS.losses:
-    run_dir = os.path.join(out_dir, loss)
-    starts[loss] = train_for(loss, run_dir, data_dir, FLAGS.minutes * 60)
-    print(f'  trained {loss}: log in {run_dir}.log', flush=True)
+  runs = recipes()
+  for label, flagfile, extra in runs:
+    run_dir = os.path.join(out_dir, label)
+    starts[label] = train_for(label, flagfile, extra, run_dir, data_dir, FLAGS.minutes * 60)
+    print(f'  trained {label} ({flagfile} {" ".join(extra)}): log in {run_dir}.log', flush=True)
   if FLAGS.keras_io:
     keras_io_dir = os.path.join(out_dir, 'keras_io')
     keras_io_start = keras_io_train_for(keras_io_dir, data_dir, FLAGS.minutes * 60)
@@ -201,13 +244,19 @@ def main(argv):
 
   judge = JudgeEvaluator(DATASET, None, FLAGS.num_samples, data_dir, FLAGS.manual_dir)  # None: keeps no best/
   rows = []
-  for loss in FLAGS.losses:
-    loss_rows = checkpoint_scores(loss, os.path.join(out_dir, loss), starts[loss], judge)
+  speeds = []
+  for label, _, _ in runs:
+    loss_rows = checkpoint_scores(label, os.path.join(out_dir, label), starts[label], judge)
     if not loss_rows:
-      print(f'  {loss}: no checkpoint within the budget (raise --minutes or lower --ckpt_every)')
+      print(f'  {label}: no checkpoint within the budget (raise --minutes or lower --ckpt_every)')
     rows += loss_rows
+    speeds.append(run_speed(label, os.path.join(out_dir, label), loss_rows))
   if FLAGS.keras_io:
-    rows += keras_io_scores(keras_io_dir, keras_io_start, judge)
+    keras_io_rows = keras_io_scores(keras_io_dir, keras_io_start, judge)
+    rows += keras_io_rows
+    if keras_io_rows:  # one real batch per step, reused by its 3 critic updates
+      last = keras_io_rows[-1]
+      speeds.append(('keras-io recipe', last['step'], last['wall_s'], last['step'] * 64 / last['wall_s'], 3))
   if not rows:
     raise SystemExit('no checkpoint to judge')
 
@@ -215,10 +264,11 @@ def main(argv):
     writer = csv.DictWriter(f, _COLUMNS)
     writer.writeheader()
     writer.writerows(rows)
-  title = (f'{DATASET}, {FLAGS.minutes:g} min per loss on {os.cpu_count()} CPU cores, '
+  title = (f'{DATASET}, {FLAGS.minutes:g} min per run on {os.cpu_count()} CPU cores, '
            f'{judge.num_samples} samples per point against all test images')
   plot(rows, judge.floor, os.path.join(out_dir, 'quality.png'), title)
-  print(f'\n{title}\n{table(rows, judge.floor, FLAGS.minutes * 60)}\n\nwrote {out_dir}/quality.csv and quality.png')
+  print(f'\n{title}\n{table(rows, judge.floor, FLAGS.minutes * 60)}\n\n{speed_table(speeds)}\n\n'
+        f'wrote {out_dir}/quality.csv and quality.png')
 
 
 if __name__ == '__main__':
