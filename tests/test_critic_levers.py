@@ -12,8 +12,8 @@ from training.config import ConfigError
 
 def _final_weights(run_dir):
   reader = tf.train.load_checkpoint(str(run_dir / 'checkpoints'))
-  names = sorted(n for n in reader.get_variable_to_shape_map() if n.startswith(('generator/', 'critic/'))
-                 and 'OPTIMIZER' not in n)
+  # Every saved value: both networks, BatchNorm statistics, both optimizers' slots.
+  names = sorted(n for n in reader.get_variable_to_shape_map() if n != '_CHECKPOINTABLE_OBJECT_GRAPH')
   return {n: reader.get_tensor(n) for n in names}
 
 
