@@ -13,9 +13,11 @@ per layer analytically (Dense, Conv2D, Conv2DTranspose), as a check on the graph
 
 A WGAN-GP generator step (Gulrajani et al. 2017, Algorithm 1) with batch B is, per `StepFlops`:
   n_critic x [ G forward (B)                                                     generator_forward
-             + D forward on real and fake (2B), backward to D's weights           critic_losses
-             + D forward on x_hat (B), grad_x D, backward of |grad_x D| to D      gradient_penalty ]
+             + D forward on real and fake (2B), backward to D's weights           critic_losses ]
+  + ceil(n_critic / gp_every) x [ D forward on x_hat (B), grad_x D,
+                                  backward of |grad_x D| to D's weights           gradient_penalty ]
   + G forward, D forward, backward through D to G's weights                      generator_update
+(--gp_every > 1, the lazy penalty, penalises critic updates i % gp_every == 0 only, as training/steps.py does.)
 Every part is measured as the difference of two traced graphs built from the run's own models, loss family and
 `training.losses.gradient_penalty`, so the double-backward factor of the penalty is measured, not assumed.
 """
@@ -146,6 +148,7 @@ class StepFlops:
   """FLOPs of the parts of one generator step (module docstring), each for one batch; measured from graphs."""
   batch: int
   n_critic: int
+  penalised_updates: int  # critic updates per generator step that compute the penalty
   generator_forward: int  # G(z), (B, latent) -> (B, H, W, C)
   critic_forward: int  # D(x) on one batch: the unit the factors below are stated in
   critic_losses: int  # D on real and fake, backward to D's weights
@@ -154,18 +157,23 @@ class StepFlops:
 
   @property
   def critic_update(self) -> int:
-    return self.generator_forward + self.critic_losses + self.gradient_penalty
+    """A critic update without the penalty."""
+    return self.generator_forward + self.critic_losses
+
+  def generator_step(self, n_critic: int, penalised_updates: int) -> int:
+    """FLOPs of a generator step with n_critic critic updates, penalised_updates of them with the penalty."""
+    return n_critic * self.critic_update + penalised_updates * self.gradient_penalty + self.generator_update
 
   @property
   def per_generator_step(self) -> int:
-    return self.n_critic * self.critic_update + self.generator_update
+    return self.generator_step(self.n_critic, self.penalised_updates)
 
   def shares(self) -> dict:
     """Fraction of a generator step's FLOPs in each part (the penalty only where there is one)."""
     total = self.per_generator_step
     shares = {'G forward (in critic updates)': self.n_critic * self.generator_forward / total,
               'critic losses fwd+bwd': self.n_critic * self.critic_losses / total,
-              'gradient penalty': self.n_critic * self.gradient_penalty / total,
+              'gradient penalty': self.penalised_updates * self.gradient_penalty / total,
               'generator update': self.generator_update / total}
     return {k: v for k, v in shares.items() if v or k != 'gradient penalty'}
 
@@ -178,6 +186,8 @@ def step_parts(config, seed: int = 0) -> tuple:
     critic_forward(images)            D(x)
     critic_losses(z, real)            grads of the critic's loss (no penalty) w.r.t. D's weights
     critic_update(z, real, alpha)     grads of loss + gp_weight x penalty w.r.t. D's weights
+  Real and fake go through the critic as one batch where training/steps.py fuses them (--fuse_critic with a
+  per-example critic normalisation): the same FLOPs, but its time.
     generator_update(z)               grads of the generator's loss w.r.t. G's weights
   """
   import keras
@@ -193,11 +203,16 @@ def step_parts(config, seed: int = 0) -> tuple:
   z_spec = tf.TensorSpec([b, config.latent_dim], tf.float32)
   image_spec = tf.TensorSpec([b, size, size, channels], tf.float32)  # (B, H, W, C) in [-1, 1]
   alpha_spec = tf.TensorSpec([b], tf.float32)
+  fuse = getattr(config, 'fuse_critic', False) and config.critic_norm != 'batch'
 
   def critic_grads(z, real, alpha=None):
     with tf.GradientTape() as tape:
       fake = generator(z, training=True)
-      total = tf.reduce_mean(family.discriminator_loss(critic(real, training=True), critic(fake, training=True)))
+      if fuse:
+        real_logits, fake_logits = tf.split(critic(tf.concat([real, fake], 0), training=True), 2)
+      else:
+        real_logits, fake_logits = critic(real, training=True), critic(fake, training=True)
+      total = tf.reduce_mean(family.discriminator_loss(real_logits, fake_logits))
       if alpha is not None:
         total += config.gp_weight * tf.reduce_mean(gradient_penalty(critic, real, fake, alpha))
     return total, tape.gradient(total, critic.trainable_variables)  # the loss too: the step reports it
@@ -218,11 +233,19 @@ def step_parts(config, seed: int = 0) -> tuple:
   return parts, specs, (generator, critic)
 
 
+def penalised_updates(config, n_critic: int) -> int:
+  """How many of a generator step's n_critic critic updates compute the penalty (training/steps.py: i % gp_every
+  == 0, the lazy regularisation of Karras et al. 2020)."""
+  return math.ceil(n_critic / getattr(config, 'gp_every', 1)) if config.gp_weight > 0 else 0
+
+
 def step_flops(config) -> StepFlops:
   """Measures the FLOPs of one generator step of `config` (a resolved TrainConfig, channels set) from graphs."""
   parts, specs, _ = step_parts(config)
   f = {name: graph_flops(parts[name], *specs[name]) for name in parts}
-  return StepFlops(batch=config.batch_size, n_critic=config.n_critic, generator_forward=f['generator_forward'],
+  return StepFlops(batch=config.batch_size, n_critic=config.n_critic,
+                   penalised_updates=penalised_updates(config, config.n_critic),
+                   generator_forward=f['generator_forward'],
                    critic_forward=f['critic_forward'], critic_losses=f['critic_losses'] - f['generator_forward'],
                    gradient_penalty=f['critic_update'] - f['critic_losses'],
                    generator_update=f['generator_update'])

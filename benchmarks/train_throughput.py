@@ -119,15 +119,34 @@ _FLOPS_CACHE = {}
 def _step_flops(config):
   from benchmarks import flops
   key = (config.arch, config.loss, config.image_size, config.channels, config.width, config.latent_dim,
-         config.batch_size, config.critic_norm, config.gp_weight > 0)
+         config.batch_size, config.critic_norm, config.gp_weight > 0, config.n_critic, getattr(config, 'gp_every', 1))
   if key not in _FLOPS_CACHE:
     _FLOPS_CACHE[key] = flops.step_flops(config)
   return _FLOPS_CACHE[key]
 
 
+def _read_config(run_dir: str):
+  """The run's config.json as a TrainConfig. Settings this process does not know (training/ changed since it
+  started) are left out with a note: the FLOP count may then miss what they change."""
+  import dataclasses
+  import json
+  from training.config import TrainConfig
+  with open(os.path.join(run_dir, 'config.json')) as f:
+    values = json.load(f)
+  known = {f.name for f in dataclasses.fields(TrainConfig)}
+  unknown = sorted(set(values) - known)
+  if unknown:
+    print(f'  note: settings unknown to this process ignored in the FLOP count: {", ".join(unknown)}')
+  values = {k: v for k, v in values.items() if k in known}
+  if 'lsgan_labels' in values:
+    values['lsgan_labels'] = tuple(values['lsgan_labels'])
+  return TrainConfig(**values)
+
+
 def ours(data_dir: str, work: str, label: str, threads: str, *row_flags: str) -> dict:
   """Runs training.main in a fresh process; returns the figures of its steps after --warmup_steps."""
-  from training.config import TrainConfig, n_critic_at
+  from benchmarks import flops
+  from training.config import n_critic_at
   run_dir = os.path.join(work, f'run{len(os.listdir(work))}')
   log_every = math.gcd(FLAGS.warmup_steps, FLAGS.steps)  # a metrics.csv row falls on the end of the warm-up
   cmd = [sys.executable, '-m', 'training.main', f'--flagfile={FLAGS.preset}', f'--manual_dir={FLAGS.manual_dir}',
@@ -138,23 +157,22 @@ def ours(data_dir: str, work: str, label: str, threads: str, *row_flags: str) ->
   if proc.returncode:
     raise BenchmarkError(f'{label} ({threads} threads) failed: {_last_line(proc.stderr)}')
   peak = (peak_before + matmul_peak(threads)) / 2
-  with open(os.path.join(run_dir, 'config.json')) as f:
-    config = TrainConfig.from_json(f.read())
+  config = _read_config(run_dir)
   with open(os.path.join(run_dir, 'metrics.csv')) as f:
     rows = list(csv.DictReader(f))
   parts = _step_flops(config)
-  g_steps = critic_updates = 0
+  g_steps = critic_updates = step_flops = 0
   seconds, previous = 0.0, 0
   for row in rows:  # one row per log window (previous, step]; images_per_sec is that window's rate
     step = int(row['step'])
-    updates = sum(n_critic_at(config, s) for s in range(previous, step))
+    updates = [n_critic_at(config, s) for s in range(previous, step)]
     if previous >= FLAGS.warmup_steps:
-      seconds += updates * config.batch_size / float(row['images_per_sec'])
-      g_steps, critic_updates = g_steps + step - previous, critic_updates + updates
+      seconds += sum(updates) * config.batch_size / float(row['images_per_sec'])
+      g_steps, critic_updates = g_steps + step - previous, critic_updates + sum(updates)
+      step_flops += sum(parts.generator_step(n, flops.penalised_updates(config, n)) for n in updates)
     previous = step
   return {'label': label, 'threads': threads, 'g_steps': g_steps, 'critic_images': critic_updates * config.batch_size,
-          'seconds': seconds, 'config': config, 'peak': peak,
-          'flops': critic_updates * parts.critic_update + g_steps * parts.generator_update}
+          'seconds': seconds, 'config': config, 'peak': peak, 'flops': step_flops}
 
 
 def _train_step(config, generator, critic, jit: bool):
@@ -232,9 +250,9 @@ def print_rows(rows: list) -> None:
 
 def print_flops(config) -> None:
   parts = _step_flops(config)
-  n = config.n_critic
   print(f'\nFLOPs of one generator step, {config.loss} {config.image_size}x{config.image_size}x{config.channels} '
-        f'width {config.width} batch {config.batch_size} n_critic {n} (graph-measured; D forward of one batch = '
+        f'width {config.width} batch {config.batch_size} n_critic {config.n_critic}, penalty on '
+        f'{parts.penalised_updates} of them (graph-measured; D forward of one batch = '
         f'{parts.critic_forward / 1e9:.3f} GFLOP, G forward = {parts.generator_forward / 1e9:.3f} GFLOP):')
   for name, share in parts.shares().items():
     print(f'  {name:<32} {share * parts.per_generator_step / 1e9:>7.2f} GFLOP {share:>6.1%}')
@@ -246,10 +264,10 @@ def print_flops(config) -> None:
 
 def print_parts(config, jit: bool, t: dict, peak: float, measured_step_s: float) -> None:
   f = _step_flops(config)
-  n = config.n_critic
+  n, k = f.n_critic, f.penalised_updates
   split = [('G forward (in critic updates)', n * t['generator_forward'], n * f.generator_forward),
            ('critic losses fwd+bwd', n * (t['critic_losses'] - t['generator_forward']), n * f.critic_losses),
-           ('gradient penalty', n * (t['critic_update'] - t['critic_losses']), n * f.gradient_penalty),
+           ('gradient penalty', k * (t['critic_update'] - t['critic_losses']), k * f.gradient_penalty),
            ('generator update', t['generator_update'], f.generator_update)]
   step_s = t.get('train_step', sum(s for _, s, _ in split))
   print(f'\nWhere a generator step\'s time goes, {config.loss} --jit={jit}, default threads, in this process '
@@ -258,9 +276,9 @@ def print_parts(config, jit: bool, t: dict, peak: float, measured_step_s: float)
   for name, seconds, part_flops in split:
     if not part_flops:  # no penalty in this loss family
       continue
-    gflops = part_flops / max(seconds, 1e-9) / 1e9
-    print(f'  {name:<32} {seconds * 1e3:>8.1f} ms {seconds / step_s:>6.1%} {gflops:>7.1f} GFLOP/s {gflops / peak:>6.1%}'
-          f' of matmul')
+    rate = (f'{part_flops / seconds / 1e9:>7.1f} GFLOP/s {part_flops / seconds / 1e9 / peak:>6.1%} of matmul'
+            if seconds > 0 else '(a difference below the timing noise)')
+    print(f'  {name:<32} {seconds * 1e3:>8.1f} ms {seconds / step_s:>6.1%} {rate}')
   if 'train_step' in t:
     rest = step_s - sum(s for _, s, _ in split)
     # Each part is its own call (dispatch overhead each); train_step is one call that may overlap independent ops:

@@ -91,18 +91,30 @@ def test_part_factors(tiny_step):
   assert 4 * tiny_step.critic_forward < tiny_step.critic_losses <= 6 * tiny_step.critic_forward
   # The penalty: D forward, grad_x D, and the backward of both to D's weights: more than a plain fwd+bwd of B.
   assert tiny_step.gradient_penalty > 3 * tiny_step.critic_forward
-  assert tiny_step.per_generator_step == 5 * tiny_step.critic_update + tiny_step.generator_update
+  assert tiny_step.per_generator_step == (5 * tiny_step.critic_update + 5 * tiny_step.gradient_penalty
+                                         + tiny_step.generator_update)
   assert sum(tiny_step.shares().values()) == pytest.approx(1.0)
 
 
 def test_no_penalty_counts_zero():
-  assert flops.step_flops(_tiny_config(gp_weight=0.0)).gradient_penalty == 0
+  step = flops.step_flops(_tiny_config(gp_weight=0.0))
+  assert step.gradient_penalty == 0 and step.penalised_updates == 0
 
 
-def test_parts_add_up_to_the_training_step(tiny_step):
+def test_lazy_penalty_counts_the_penalised_updates():
+  # n_critic 5, gp_every 2: updates 0, 2 and 4 compute the penalty.
+  step = flops.step_flops(_tiny_config(gp_every=2))
+  assert step.penalised_updates == 3
+  assert step.per_generator_step == 5 * step.critic_update + 3 * step.gradient_penalty + step.generator_update
+
+
+@pytest.mark.parametrize('overrides', [{}, {'fuse_critic': False}, {'n_critic': 3, 'gp_every': 2}],
+                         ids=['default', 'two_critic_calls', 'lazy_penalty'])
+def test_parts_add_up_to_the_training_step(overrides):
   """The parts, built here, against the graph of training/steps.py's train_step for the same config."""
   from training import steps
-  config = _tiny_config()
+  config = _tiny_config(**overrides)
+  expected = flops.step_flops(config).per_generator_step
   _, _, (generator, critic) = flops.step_parts(config)
   optimizers = [keras.optimizers.Adam(1e-4) for _ in range(2)]
   optimizers[0].build(generator.trainable_variables)
@@ -112,7 +124,7 @@ def test_parts_add_up_to_the_training_step(tiny_step):
   batch = {'images': tf.zeros([b, size, size, 1]), 'z': tf.zeros([b, latent]), 'z_gen': tf.zeros([b, latent]),
            'alpha': tf.zeros([b]), 'uniform': tf.zeros([b])}
   iterator = iter(tf.data.Dataset.from_tensors(batch).repeat())
-  assert flops.graph_flops(train_step, iterator) == pytest.approx(tiny_step.per_generator_step, rel=1e-3)
+  assert flops.graph_flops(train_step, iterator) == pytest.approx(expected, rel=1e-3)
 
 
 def test_matmul_gflops_is_positive():
