@@ -305,9 +305,10 @@ def run_all(work: str) -> None:
   tries = {spec[:2]: [] for spec in specs}
   for repeat in range(FLAGS.repeats):  # round-robin: a busy spell of the shared machine hits one try of each
     for label, threads, *row_flags in specs:
-      tries[label, threads].append(ours(data_dir, runs, label, threads, *row_flags))
-      print(f'  {label}, {threads} threads, try {repeat + 1}: '
-            f'{tries[label, threads][-1]["g_steps"] / tries[label, threads][-1]["seconds"]:.3f} G steps/s', flush=True)
+      r = ours(data_dir, runs, label, threads, *row_flags)
+      tries[label, threads].append(r)
+      print(f'  {label}, {threads} threads, try {repeat + 1}: {_rate(r):.3f} G steps/s, '
+            f'{r["flops"] / r["seconds"] / 1e9:.1f} GFLOP/s, matmul {r["peak"]:.1f}: {_of_peak(r):.1%}', flush=True)
   # Other processes can only slow a run down: the fastest try is the estimate of what a setting does.
   rows += [min(runs_, key=lambda r: r['seconds'] / r['g_steps']) for runs_ in tries.values()]
   print_rows(rows)
