@@ -19,7 +19,10 @@ def define_flags(onnx: bool) -> None:
   flags.DEFINE_string('name', None, 'Model name, the folder under --models_dir (default: '
                       '<loss>-<dataset>-step<step>).')
   flags.DEFINE_string('models_dir', 'models', 'Folder of exported models (the serving app lists it).')
-  flags.DEFINE_bool('overwrite', False, 'Replace this format in an existing model folder (other formats stay).')
+  flags.DEFINE_bool('overwrite', False, 'Replace this format where the model folder already holds it (its other '
+                    'formats stay if exported from the same weights), or export another run or step into the '
+                    'folder (its formats from the other weights are removed). Not needed to add a format the '
+                    'folder lacks from the run and step its other formats came from.')
   if onnx:
     flags.DEFINE_integer('opset', 17, 'ONNX opset, 13..18.', lower_bound=13, upper_bound=18)
     flags.DEFINE_bool('fp16', False, 'Also write model_fp16.onnx (float16 inside, float32 z and images) for GPU '

@@ -8,8 +8,13 @@ models/<name>/
   sample.png         8x8 grid of images 0..63 of seed SAMPLE_SEED (`common.latents`), made by the exported model
 
 Nothing is written in place: the folder is built in a temp folder beside it and moved there only after every
-check passed, so a failed export leaves the old folder (or none) exactly as it was. With `overwrite`, only
-the formats being written are replaced; the others stay, as long as they come from the same weights.
+check passed, so a failed export leaves the old folder (or none) exactly as it was.
+
+One folder holds one generator. Adding a format the folder lacks, exported from the same run and step as the
+formats already there (and, once loaded, the same weights), needs no `overwrite`; metadata.json is then the
+union of both exports' fields. `overwrite` is needed to replace a format the folder holds (the others stay) or
+to export another run or step into it (the formats from the other weights are then removed). Files in the
+folder that belong to no format are carried over.
 """
 
 import datetime
@@ -84,6 +89,45 @@ def _read_existing_metadata(dest: str) -> dict:
       return json.load(f)
   except (OSError, ValueError):
     return {}
+
+
+def _present_files(dest: str, fmt: str) -> list:
+  return [f for f in FORMAT_FILES[fmt] if os.path.lexists(os.path.join(dest, f))]
+
+
+def _refuse_replacing(dest: str, formats: tuple, run_name: str, step) -> None:
+  """Without --overwrite: raises ExportError if writing `formats` into the existing folder `dest` would replace
+  a format it holds, or put a generator of another run or step beside the formats it holds."""
+  for fmt in formats:
+    present = _present_files(dest, fmt)
+    if present:
+      raise ExportError(f'{dest!r} already holds the {fmt} format ({", ".join(present)}); pass --overwrite to '
+                        f'replace it, or choose another --name (nothing was changed)')
+  others = [f for fmt in FORMATS if fmt not in formats for f in _present_files(dest, fmt)]
+  if not others:
+    return
+  existing = _read_existing_metadata(dest)
+  if (existing.get('run_name'), existing.get('step')) != (run_name, step):
+    source = (f'run {existing["run_name"]} step {existing.get("step")}' if existing.get('run_name')
+              else f'a run it does not name (no readable {METADATA_FILE})')
+    raise ExportError(f'{dest!r} holds {", ".join(others)} exported from {source}, this is run {run_name} step '
+                      f'{step}: the folder would mix two generators; pass --overwrite to replace its model, or '
+                      f'choose another --name (nothing was changed)')
+
+
+def _carry_over_other_files(dest: str, work: str) -> None:
+  """Copies what the user put in `dest` beside the model (notes, a licence) into `work`: only our files change."""
+  if not os.path.isdir(dest):
+    return
+  ours = {METADATA_FILE, SAMPLE_FILE, *(f for files in FORMAT_FILES.values() for f in files)}
+  for entry in os.scandir(dest):
+    target = os.path.join(work, entry.name)
+    if entry.name in ours or os.path.lexists(target):
+      continue
+    if entry.is_dir(follow_symlinks=False):
+      shutil.copytree(entry.path, target, symlinks=True)
+    else:
+      shutil.copy2(entry.path, target, follow_symlinks=False)
 
 
 def _write_onnx(generator, metadata: dict, opset: int, fp16: bool, work: str, log) -> dict:
@@ -203,8 +247,7 @@ def export_model(run_dir=None, models_dir: str = 'models', name=None, formats=('
   if os.path.lexists(dest) and not os.path.isdir(dest):
     raise ExportError(f'{dest!r} exists and is not a model folder (nothing was changed)')
   if os.path.isdir(dest) and not overwrite:
-    raise ExportError(f'{dest!r} already exists; pass --overwrite to replace its {" and ".join(formats)} files, '
-                      f'or choose another --name (nothing was changed)')
+    _refuse_replacing(dest, formats, os.path.basename(os.path.normpath(run_dir)), run_metadata.get('step'))
 
   work = _make_workdir(models_dir, name)
   try:
@@ -218,6 +261,13 @@ def export_model(run_dir=None, models_dir: str = 'models', name=None, formats=('
                 'run_name': os.path.basename(os.path.normpath(run_dir)),  # no local paths in a shipped model
                 'latents': LATENTS_SCHEME, 'sample_seed': SAMPLE_SEED}
     metadata.pop('saved_at', None)  # the run's checkpoint time; exported_at is this file's time
+    existing = _read_existing_metadata(dest) if os.path.isdir(dest) else {}
+    same_weights = existing.get('weights_sha256') == metadata['weights_sha256']
+    others = [f for fmt in FORMATS if fmt not in formats for f in _present_files(dest, fmt)]
+    if others and not same_weights and not overwrite:  # same run name and step, yet other weights
+      raise ExportError(f'{dest!r} holds {", ".join(others)} exported from other weights than this run\'s (same '
+                        f'run name and step); pass --overwrite to replace its model, or choose another --name '
+                        f'(nothing was changed)')
     added = {}
     if 'onnx' in formats:
       added.update(_write_onnx(generator, metadata, opset, fp16, work, log))
@@ -226,11 +276,9 @@ def export_model(run_dir=None, models_dir: str = 'models', name=None, formats=('
 
     # Formats not written now stay, if they were exported from these very weights; otherwise they would sit
     # under a metadata.json that describes another generator, so they go.
-    existing = _read_existing_metadata(dest) if os.path.isdir(dest) else {}
-    same_weights = existing.get('weights_sha256') == metadata['weights_sha256']
     kept = []
     for fmt in FORMATS:
-      present = [f for f in FORMAT_FILES[fmt] if os.path.exists(os.path.join(dest, f))]
+      present = _present_files(dest, fmt)
       if fmt in formats or not present:
         continue
       if not same_weights:
@@ -240,6 +288,7 @@ def export_model(run_dir=None, models_dir: str = 'models', name=None, formats=('
       for file in present:
         source = os.path.join(dest, file)
         (shutil.copytree if os.path.isdir(source) else shutil.copy2)(source, os.path.join(work, file))
+    _carry_over_other_files(dest, work)
     merged = {**(existing if same_weights else {}), **metadata, **added}
     if 'onnx' in formats and not fp16:
       for key in _FP16_KEYS:

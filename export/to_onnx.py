@@ -3,7 +3,8 @@ r"""Exports a trained generator to a verified, CUDA-clean ONNX model: `python -m
 Examples:
   python -m export.to_onnx                                           # newest run under runs/
   python -m export.to_onnx --run_dir=runs/wgan_gp-digits-20261123-101500
-  python -m export.to_onnx --run_dir=... --name=digits-wgan-gp --fp16 --opset=17 --overwrite
+  python -m export.to_onnx --run_dir=... --name=digits-wgan-gp --fp16 --opset=17
+  python -m export.to_onnx --run_dir=... --name=digits-wgan-gp --overwrite     # replaces its model.onnx
 
 Writes models/<name>/model.onnx (+ model_fp16.onnx), metadata.json and sample.png; see export/model_folder.py.
 """

@@ -174,7 +174,7 @@ def both_formats(tmp_path_factory):
   make_run_dir(root / 'run', image_size=16, channels=3)
   export_model(str(root / 'run'), models_dir=str(root / 'models'), name='both', formats=('savedmodel',), log=quiet)
   folder = export_model(str(root / 'run'), models_dir=str(root / 'models'), name='both', formats=('onnx',),
-                        fp16=True, overwrite=True, log=quiet)
+                        fp16=True, log=quiet)  # adds a format the folder lacks: no overwrite needed
   return root / 'run', folder
 
 
@@ -255,7 +255,7 @@ def test_existing_folder_is_refused_or_partly_replaced(both_formats):
     return {os.path.join(d, f): open(os.path.join(d, f), 'rb').read() for d, _, fs in os.walk(folder) for f in fs}
 
   before = snapshot()
-  with pytest.raises(ExportError, match='already exists'):
+  with pytest.raises(ExportError, match='already holds the onnx format'):
     export_model(str(run_dir), models_dir=models_dir, name='both', formats=('onnx',), log=quiet)
   assert snapshot() == before
   export_model(str(run_dir), models_dir=models_dir, name='both', formats=('savedmodel',), overwrite=True, log=quiet)
@@ -275,3 +275,26 @@ def test_failed_export_leaves_nothing(tmp_path, monkeypatch):
   with pytest.raises(ExportError, match='differs from the TF generator'):
     export_model(str(tmp_path / 'run'), models_dir=str(tmp_path / 'models'), log=quiet)
   assert os.listdir(tmp_path / 'models') == []
+
+
+def test_other_weights_under_the_same_run_name_are_refused(tmp_path):
+  # `best/` of two runs, or a run dir replaced by another run: same run name and step, other weights
+  from tests.conftest import make_tiny_run_dir
+  from export.loader import ExportError
+  from export.model_folder import export_model
+  make_tiny_run_dir(tmp_path / 'a' / 'best', seed=0)
+  make_tiny_run_dir(tmp_path / 'b' / 'best', seed=1)
+  models_dir = str(tmp_path / 'models')
+  folder = export_model(str(tmp_path / 'a' / 'best'), models_dir=models_dir, name='m', formats=('savedmodel',),
+                        log=quiet)
+  (tmp_path / 'models' / 'm' / 'NOTES.txt').write_text('kept')  # the user's file beside the model
+  before = {f: open(os.path.join(d, f), 'rb').read() for d, _, fs in os.walk(folder) for f in fs}
+  with pytest.raises(ExportError, match=r"holds saved_model exported from other weights than this run's \(same "
+                     r'run name and step\); pass --overwrite'):
+    export_model(str(tmp_path / 'b' / 'best'), models_dir=models_dir, name='m', log=quiet)
+  assert {f: open(os.path.join(d, f), 'rb').read() for d, _, fs in os.walk(folder) for f in fs} == before
+  assert sorted(os.listdir(models_dir)) == ['m']
+  export_model(str(tmp_path / 'a' / 'best'), models_dir=models_dir, name='m', log=quiet)  # the same weights
+  assert sorted(os.listdir(folder)) == ['NOTES.txt', 'metadata.json', 'model.onnx', 'sample.png', 'saved_model']
+  assert (tmp_path / 'models' / 'm' / 'NOTES.txt').read_text() == 'kept'
+
