@@ -14,7 +14,9 @@ One folder holds one generator. Adding a format the folder lacks, exported from 
 formats already there (and, once loaded, the same weights), needs no `overwrite`; metadata.json is then the
 union of both exports' fields. `overwrite` is needed to replace a format the folder holds (the others stay) or
 to export another run or step into it (the formats from the other weights are then removed). Files in the
-folder that belong to no format are carried over.
+folder that belong to no format are carried over. The run's `provenance` (git commit, dirty tree, package
+versions, dataset checksum; in generator.json of newer runs) is copied into metadata.json and into the ONNX
+metadata_props, as a JSON string under the key `provenance`.
 """
 
 import datetime

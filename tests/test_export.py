@@ -298,3 +298,25 @@ def test_other_weights_under_the_same_run_name_are_refused(tmp_path):
   assert sorted(os.listdir(folder)) == ['NOTES.txt', 'metadata.json', 'model.onnx', 'sample.png', 'saved_model']
   assert (tmp_path / 'models' / 'm' / 'NOTES.txt').read_text() == 'kept'
 
+
+def test_provenance_reaches_metadata_json_and_onnx_props(tmp_path):
+  import onnx
+  from export import onnx_export as ox
+  from export.model_folder import export_model
+  make_run_dir(tmp_path / 'run')
+  path = tmp_path / 'run' / 'generator' / 'generator.json'
+  provenance = {'git_commit': '0123456789abcdef0123456789abcdef01234567', 'git_dirty': True,
+                'packages': {'tensorflow': '2.21.0', 'keras': '3.12.0'}, 'dataset_checksum': 'sha256:ab12'}
+  path.write_text(json.dumps({**json.loads(path.read_text()), 'provenance': provenance}))
+  folder = export_model(str(tmp_path / 'run'), models_dir=str(tmp_path / 'models'), fp16=True, log=quiet)
+  with open(os.path.join(folder, 'metadata.json')) as f:
+    assert json.load(f)['provenance'] == provenance
+  for file in ('model.onnx', 'model_fp16.onnx'):
+    props = {p.key: p.value for p in onnx.load(os.path.join(folder, file)).metadata_props}
+    assert json.loads(props['provenance']) == provenance  # a JSON string, as every non-string field
+    assert ox.read_metadata_props(onnx.load(os.path.join(folder, file)))['provenance'] == provenance
+  # older runs have no provenance: the export has none either (not a made-up one)
+  make_run_dir(tmp_path / 'old')
+  folder = export_model(str(tmp_path / 'old'), models_dir=str(tmp_path / 'models'), name='old', log=quiet)
+  with open(os.path.join(folder, 'metadata.json')) as f:
+    assert 'provenance' not in json.load(f)
