@@ -18,12 +18,18 @@ import sys
 import tempfile
 import time
 
-from absl import app, flags
+from absl import flags
+
+from common import cli
 
 flags.DEFINE_string('model', None, 'Path of a model.onnx (input z, output images).')
 flags.DEFINE_list('batches', ['1', '64', '1024'], 'Batch sizes to time.')
-flags.DEFINE_integer('iters', 50, 'Timed runs per measurement (after 5 warm-up runs).')
+flags.DEFINE_integer('iters', 50, 'Timed runs per measurement (after 5 warm-up runs).', lower_bound=1)
 FLAGS = flags.FLAGS
+
+
+class NoCudaSession(Exception):
+  """No ONNX Runtime session on the CUDA EP could be had (exit code 2): the one-line reason."""
 
 
 class _CapturedStderr:
@@ -46,7 +52,7 @@ class _CapturedStderr:
 
 
 def cuda_session(model_path: str):
-  """(session, ORT's session-creation log). Exits 2 when the session does not run on the CUDA EP."""
+  """(session, ORT's session-creation log). Raises NoCudaSession when the session does not run on the CUDA EP."""
   import onnxruntime as ort
   if hasattr(ort, 'preload_dlls'):
     ort.preload_dlls()
@@ -59,14 +65,11 @@ def cuda_session(model_path: str):
     except Exception as e:  # noqa: BLE001 - ORT raises its own types; the user gets one line
       session, error = None, str(e).splitlines()[0] if str(e) else type(e).__name__
   if session is None:
-    print(f'error: cannot create an ONNX Runtime session for {model_path}: {error}', file=sys.stderr)
-    sys.exit(2)
+    raise NoCudaSession(f'cannot create an ONNX Runtime session for {model_path}: {error}')
   providers = session.get_providers()
   if providers[0] != 'CUDAExecutionProvider':
-    print(f'error: the session runs on {providers[0]}, not CUDAExecutionProvider: this needs an NVIDIA GPU '
-          f'with a working driver (available providers say nothing: {ort.get_available_providers()})',
-          file=sys.stderr)
-    sys.exit(2)
+    raise NoCudaSession(f'the session runs on {providers[0]}, not CUDAExecutionProvider: this needs an NVIDIA GPU '
+                        f'with a working driver (available providers say nothing: {ort.get_available_providers()})')
   return session, captured.text
 
 
@@ -90,12 +93,14 @@ def _time(fn, iters: int) -> float:
 
 
 def main(argv):
-  if len(argv) > 1 or not FLAGS.model:
-    print('error: pass --model=PATH/model.onnx and no positional arguments', file=sys.stderr)
-    return 2
+  del argv  # common.cli.run refuses positional arguments
+  if not FLAGS.model:
+    raise cli.UsageError('pass --model=PATH/model.onnx and no positional arguments')
   if not os.path.isfile(FLAGS.model):
-    print(f'error: no model file {FLAGS.model!r}', file=sys.stderr)
-    return 2
+    raise cli.UsageError(f'no model file {FLAGS.model!r}')
+  if not FLAGS.batches or not all(b.isdigit() and int(b) > 0 for b in FLAGS.batches):
+    raise cli.UsageError(f'--batches takes positive integers, got {",".join(FLAGS.batches) or "nothing"}')
+  batches = [int(b) for b in FLAGS.batches]
   import numpy as np
   import onnxruntime as ort
   session, log = cuda_session(FLAGS.model)
@@ -105,7 +110,7 @@ def main(argv):
         f'dropped to CPU: {placed["dropped"] or "none"}')
   latent_dim = session.get_inputs()[0].shape[1]
   print(f'{"batch":>6} {"run() ms":>10} {"io-binding ms":>14}')
-  for batch in (int(b) for b in FLAGS.batches):
+  for batch in batches:
     z = np.random.RandomState(0).standard_normal((batch, latent_dim)).astype(np.float32)
     plain = _time(lambda: session.run(['images'], {'z': z}), FLAGS.iters)
     binding = session.io_binding()
@@ -120,13 +125,5 @@ def main(argv):
   return 1 if placed['cpu_nodes'] or placed['memcpy_nodes'] or placed['dropped'] else 0
 
 
-def _parse_flags(argv):
-  try:
-    return FLAGS(argv)
-  except flags.Error as e:
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(2)
-
-
 if __name__ == '__main__':
-  app.run(main, flags_parser=_parse_flags)
+  cli.run(main, errors={NoCudaSession: 2})

@@ -31,7 +31,9 @@ import time
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
-from absl import app, flags, logging
+from absl import flags, logging
+
+from common import cli
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Data and what to run
@@ -347,44 +349,25 @@ def _validate() -> None:
   for setting in FLAGS.threads:
     intra, _, inter = setting.partition('x')
     if setting != 'default' and not (intra.isdigit() and inter.isdigit() and int(intra) > 0 and int(inter) > 0):
-      raise ValueError(f"--threads: {setting!r} is neither 'default' nor INTRAxINTER (e.g. 1x2)")
+      raise cli.UsageError(f"--threads: {setting!r} is neither 'default' nor INTRAxINTER (e.g. 1x2)")
   if not set(FLAGS.jit) <= {'on', 'off'}:
-    raise ValueError(f'--jit takes on and/or off, got {",".join(FLAGS.jit)}')
+    raise cli.UsageError(f'--jit takes on and/or off, got {",".join(FLAGS.jit)}')
   if FLAGS.repeats < 1 or FLAGS.parts_repeats < 1:
-    raise ValueError('--repeats and --parts_repeats must be >= 1')
+    raise cli.UsageError('--repeats and --parts_repeats must be >= 1')
   if not 0 <= FLAGS.warmup_steps < FLAGS.steps:
-    raise ValueError(f'--warmup_steps must be in [0, --steps), got {FLAGS.warmup_steps} with --steps={FLAGS.steps}')
+    raise cli.UsageError(f'--warmup_steps must be in [0, --steps), got {FLAGS.warmup_steps} with --steps={FLAGS.steps}')
   if not os.path.isfile(os.path.join(_REPO, FLAGS.preset)):
-    raise ValueError(f'--preset: no file {FLAGS.preset} in {_REPO}')
+    raise cli.UsageError(f'--preset: no file {FLAGS.preset} in {_REPO}')
 
 
 def main(argv):
-  if len(argv) > 1:
-    print(f'error: unexpected arguments: {" ".join(argv[1:])}', file=sys.stderr)
-    return 2
+  del argv  # common.cli.run refuses positional arguments
   logging.set_verbosity(logging.WARNING)  # TFDS's INFO lines while it prepares the data
-  try:
-    _validate()
-  except ValueError as e:
-    print(f'error: {e}', file=sys.stderr)
-    return 2
-  try:
-    with tempfile.TemporaryDirectory() as work:
-      run_all(work)
-  except BenchmarkError as e:
-    print(f'error: {e}', file=sys.stderr)
-    return 1
+  _validate()
+  with tempfile.TemporaryDirectory() as work:
+    run_all(work)
   return 0
 
 
-def _parse_flags(argv):
-  # absl exits 1 with a page of usage on a bad flag; a usage error here is one line and exit code 2.
-  try:
-    return FLAGS(argv)
-  except flags.Error as e:
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(2)
-
-
 if __name__ == '__main__':
-  app.run(main, flags_parser=_parse_flags)
+  cli.run(main, errors={BenchmarkError: 1})

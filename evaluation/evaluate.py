@@ -23,7 +23,6 @@ few samples for the covariance, an unreadable model).
 """
 
 import os
-import sys
 import time
 from typing import Optional
 
@@ -156,10 +155,6 @@ def _define_flags():
   flags.DEFINE_string('json', None, 'Also write the result as JSON to this file.')
 
 
-class UsageError(Exception):
-  pass
-
-
 def _wall_time_line(result: dict, total_s: float) -> str:
   seconds = result['seconds']
   parts = [f'generating {result["num_samples"]:,} samples {seconds["generate"]:.1f} s',
@@ -173,45 +168,37 @@ def _wall_time_line(result: dict, total_s: float) -> str:
 
 
 def main(argv):
+  del argv  # common.cli.run refuses positional arguments
   started = time.monotonic()  # the wall time printed at the end: TensorFlow's import included
   import json
   from absl import flags, logging
-  from training import datasets, generator_io
+  from common import cli
+  from training import datasets
   from evaluation import sources
   FLAGS = flags.FLAGS
   logging.set_verbosity(logging.WARNING)
-  try:
-    if len(argv) > 1:
-      raise UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
-    given = [name for name in sources.SOURCES if FLAGS[name].value]
-    if len(given) != 1:
-      raise UsageError('pass exactly one of --run_dir (a TF generator), --model (an ONNX file) and --saved_model')
-    if not os.path.exists(FLAGS[given[0]].value):  # a path that is not there is a usage error; a corrupt one is not
-      raise UsageError(f'--{given[0]}: no such file or directory: {FLAGS[given[0]].value}')
-    if FLAGS.num_samples is not None and FLAGS.num_samples < 2:
-      raise UsageError(f'--num_samples must be >= 2, got {FLAGS.num_samples}')
-    fid = None
-    if FLAGS.fid or FLAGS.inception_weights:
-      from evaluation import fid as fid_lib
-      fid = FidSettings(fid_lib.check_weights(FLAGS.inception_weights), FLAGS.fid_samples, FLAGS.inception_size,
-                        FLAGS.fid_cache_dir)
-      fid_lib.check_settings(fid)  # the count and size, before any model or data is loaded
-    if FLAGS.dataset:
-      from evaluation.judge import judge_spec
-      judge_spec(FLAGS.dataset)
-  except (UsageError, InceptionWeightsError, JudgeError) as e:
-    print(f'error: {e}', file=sys.stderr)
-    return 2
+  given = [name for name in sources.SOURCES if FLAGS[name].value]
+  if len(given) != 1:
+    raise cli.UsageError('pass exactly one of --run_dir (a TF generator), --model (an ONNX file) and --saved_model')
+  if not os.path.exists(FLAGS[given[0]].value):  # a path that is not there is a usage error; a corrupt one is not
+    raise cli.UsageError(f'--{given[0]}: no such file or directory: {FLAGS[given[0]].value}')
+  if FLAGS.num_samples is not None and FLAGS.num_samples < 2:
+    raise cli.UsageError(f'--num_samples must be >= 2, got {FLAGS.num_samples}')
+  fid = None
+  if FLAGS.fid or FLAGS.inception_weights:
+    from evaluation import fid as fid_lib
+    fid = FidSettings(fid_lib.check_weights(FLAGS.inception_weights), FLAGS.fid_samples, FLAGS.inception_size,
+                      FLAGS.fid_cache_dir)
+    fid_lib.check_settings(fid)  # the count and size, before any model or data is loaded
+  if FLAGS.dataset:
+    from evaluation.judge import judge_spec
+    judge_spec(FLAGS.dataset)
   try:
     source = sources.SOURCES[given[0]](FLAGS[given[0]].value)
     result = evaluate_source(source, FLAGS.dataset, FLAGS.num_samples, FLAGS.seed, FLAGS.data_dir,
                              FLAGS.manual_dir, FLAGS.judges_dir, FLAGS.copy_check, fid)
-  except (JudgeError, InceptionWeightsError, datasets.DatasetError) as e:
-    print(f'error: {e}', file=sys.stderr)
-    return 2
-  except (EvaluationError, metrics.MetricsError, generator_io.RunDirError) as e:
-    print(f'error: {e}', file=sys.stderr)
-    return 1
+  except datasets.DatasetError as e:  # an unknown or unreadable dataset; its module imports TensorFlow, so
+    raise cli.UsageError(str(e)) from None  # the type is caught here rather than named to cli.run
   from evaluation.scores import format_table
   print(format_table(result))
   print(_wall_time_line(result, time.monotonic() - started))
@@ -221,17 +208,16 @@ def main(argv):
   return 0
 
 
-def _parse_flags(argv):
-  from absl import flags
-  try:
-    return flags.FLAGS(argv)
-  except flags.Error as e:
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(2)
+def run() -> None:
+  """The command's entry point (common/cli.py): exit 2 for usage errors, 1 for what cannot be judged."""
+  from common import cli
+  from training.generator_io import RunDirError  # no TensorFlow at import
+  _define_flags()
+  # The first matching type wins: InceptionWeightsError is an EvaluationError, but a usage error.
+  cli.run(main, errors={InceptionWeightsError: 2, JudgeError: 2, EvaluationError: 1, metrics.MetricsError: 1,
+                        RunDirError: 1})
 
 
 if __name__ == '__main__':
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-  from absl import app
-  _define_flags()
-  app.run(main, flags_parser=_parse_flags)
+  run()

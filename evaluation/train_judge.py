@@ -10,11 +10,10 @@ unreadable data), 1 otherwise.
 """
 
 import os
-import sys
 
-from absl import app
 from absl import flags
 
+from common import cli
 from evaluation import judge
 
 FLAGS = flags.FLAGS
@@ -40,41 +39,21 @@ def recipe(values: dict) -> str:
 
 
 def main(argv):
-  if len(argv) > 1:
-    print(f'error: unexpected arguments: {" ".join(argv[1:])}', file=sys.stderr)
-    return 2
+  del argv  # common.cli.run refuses positional arguments
   if not FLAGS.dataset:
-    print(f'error: --dataset is required ({", ".join(judge.JUDGES)})', file=sys.stderr)
-    return 2
-  try:
-    judge.judge_spec(FLAGS.dataset)  # before TensorFlow loads: a typo costs no start-up
-  except judge.JudgeError as e:
-    print(f'error: {e}', file=sys.stderr)
-    return 2
+    raise cli.UsageError(f'--dataset is required ({", ".join(judge.JUDGES)})')
+  judge.judge_spec(FLAGS.dataset)  # before TensorFlow loads: a typo costs no start-up
   from training import datasets
   command = recipe({name: FLAGS[name].value for name in _RECIPE_FLAGS if FLAGS[name].present})
   try:
     judge.train_judge(FLAGS.dataset, FLAGS.data_dir, FLAGS.manual_dir, FLAGS.epochs, FLAGS.seed,
                       FLAGS.judges_dir, command)
-  except (judge.JudgeError, datasets.DatasetError) as e:
-    print(f'error: {e}', file=sys.stderr)
-    return 2
-  except OSError as e:  # judges_dir not writable, disk full
-    print(f'error: {e}', file=sys.stderr)
-    return 1
+  except datasets.DatasetError as e:  # unreadable data; its module imports TensorFlow, hence caught here
+    raise cli.UsageError(str(e)) from None
   return 0
-
-
-def _parse_flags(argv):
-  # absl exits 1 with a page of usage on a bad flag; a usage error here is one line and exit code 2.
-  try:
-    return FLAGS(argv)
-  except flags.Error as e:
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(2)
 
 
 if __name__ == '__main__':
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # entry point only: TF's C++ start-up chatter
   _define_flags()
-  app.run(main, flags_parser=_parse_flags)
+  cli.run(main, errors={judge.JudgeError: 2, OSError: 1})  # OSError: judges_dir not writable, disk full

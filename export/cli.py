@@ -1,12 +1,13 @@
-"""What `export.to_onnx` and `export.to_savedmodel` share: their flags, flag parsing and `main`.
+"""What `export.to_onnx` and `export.to_savedmodel` share: their flags, `main` and `run`.
 
-Bad input ends in one `error: ...` line on stderr: exit 2 for usage errors (unknown flag, bad value, bad
---name), 1 for the rest (run dir, models dir, existing model). All of it is checked before TensorFlow loads.
+Bad input ends in one `error: ...` line on stderr (common/cli.py): exit 2 for usage errors (unknown flag, bad
+value, bad --name), 1 for the rest (run dir, models dir, existing model). All of it is checked before TensorFlow
+loads.
 """
 
-import sys
-
 from absl import flags
+
+from common import cli
 
 FLAGS = flags.FLAGS
 
@@ -29,38 +30,28 @@ def define_flags(onnx: bool) -> None:
                       'serving.')
 
 
-def parse_flags(argv):
-  # absl exits 1 with a page of usage on a bad flag; a usage error here is one line and exit code 2.
-  try:
-    return FLAGS(argv)
-  except flags.Error as e:
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(2)
-
-
 def main(argv, formats) -> int:
-  """Runs one export with the parsed flags; returns the exit code."""
-  if len(argv) > 1:
-    print(f'error: unexpected arguments: {" ".join(argv[1:])}', file=sys.stderr)
-    return 2
+  """Runs one export with the parsed flags; returns the exit code (errors are raised, see `run`)."""
+  del argv  # common.cli.run refuses positional arguments
   import logging as std_logging
   from absl import logging
   logging.set_verbosity(logging.WARNING)  # TF's Python INFO lines (asset writing, ...) drown the progress
   std_logging.getLogger('tf2onnx').setLevel(std_logging.ERROR)  # its INFO/WARNING lines; parity is the check
-  from export import loader, model_folder
-  try:
-    if FLAGS.name is not None:
+  from export import model_folder
+  if FLAGS.name is not None:
+    try:
       model_folder.validate_name(FLAGS.name)
-  except ValueError as e:
-    print(f'error: {e}', file=sys.stderr)
-    return 2
+    except ValueError as e:
+      raise cli.UsageError(str(e)) from None
   onnx = 'onnx' in formats
-  try:
-    model_folder.export_model(FLAGS.run_dir, models_dir=FLAGS.models_dir, name=FLAGS.name, formats=formats,
-                              opset=FLAGS.opset if onnx else 17, fp16=FLAGS.fp16 if onnx else False,
-                              overwrite=FLAGS.overwrite, runs_root=FLAGS.runs_root,
-                              log=lambda line: print(line, flush=True))
-  except (loader.ExportError, loader.RunDirError) as e:
-    print(f'error: {e}', file=sys.stderr)
-    return 1
+  model_folder.export_model(FLAGS.run_dir, models_dir=FLAGS.models_dir, name=FLAGS.name, formats=formats,
+                            opset=FLAGS.opset if onnx else 17, fp16=FLAGS.fp16 if onnx else False,
+                            overwrite=FLAGS.overwrite, runs_root=FLAGS.runs_root,
+                            log=lambda line: print(line, flush=True))
   return 0
+
+
+def run(formats) -> None:
+  """The entry point of an export command writing `formats`: ExportError and RunDirError exit 1."""
+  from export import loader  # no TensorFlow: training.generator_io defers it
+  cli.run(lambda argv: main(argv, formats), errors={loader.ExportError: 1, loader.RunDirError: 1})

@@ -13,16 +13,10 @@ import os
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # entry point only: TF's C++ start-up chatter
 
-from absl import app
-
 from export import cli
 
 cli.define_flags(onnx=True)
 
 
-def main(argv):
-  return cli.main(argv, formats=('onnx',))
-
-
 if __name__ == '__main__':
-  app.run(main, flags_parser=cli.parse_flags)
+  cli.run(formats=('onnx',))

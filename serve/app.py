@@ -24,8 +24,10 @@ import tempfile
 import time
 import uuid
 
-from absl import app, flags, logging
+from absl import flags, logging
 
+from common import cli
+from common.cli import UsageError  # a bad flag or environment value: one line, exit code 2
 from serve import models as models_lib
 from serve import sampler
 
@@ -34,7 +36,7 @@ AUTH_ENV = 'GAN_SERVE_AUTH'
 
 flags.DEFINE_string('models_dir', 'models', 'Folder of exported models, one subfolder (model.onnx + '
                     'metadata.json) each; the only place models are loaded from.')
-flags.DEFINE_integer('port', 7860, 'TCP port of the web server.')
+flags.DEFINE_integer('port', 7860, 'TCP port of the web server, 1..65535.', lower_bound=1, upper_bound=65535)
 flags.DEFINE_string('host', '127.0.0.1', 'Interface to bind; 0.0.0.0 exposes the app to the network (set --auth).')
 flags.DEFINE_enum('provider', 'auto', list(models_lib.PROVIDERS), 'ONNX Runtime device: auto (CUDA if a session '
                   'really gets it, else CPU), cuda (fail without it) or cpu.')
@@ -46,10 +48,6 @@ _DEFAULT_COUNT = 16
 # Generated images are tiny (16-64 px): scale them up with crisp pixels, not the browser's blur.
 CSS = ('#gallery img, #strip img, #gif img { image-rendering: pixelated; }\n'
        '#strip img, #gif img { width: 100%; height: 100%; object-fit: contain; }')
-
-
-class UsageError(Exception):
-  """A bad flag or environment value: printed as one line, exit code 2."""
 
 
 def parse_auth(value: str | None):
@@ -240,23 +238,21 @@ def _no_models_message(models_dir: str) -> str:
 
 
 def main(argv):
-  if len(argv) > 1:
-    print(f'error: unexpected arguments: {" ".join(argv[1:])}', file=sys.stderr)
-    return 2
+  del argv  # common.cli.run refuses positional arguments
   logging.set_verbosity(logging.WARNING)  # keeps httpx's per-request INFO lines (Gradio's start-up probes) quiet
-  try:
-    auth = parse_auth(FLAGS.auth if FLAGS.auth is not None else os.environ.get(AUTH_ENV))
-    if FLAGS.max_concurrency < 1:
-      raise UsageError(f'--max_concurrency must be at least 1, got {FLAGS.max_concurrency}')
-    models, warnings = models_lib.discover_models(FLAGS.models_dir, FLAGS.provider)
-  except (UsageError, models_lib.ModelError) as e:
-    print(f'error: {e}', file=sys.stderr)
-    return 2 if isinstance(e, UsageError) else 1
+  # Every check below runs before Gradio is imported: bad input costs no start-up.
+  auth = parse_auth(FLAGS.auth if FLAGS.auth is not None else os.environ.get(AUTH_ENV))
+  if FLAGS.max_concurrency < 1:
+    raise UsageError(f'--max_concurrency must be at least 1, got {FLAGS.max_concurrency}')
+  if not FLAGS.models_dir.strip():
+    raise UsageError('--models_dir must name a folder of exported models, got an empty value')
+  if os.path.exists(FLAGS.models_dir) and not os.path.isdir(FLAGS.models_dir):
+    raise UsageError(f'--models_dir {FLAGS.models_dir!r} is a file, not a folder of exported models')
+  models, warnings = models_lib.discover_models(FLAGS.models_dir, FLAGS.provider)
   for warning in warnings:
     print(f'warning: {warning}', file=sys.stderr)
   if not models:
-    print(f'error: {_no_models_message(FLAGS.models_dir.rstrip("/"))}', file=sys.stderr)
-    return 1
+    return cli.error(_no_models_message(FLAGS.models_dir.rstrip('/')), 1)
   for m in models.values():
     print(f'loaded {m.name}: {m.metadata["image_height"]}x{m.metadata["image_width"]}x{m.metadata["channels"]}, '
           f'loss {m.metadata["loss"]}, step {m.metadata["step"]}, on {m.provider}')
@@ -273,8 +269,7 @@ def main(argv):
                                   ssr_mode=False, quiet=True, prevent_thread_lock=True, footer_links=['api'],
                                   css=CSS)
   except OSError as e:  # port taken
-    print(f'error: cannot serve on {FLAGS.host}:{FLAGS.port}: {e}', file=sys.stderr)
-    return 1
+    return cli.error(f'cannot serve on {FLAGS.host}:{FLAGS.port}: {e}', 1)
   print(f'GAN sampler ready: {local_url}' + ('  (login required)' if auth else ''), flush=True)
   try:
     demo.block_thread()
@@ -284,4 +279,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main, errors={models_lib.ModelError: 1})
