@@ -64,6 +64,29 @@ class JudgeEvaluator:
       save_if_best(self.run_dir, step, scores, ref.num_samples, generator, metadata)
     return scores
 
+  def rewind(self, step: int) -> str:
+    return rewind_best(self.run_dir, step) if self.run_dir else ''
+
+
+def rewind_best(run_dir: str, step: int) -> str:
+  """Moves <run_dir>/best/ aside (to best.discarded-step<K>/, nothing deleted) when its generator comes from a
+  step after `step`, which a resumed run has thrown away: it would otherwise outrank what the run trains again
+  from the same point. Returns a line for the log, or ''."""
+  best_dir = os.path.join(run_dir, BEST_DIR)
+  try:
+    with open(os.path.join(best_dir, BEST_SCORES_FILE)) as f:
+      kept_step = int(json.load(f)['step'])
+  except (OSError, ValueError, KeyError):
+    return ''
+  if kept_step <= step:
+    return ''
+  aside = f'{best_dir}.discarded-step{kept_step}'
+  suffix = 1
+  while os.path.exists(aside):
+    aside, suffix = f'{best_dir}.discarded-step{kept_step}-{suffix}', suffix + 1
+  os.rename(best_dir, aside)
+  return f'best/ held step {kept_step}, after the resumed step {step}: moved to {os.path.basename(aside)}/'
+
 
 def save_if_best(run_dir: str, step: int, scores: dict, num_samples: int, generator, metadata: dict) -> bool:
   """Keeps the generator with the lowest FCD so far in <run_dir>/best/ (a run directory of its own: evaluate and

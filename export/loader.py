@@ -17,7 +17,7 @@ class ExportError(Exception):
 
 def _holds_generator(run_dir: str) -> bool:
   from training import generator_io
-  folder = os.path.join(run_dir, generator_io.GENERATOR_DIR)
+  folder = generator_io.generator_folder(run_dir)
   return (os.path.isfile(os.path.join(folder, generator_io.METADATA_FILE)) and
           os.path.isfile(os.path.join(folder, generator_io.WEIGHTS_FILE)))
 
@@ -36,7 +36,7 @@ def find_run_dir(run_dir=None, runs_root: str = 'runs') -> str:
   candidates = []
   for entry in os.scandir(runs_root):
     if entry.is_dir() and _holds_generator(entry.path):
-      stamp = os.path.getmtime(os.path.join(entry.path, generator_io.GENERATOR_DIR, generator_io.METADATA_FILE))
+      stamp = os.path.getmtime(os.path.join(generator_io.generator_folder(entry.path), generator_io.METADATA_FILE))
       candidates.append((stamp, entry.path))
   if not candidates:
     raise ExportError(f'no run under {runs_root!r} holds a trained generator; train first or pass --run_dir')

@@ -13,8 +13,9 @@ PRESETS = sorted(glob.glob(str(REPO_ROOT / 'training' / 'presets' / '*.flags')))
 _CHECK = '''
 import sys
 from training import main
+main.define_flags()
 main.FLAGS(['main', '--flagfile=' + sys.argv[1]])
-config = main.resolve(main._config_from_flags())
+config = main.resolve(main.TrainConfig(**main._given_settings(only_present=False)))
 print(config.loss, config.dataset, config.image_size, config.n_critic, config.ema_decay)
 '''
 
@@ -38,3 +39,14 @@ def test_the_recipes_of_the_time_to_quality_issue_are_28_pixel_wgan_gp():
     with open(REPO_ROOT / 'training' / 'presets' / f'{name}.flags') as f:
       lines = f.read().splitlines()
     assert {'--loss=wgan_gp', '--image_size=28', '--n_critic=1'} <= set(lines), name
+
+
+def test_presets_name_only_settings_of_the_config():
+  """Presets are flagfiles of TrainConfig's field names: nothing else can set a training setting."""
+  from training import config
+  names = {f.name for f in config.fields()}
+  for preset in PRESETS:
+    with open(preset) as f:
+      flags_ = [line.split('=')[0].lstrip('-') for line in f.read().splitlines() if line.startswith('--')]
+    flags_ = [name[2:] if name.startswith('no') and name[2:] in names else name for name in flags_]
+    assert set(flags_) <= names, (preset, set(flags_) - names)

@@ -93,7 +93,7 @@ def test_nan_losses_stop_and_keep_the_last_good_checkpoint(tmp_path):
   proc = run_cli(*SMOKE, '--loss=lsgan', '--d_learning_rate=1e5', '--g_learning_rate=1e5', '--steps=50',
                  '--ckpt_every=1', f'--run_dir={run_dir}')
   assert_one_line_error(proc, 1, 'at step', 'last good checkpoint kept')
-  bad_step = int(proc.stderr.split('at step ')[1].split(';')[0])
+  bad_step = int(proc.stderr.split('at step ')[1].split(' ')[0])
   checkpoints = sorted(int(f.split('-')[1].split('.')[0]) for f in os.listdir(run_dir / 'checkpoints')
                        if f.startswith('ckpt-') and f.endswith('.index'))
   assert bad_step > 1 and checkpoints and checkpoints[-1] == bad_step - 1

@@ -1,79 +1,156 @@
-"""The one frozen configuration of a training run, and how loss-family defaults fill it in.
+"""The one source of every training setting, and how loss-family defaults fill it in.
 
-`training/main.py` builds a `TrainConfig` from flags; nothing below it reads flags. Fields left as None take
-the defaults of the chosen loss family (`training.losses.LOSSES`), so `--loss=wgan` alone gives RMSProp 5e-5,
-five critic steps and clipping at 0.01, as in the paper.
+Each `TrainConfig` field carries, in its metadata, the help text, the unit or range, the choices, and whether a
+resumed run may change it (`setting(...)`). `training/main.py` generates the absl flags from these fields, the
+presets are flagfiles of the same names, `resolve` checks the ranges, and a resume compares against the same
+metadata: a setting is written once, here.
+
+Fields left as None take the defaults of the chosen loss family (`training.losses.LOSSES`), so `--loss=wgan`
+alone gives RMSProp 5e-5, five critic steps and clipping at 0.01, as in the paper.
 """
 
 import dataclasses
+import difflib
 import json
+import typing
 from typing import Optional
 
 from training import architectures, losses
+
+CRITIC_NORMS = ('batch', 'layer', 'none')
+STRATEGY_NAMES = ('auto', 'mirrored', 'multi_worker', 'one_device')  # keys of training.strategies.STRATEGIES
+# Keys of config.json that are not settings: where the run came from, and what each resume changed.
+PROVENANCE_KEY, HISTORY_KEY = 'provenance', 'history'
 
 
 class ConfigError(ValueError):
   """An invalid combination of settings; the message is one line for the user (exit code 2)."""
 
 
+def setting(default, help: str, *, low=None, high=None, low_open=False, high_open=False, choices=None,
+            resumable: bool = False, flag: bool = True):
+  """A TrainConfig field with what the flag, the range check and --resume need to know about it.
+
+  low/high: inclusive bounds (exclusive with low_open/high_open); choices: allowed values (a callable returning
+  them is looked up lazily, for registries); resumable: a resumed run may change it (execution and cadence
+  settings, not the model, data or optimisation); flag: False for values derived at run time.
+  """
+  return dataclasses.field(default=default, metadata=dict(help=help, low=low, high=high, low_open=low_open,
+                                                           high_open=high_open, choices=choices,
+                                                           resumable=resumable, flag=flag))
+
+
+def _loss_names():
+  return list(losses.LOSSES)
+
+
+def _arch_names():
+  return list(architectures.ARCHITECTURES)
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-  # What to train
-  loss: str = 'wgan_gp'  # key of training.losses.LOSSES
-  arch: str = 'dcgan'  # key of training.architectures.ARCHITECTURES
-  dataset: str = 'digits'  # 'digits', a TFDS name, or 'folder:PATH'
-  data_dir: Optional[str] = None  # TFDS data_dir
-  manual_dir: Optional[str] = None  # original archives for TFDS, read offline
-  image_size: int = 32  # power of two, 16..128
-  channels: int = 0  # set from the dataset
-  latent_dim: int = 128
-  width: int = 32  # base channel count: the 4x4 projection has 8·width channels
-  flip: bool = False  # random horizontal flips of real images
-  # Optimisation (None: the loss family's default)
-  batch_size: int = 64  # global batch, split over replicas
-  steps: int = 2000  # generator updates
-  n_critic: Optional[int] = None
-  g_learning_rate: Optional[float] = None
-  d_learning_rate: Optional[float] = None
-  beta_1: Optional[float] = None
-  beta_2: Optional[float] = None
-  gp_weight: Optional[float] = None
-  clip_value: Optional[float] = None
-  wgan_critic_schedule: bool = False  # 100 critic steps for the first 25 G steps and every 500th
-  critic_norm: Optional[str] = None  # 'batch' | 'layer' | 'none'
-  critic_input_dropout: float = 0.0
-  lsgan_labels: tuple = (0.0, 1.0, 1.0)  # a, b, c of Mao et al. 2017
-  label_smoothing: float = 0.0  # DCGAN one-sided label smoothing s: real targets 1 - s
-  label_flip: float = 0.0  # DCGAN probability of flipping a real label to 0
-  gp_every: int = 1  # lazy penalty: on every k-th critic update only, its weight scaled to keep the average
-  fuse_critic: bool = True  # real and fake through the critic as one batch (not with a BatchNorm critic)
-  ema_decay: float = 0.999  # generator EMA that is sampled, judged and exported (training/ema.py); 0: off
-  # Execution
-  strategy: str = 'auto'
-  mixed_precision: bool = False
-  jit: bool = False
-  seed: int = 0
-  # Run directory
-  run_dir: str = ''
-  ckpt_every: int = 500
-  keep_checkpoints: int = 3
-  sample_every: int = 100
-  log_every: int = 10
-  num_samples: int = 64  # fixed latents in the sample grid
-  # Evaluation on the dataset's judge (evaluation/plugin.py, built by main); the best by FCD goes to <run_dir>/best
-  eval_every: int = 0  # generator steps between evaluations; 0: never
-  eval_samples: int = 1000  # generated images per evaluation, and held-out floor images scored alike
+  # --- What to train ---------------------------------------------------------------------------------------------
+  loss: str = setting('wgan_gp', 'GAN loss family; sets the optimizer, n_critic, penalty/clipping and critic '
+                      'normalisation defaults of its paper.', choices=_loss_names)
+  arch: str = setting('dcgan', 'Generator/critic architecture.', choices=_arch_names)
+  dataset: str = setting('digits', "'digits' (embedded, offline), a TFDS name (mnist, fashion_mnist, cifar10, "
+                         "celeb_a, tf_flowers, ...) or folder:PATH of JPEG/PNG files.")
+  data_dir: Optional[str] = setting(None, 'TFDS data directory (default: ~/tensorflow_datasets).', resumable=True)
+  manual_dir: Optional[str] = setting(None, 'Directory with the original archives of a TFDS dataset, read '
+                                      'offline.', resumable=True)
+  image_size: int = setting(32, 'Square image size: 16, 32, 64, 128, or 28, 56, 112 (native MNIST-like geometry, '
+                            '7 -> 14 -> 28); 28x28 data is padded to 32 for the other sizes.')
+  channels: int = setting(0, 'Set from the dataset.', flag=False)
+  latent_dim: int = setting(128, 'Size of the latent vector z.', low=1)
+  width: int = setting(32, 'Base channel count; the 4x4 projection has 8*width channels.', low=1)
+  flip: bool = setting(False, 'Random horizontal flips of the real images.')
+  # --- Optimisation (None: the loss family's default) ------------------------------------------------------------
+  batch_size: int = setting(64, 'Global batch size, split over replicas.', low=1)
+  steps: int = setting(2000, 'Generator updates to train for (in total, when resuming).', low=1, resumable=True)
+  n_critic: Optional[int] = setting(None, 'Critic updates per generator update (default: 1 dcgan/lsgan, '
+                                    '5 wgan*).', low=1)
+  g_learning_rate: Optional[float] = setting(None, "Generator learning rate (default: the family's).", low=0,
+                                             low_open=True)
+  d_learning_rate: Optional[float] = setting(None, "Critic learning rate (default: the family's).", low=0,
+                                             low_open=True)
+  beta_1: Optional[float] = setting(None, 'Adam beta_1 (default: .5 dcgan/lsgan, 0 wgan_gp).', low=0, high=1,
+                                    high_open=True)
+  beta_2: Optional[float] = setting(None, 'Adam beta_2 (default: .999 dcgan/lsgan, .9 wgan_gp).', low=0, high=1,
+                                    high_open=True)
+  gp_weight: Optional[float] = setting(None, 'Gradient-penalty weight lambda (default 10 for wgan_gp, else 0: '
+                                       'off); never with a BatchNorm critic or with clipping.', low=0)
+  clip_value: Optional[float] = setting(None, 'WGAN weight clipping c (default .01 for wgan; 0: off); never '
+                                        'with a gradient penalty.', low=0)
+  wgan_critic_schedule: bool = setting(False, '100 critic steps for the first 25 generator steps and every 500th '
+                                       '(WGAN reference code).')
+  critic_norm: Optional[str] = setting(None, 'Critic normalisation (default: batch, or layer for wgan_gp, which '
+                                       'never allows batch).', choices=CRITIC_NORMS)
+  critic_input_dropout: float = setting(0.0, 'Dropout on the critic input (MATLAB DCGAN example: 0.5).', low=0,
+                                        high=1, high_open=True)
+  lsgan_labels: tuple = setting((0.0, 1.0, 1.0), 'LSGAN targets a,b,c (fake, real, generator); -1,1,0 is the '
+                                'Pearson chi^2 setting.')
+  label_smoothing: float = setting(0.0, 'DCGAN one-sided label smoothing s (real target 1-s).', low=0, high=1,
+                                   high_open=True)
+  label_flip: float = setting(0.0, 'DCGAN probability of flipping a real label (MATLAB: 0.35).', low=0, high=1,
+                              high_open=True)
+  gp_every: int = setting(1, 'Lazy penalty: compute the gradient penalty on every k-th critic update only, '
+                          "weighted so its average strength stays lambda (StyleGAN2's lazy regularisation).", low=1)
+  fuse_critic: bool = setting(True, 'Score real and fake images in one critic call (exact for per-example '
+                              'normalisation; ignored with a BatchNorm critic, whose statistics would mix them).')
+  ema_decay: float = setting(0.999, 'Decay of the generator EMA that grids, --eval_every, best/ and export use '
+                             '(half-life ln2/(1-d) steps; 0.999: ~690); 0: use the trained weights.', low=0,
+                             high=1, high_open=True)
+  # --- Execution -------------------------------------------------------------------------------------------------
+  strategy: str = setting('auto', 'tf.distribute strategy; auto: MirroredStrategy over visible GPUs, else one '
+                          'device.', choices=STRATEGY_NAMES, resumable=True)
+  cpu_replicas: int = setting(0, 'Split the CPU into this many logical devices (for mirrored on CPU); 0: no split.',
+                              low=0, resumable=True)
+  mixed_precision: bool = setting(False, 'Mixed precision (float16 on GPU, bfloat16 on CPU); losses and penalty '
+                                  'stay float32.')
+  jit: bool = setting(False, 'XLA-compile the loss and gradient computation.', resumable=True)
+  deterministic: bool = setting(False, 'Deterministic ops (tf.config.experimental.enable_op_determinism) and '
+                                'data order: a run stopped and resumed ends bit-identical to an uninterrupted one '
+                                '(on CPU; slower on GPU).')
+  seed: int = setting(0, 'Seed of weights, latents and data order.', low=0)
+  # --- Run directory ---------------------------------------------------------------------------------------------
+  run_dir: str = setting('', 'Run directory (default: runs/<loss>-<dataset>-<time>).')
+  ckpt_every: int = setting(500, 'Checkpoint (and generator export) every N steps.', low=1, resumable=True)
+  keep_checkpoints: int = setting(3, 'Checkpoints kept.', low=1, resumable=True)
+  sample_every: int = setting(100, 'Sample grid of the fixed latents every N steps.', low=1, resumable=True)
+  log_every: int = setting(10, 'Scalars to TensorBoard and metrics.csv every N steps; the NaN/Inf guard looks at '
+                           'the losses at these steps only (reading them is a device-to-host sync).', low=1,
+                           resumable=True)
+  num_samples: int = setting(64, 'Images in the sample grid.', low=1, high=256)
+  # --- Evaluation on the dataset's judge (evaluation/plugin.py, built by main) -----------------------------------
+  eval_every: int = setting(0, "Score the generator on the dataset's judge (evaluation/: FCD, KID, precision/"
+                            'recall, coverage, copy check) every N steps into eval.csv and TensorBoard, keeping '
+                            'the best by FCD in <run_dir>/best; 0: never.', low=0, resumable=True)
+  eval_samples: int = setting(1000, 'Generated images per evaluation, and held-out floor images scored alike (both '
+                              "against the whole reference split); FCD needs more than the judge's 128 features. "
+                              'Compare FCDs only at equal counts.', low=2, resumable=True)
 
   @property
   def family(self) -> losses.GANLoss:
     return losses.LOSSES[self.loss]
 
-  def to_json(self) -> str:
-    return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + '\n'
+  def settings(self) -> dict:
+    return dataclasses.asdict(self)
+
+  def to_json(self, provenance: Optional[dict] = None, history: Optional[list] = None) -> str:
+    values = self.settings()
+    if provenance is not None:
+      values[PROVENANCE_KEY] = provenance
+    if history is not None:
+      values[HISTORY_KEY] = history
+    return json.dumps(values, indent=2, sort_keys=True) + '\n'
 
   @classmethod
   def from_json(cls, text: str) -> 'TrainConfig':
+    """The settings of a config.json (its provenance and history are read with `read_extras`)."""
     values = json.loads(text)
+    values.pop(PROVENANCE_KEY, None)
+    values.pop(HISTORY_KEY, None)
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - known)
     if unknown:
@@ -83,12 +160,60 @@ class TrainConfig:
     return cls(**values)
 
 
+def read_extras(text: str) -> tuple:
+  """(provenance dict, history list) of a config.json; empty for runs written before they existed."""
+  values = json.loads(text)
+  return values.get(PROVENANCE_KEY, {}), values.get(HISTORY_KEY, [])
+
+
+def fields() -> list:
+  """The settings that are flags, in declaration order: what main.py defines, presets may name and resume checks."""
+  return [f for f in dataclasses.fields(TrainConfig) if f.metadata['flag']]
+
+
+def field_type(field) -> type:
+  """int, float, bool, str or tuple: the field's type with Optional removed."""
+  hint = typing.get_type_hints(TrainConfig)[field.name]
+  args = [a for a in typing.get_args(hint) if a is not type(None)]
+  return args[0] if args else hint
+
+
+def choices_of(field) -> Optional[list]:
+  choices = field.metadata['choices']
+  return list(choices() if callable(choices) else choices) if choices else None
+
+
+def range_text(field) -> str:
+  """'>= 1', '> 0', 'in [0, 1)', ... or '' for a field without bounds."""
+  m = field.metadata
+  if m['low'] is not None and m['high'] is not None:
+    return f'in {"(" if m["low_open"] else "["}{m["low"]}, {m["high"]}{")" if m["high_open"] else "]"}'
+  if m['low'] is not None:
+    return f'{">" if m["low_open"] else ">="} {m["low"]}'
+  if m['high'] is not None:
+    return f'{"<" if m["high_open"] else "<="} {m["high"]}'
+  return ''
+
+
+def _in_range(field, value) -> bool:
+  m = field.metadata
+  low_ok = m['low'] is None or (value > m['low'] if m['low_open'] else value >= m['low'])
+  high_ok = m['high'] is None or (value < m['high'] if m['high_open'] else value <= m['high'])
+  return low_ok and high_ok
+
+
+def closest(name: str, candidates) -> str:
+  """' (did you mean X?)' for the closest candidate by spelling, or ''."""
+  match = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+  return f' (did you mean {match[0]}?)' if match else ''
+
+
 def resolve(config: TrainConfig) -> TrainConfig:
   """Validates `config` and fills every None with the loss family's default. Raises ConfigError."""
-  if config.loss not in losses.LOSSES:
-    raise ConfigError(f'unknown --loss {config.loss!r}; choose one of {", ".join(losses.LOSSES)}')
-  if config.arch not in architectures.ARCHITECTURES:
-    raise ConfigError(f'unknown --arch {config.arch!r}; choose one of {", ".join(architectures.ARCHITECTURES)}')
+  for name, registry in (('loss', losses.LOSSES), ('arch', architectures.ARCHITECTURES)):
+    value = getattr(config, name)
+    if value not in registry:
+      raise ConfigError(f'unknown --{name} {value!r}; choose one of {", ".join(registry)}{closest(value, registry)}')
   try:
     architectures.validate_image_size(config.image_size)
   except ValueError as e:
@@ -106,41 +231,54 @@ def resolve(config: TrainConfig) -> TrainConfig:
       clip_value=family.clip_value if config.clip_value is None else config.clip_value,
       critic_norm=family.critic_norm if config.critic_norm is None else config.critic_norm,
   )
+  for field in fields():
+    value = getattr(config, field.name)
+    choices = choices_of(field)
+    if choices and value not in choices:
+      raise ConfigError(f'--{field.name} must be one of {", ".join(choices)}, got {value!r}')
+    if value is not None and not isinstance(value, (str, tuple)) and not _in_range(field, value):
+      raise ConfigError(f'--{field.name} must be {range_text(field)}, got {value}')
   if config.critic_norm not in family.allowed_critic_norms:
     raise ConfigError(f'--critic_norm={config.critic_norm} is not allowed with --loss={config.loss}; '
                       f'choose one of {", ".join(family.allowed_critic_norms)}')
-  checks = [
-      (config.batch_size >= 1, f'--batch_size must be >= 1, got {config.batch_size}'),
-      (config.steps >= 1, f'--steps must be >= 1, got {config.steps}'),
-      (config.n_critic >= 1, f'--n_critic must be >= 1, got {config.n_critic}'),
-      (config.latent_dim >= 1, f'--latent_dim must be >= 1, got {config.latent_dim}'),
-      (config.width >= 1, f'--width must be >= 1, got {config.width}'),
-      (min(config.ckpt_every, config.sample_every, config.log_every) >= 1,
-       '--ckpt_every, --sample_every and --log_every must be >= 1'),
-      (config.keep_checkpoints >= 1, '--keep_checkpoints must be >= 1'),
-      (1 <= config.num_samples <= 256, '--num_samples must be in 1..256'),
-      (config.eval_every >= 0, f'--eval_every must be >= 0 (0: never), got {config.eval_every}'),
-      (config.eval_samples >= 2, f'--eval_samples must be >= 2, got {config.eval_samples}'),
-      (config.g_learning_rate > 0 and config.d_learning_rate > 0, 'learning rates must be > 0'),
-      (0 <= config.critic_input_dropout < 1, '--critic_input_dropout must be in [0, 1)'),
-      (0 <= config.label_smoothing < 1, '--label_smoothing must be in [0, 1)'),
-      (0 <= config.label_flip < 1, '--label_flip must be in [0, 1)'),
-      (0 <= config.ema_decay < 1, f'--ema_decay must be in [0, 1) (0: no EMA), got {config.ema_decay}'),
-      (config.gp_every >= 1, f'--gp_every must be >= 1, got {config.gp_every}'),
-      (config.gp_every == 1 or config.gp_weight > 0, '--gp_every applies only with a gradient penalty (--gp_weight > 0)'),
-      (config.gp_weight >= 0, '--gp_weight must be >= 0'),
-      (config.clip_value is None or config.clip_value > 0, '--clip_value must be > 0'),
-      (len(config.lsgan_labels) == 3, '--lsgan_labels takes three numbers a,b,c'),
-      (config.lsgan_labels[1] != config.lsgan_labels[0], '--lsgan_labels: b (real target) must differ from a'),
+  penalty, clipping = config.gp_weight > 0, bool(config.clip_value)
+  # Gulrajani et al. 2017, Section 4: the penalty is a per-example constraint, and BatchNorm makes each example's
+  # critic value depend on the rest of the batch, so the penalised gradient is not the one the theory asks for.
+  # Clipping on top of a penalty brings back the capacity loss the penalty was introduced to avoid.
+  conflicts = [
+      (penalty and config.critic_norm == 'batch',
+       f'--gp_weight={config.gp_weight} penalises a BatchNorm critic (--critic_norm=batch, the default for '
+       f'--loss={config.loss}); pass --critic_norm=layer or none, or --gp_weight=0'),
+      (penalty and clipping,
+       f'--clip_value={config.clip_value} and a gradient penalty (--gp_weight={config.gp_weight}) do not combine; '
+       f'pass --clip_value=0 or --gp_weight=0'),
+      (config.gp_every > 1 and not penalty, '--gp_every applies only with a gradient penalty (--gp_weight > 0)'),
+      (len(config.lsgan_labels) != 3, '--lsgan_labels takes three numbers a,b,c'),
+      (config.lsgan_labels[1] == config.lsgan_labels[0], '--lsgan_labels: b (real target) must differ from a'),
+      (config.wgan_critic_schedule and config.loss not in ('wgan', 'wgan_gp'),
+       '--wgan_critic_schedule applies to --loss=wgan or wgan_gp only'),
+      ((config.label_smoothing or config.label_flip) and config.loss != 'dcgan',
+       '--label_smoothing and --label_flip apply to --loss=dcgan only'),
   ]
-  for ok, message in checks:
-    if not ok:
+  for bad, message in conflicts:
+    if bad:
       raise ConfigError(message)
-  if config.wgan_critic_schedule and config.loss not in ('wgan', 'wgan_gp'):
-    raise ConfigError('--wgan_critic_schedule applies to --loss=wgan or wgan_gp only')
-  if (config.label_smoothing or config.label_flip) and config.loss != 'dcgan':
-    raise ConfigError('--label_smoothing and --label_flip apply to --loss=dcgan only')
   return config
+
+
+def resume_changes(saved: TrainConfig, given: dict) -> dict:
+  """The settings a resume changes: {name: (old, new)} for the `given` {name: value} that differ from `saved`.
+  Raises ConfigError when one of them may not change (the model, data and optimisation are fixed by the run)."""
+  by_name = {f.name: f for f in fields()}
+  changes = {}
+  for name, value in given.items():
+    old = getattr(saved, name)
+    if value == old:
+      continue
+    if not by_name[name].metadata['resumable']:
+      raise ConfigError(f'--{name} cannot change when resuming (the run has {old!r})')
+    changes[name] = (old, value)
+  return changes
 
 
 def n_critic_at(config: TrainConfig, step: int) -> int:

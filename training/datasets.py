@@ -17,6 +17,9 @@ seconds, and a digits run needs none but scikit-learn.
 
 import concurrent.futures
 import dataclasses
+import difflib
+import glob
+import hashlib
 import os
 import re
 from typing import Callable, Optional, Union
@@ -29,6 +32,8 @@ MIN_IMAGE_SIZE = 8  # smaller than the 8x8 digits is no image at all; the archit
 # (60,000 x 64² x 1 x 4 B = 0.98 GB) and CIFAR-10 at 32x32 (0.61 GB), but not CelebA (8 GB at 64x64).
 CACHE_BUDGET_BYTES = 1 << 30
 MAX_SHUFFLE_BUFFER = 10_000  # enough to mix any one class; larger buffers only cost memory and start-up time
+CHECKSUM_CONTENT_LIMIT = 1 << 30  # bytes of data files hashed in full for the provenance checksum
+_MAX_EPOCHS = 1 << 40  # "forever" for a repeating pipeline
 # Files a folder source reads, by extension, and the formats (PIL's names) that tf.io.decode_image decodes.
 # MPO is how PIL names the JPEGs of many cameras (a JPEG with a second, preview image appended).
 IMAGE_EXTENSIONS = ('.bmp', '.gif', '.jpeg', '.jpg', '.png', '.webp')
@@ -49,6 +54,7 @@ class DatasetInfo:
   channels: int  # 1 or 3
   num_classes: int  # 0 when unlabeled (folder datasets)
   skipped: int = 0  # unreadable files skipped (folder datasets)
+  checksum: str = ''  # 'sha256:...' of the data read (provenance in config.json; see _checksum_files)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,8 +100,9 @@ def load_images(spec: str, image_size: int, split: str = 'train', data_dir=None,
 
 def make_input_pipeline(images: tf.data.Dataset, info: DatasetInfo, image_size: int, batch_size: int, seed: int,
                         flip: bool = False, cache: Union[str, bool] = 'auto', repeat: bool = True,
-                        batch_fn: Optional[Callable] = None) -> tf.data.Dataset:
-  """cache -> shuffle -> repeat -> random flip -> batch -> batch_fn -> prefetch, deterministic for a seed.
+                        batch_fn: Optional[Callable] = None, start_batch: int = 0) -> tf.data.Dataset:
+  """cache -> shuffle per epoch -> repeat -> random flip -> batch -> batch_fn -> prefetch, deterministic for a
+  seed, and resumable at any batch.
 
   Args:
     images: unbatched output of `load_images` (images, or (image, label) pairs).
@@ -112,6 +119,10 @@ def make_input_pipeline(images: tf.data.Dataset, info: DatasetInfo, image_size: 
     repeat: loop over the data forever (training) or read it once (evaluation).
     batch_fn: optional function mapped over each batch, called as Dataset.map calls it (pairs are passed as two
       arguments); the trainer attaches per-example latents with it.
+    start_batch: with repeat, the first batch to produce: batch b of a pipeline started at 0 and batch 0 of one
+      started at b are the same images in the same order (how a resumed run continues the data order exactly).
+      Each epoch is shuffled with its own seed (seed, epoch), so only the part of one epoch before the start is
+      skipped, never the epochs before it.
   Returns:
     Batches (batch_size, image_size, image_size, channels), or (images, labels), or what batch_fn returns.
   Raises:
@@ -124,11 +135,27 @@ def make_input_pipeline(images: tf.data.Dataset, info: DatasetInfo, image_size: 
     images = images.cache()
   elif isinstance(cache, str) and cache != 'auto':
     images = images.cache(os.path.expanduser(cache))
-  images = images.shuffle(min(info.num_examples, MAX_SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True)
+  buffer = min(info.num_examples, MAX_SHUFFLE_BUFFER)
+  first = 0  # position of the first example in the endless stream of epochs
   if repeat:
-    images = images.repeat()
+    first_epoch, offset = divmod(start_batch * batch_size, info.num_examples)
+    first = start_batch * batch_size
+    epoch_data = images
+
+    def epoch(index):  # one pass in the order of its own seed: epoch e's order is a function of (seed, e) only
+      # Inside this traced function set_seed fixes the function graph's seed only: the order then depends on
+      # (seed, e) alone, not on the process's global seed (with which TF also fails to take a tensor seed when
+      # the global seed is 0).
+      tf.random.set_seed(1)
+      return epoch_data.shuffle(buffer, seed=tf.cast(seed, tf.int64) * 1_000_003 + index,
+                                reshuffle_each_iteration=False)
+    images = tf.data.Dataset.range(first_epoch, _MAX_EPOCHS).flat_map(epoch).skip(offset)
+  elif start_batch:
+    raise ValueError('start_batch applies to a repeating pipeline only')
+  else:
+    images = images.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
   if flip:
-    images = images.enumerate().map(_random_flip(seed), num_parallel_calls=tf.data.AUTOTUNE)
+    images = images.enumerate(start=first).map(_random_flip(seed), num_parallel_calls=tf.data.AUTOTUNE)
   batches = images.batch(batch_size, drop_remainder=True)
   if batch_fn is not None:
     batches = batches.map(batch_fn, num_parallel_calls=tf.data.AUTOTUNE)
@@ -248,7 +275,8 @@ def _load_digits(name, *, image_size, split, data_dir, manual_dir, with_labels):
   dataset = tf.data.Dataset.from_tensor_slices((pixels, labels))
   dataset = dataset.map(_labelled_or_not(lambda image: _fit_square(image, image_size), with_labels),
                         num_parallel_calls=tf.data.AUTOTUNE)
-  return dataset, DatasetInfo(name=name, num_examples=len(keep), channels=1, num_classes=10)
+  checksum = 'sha256:' + hashlib.sha256(split.encode() + digits.images[keep].tobytes()).hexdigest()
+  return dataset, DatasetInfo(name=name, num_examples=len(keep), channels=1, num_classes=10, checksum=checksum)
 
 
 def _labelled_or_not(transform, with_labels: bool):
@@ -294,7 +322,7 @@ def _load_folder(path, *, image_size, split, data_dir, manual_dir, with_labels):
   dataset = tf.data.Dataset.from_tensor_slices(readable).map(decode, num_parallel_calls=tf.data.AUTOTUNE)
   dataset = dataset.ignore_errors(log_warning=True)
   return dataset, DatasetInfo(name=name, num_examples=len(readable), channels=3, num_classes=0,
-                              skipped=len(bad))
+                              skipped=len(bad), checksum=_checksum_files(readable, root, split))
 
 
 def _image_problem(file: str) -> Optional[str]:
@@ -348,14 +376,18 @@ def _load_tfds(name, *, image_size, split, data_dir, manual_dir, with_labels):
                                read_config=tfds.ReadConfig(try_autocache=False))
   dataset = dataset.map(convert, num_parallel_calls=tf.data.AUTOTUNE)
   num_classes = builder.info.features[label_key].num_classes if label_key else 0
-  return dataset, DatasetInfo(name=name, num_examples=num_examples, channels=channels, num_classes=num_classes)
+  records = sorted(glob.glob(os.path.join(builder.data_dir, '*.tfrecord*')))
+  return dataset, DatasetInfo(name=name, num_examples=num_examples, channels=channels, num_classes=num_classes,
+                              checksum=_checksum_files(records, builder.data_dir, split))
 
 
 def _tfds_builder(tfds, name: str, data_dir):
   try:
     return tfds.builder(name, data_dir=os.path.expanduser(data_dir) if data_dir else None)
   except tfds.core.registered.DatasetNotFoundError as e:
-    raise DatasetError(f'unknown dataset {name!r}; known: {", ".join(known_datasets())}, or any other '
+    close = difflib.get_close_matches(name, [*BUILTIN_SOURCES, *tfds.list_builders()], n=1, cutoff=0.75)
+    hint = f'did you mean {close[0]!r}? ' if close else ''
+    raise DatasetError(f'unknown dataset {name!r}; {hint}known: {", ".join(known_datasets())}, or any other '
                        f'TensorFlow Datasets image dataset') from e
   except Exception as e:  # a malformed name or version, a missing optional dependency of the builder
     raise DatasetError(f'cannot open TFDS dataset {name!r}: {_first_line(e)}') from e
@@ -401,6 +433,22 @@ def _prepare(tfds, name: str, builder, manual_dir):
   except Exception as e:  # no network, a corrupt archive, a checksum mismatch, a full disk, ...
     raise DatasetError(f'could not prepare {name}: pass --manual_dir=DIR holding its original archives{archives} '
                        f'({_first_line(e)})') from e
+
+
+def _checksum_files(paths, root: str, split: str, content_limit: int = CHECKSUM_CONTENT_LIMIT) -> str:
+  """'sha256:<hex>' over the split's name and each file's path (relative to root), size and bytes; above
+  content_limit bytes in all, 'listing-sha256:<hex>' over names and sizes only (hashing a 100 GB image tree would
+  cost more than the training run's start-up is worth)."""
+  sizes = [os.path.getsize(p) for p in paths]
+  with_content = sum(sizes) <= content_limit
+  digest = hashlib.sha256(split.encode())
+  for path, size in zip(paths, sizes):
+    digest.update(f'\0{os.path.relpath(path, root)}\0{size}\0'.encode())
+    if with_content:
+      with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+          digest.update(block)
+  return ('sha256:' if with_content else 'listing-sha256:') + digest.hexdigest()
 
 
 def _first_line(error: BaseException) -> str:

@@ -17,6 +17,10 @@ class Evaluator(Protocol):
     (what an evaluator needs to save the generator as a run directory). Returns scalars, logged to eval.csv and
     TensorBoard as eval/<name>. May keep state of its own (the best generator so far)."""
 
+  def rewind(self, step: int) -> str:
+    """A resumed run threw away the steps after `step`: set aside what was kept from them (a best generator of a
+    stretch that will be trained again). Returns a line for the log, or ''."""
+
   @property
   def floor(self) -> Mapping[str, float]:
     """Reference values of the same scalars (what real data scores), logged beside as eval_floor/<name>;

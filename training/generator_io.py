@@ -11,7 +11,9 @@ pickled model, so a run directory stays readable as long as the architecture kee
 import datetime
 import json
 import os
+import shutil
 import tempfile
+from typing import Optional
 
 FORMAT_VERSION = 1
 GENERATOR_DIR = 'generator'
@@ -23,8 +25,9 @@ class RunDirError(Exception):
   """A run directory that cannot be read: the message is one line meant for the user."""
 
 
-def generator_metadata(config, step: int) -> dict:
-  """Metadata for a generator trained with `config` (a training.config.TrainConfig) up to `step`."""
+def generator_metadata(config, step: int, provenance: Optional[dict] = None) -> dict:
+  """Metadata for a generator trained with `config` (a training.config.TrainConfig) up to `step`; `provenance`
+  (training/provenance.py) travels on into exported models."""
   import tensorflow as tf  # deferred: keeps `import training.generator_io` cheap for readers of metadata
   return {
       'format_version': FORMAT_VERSION,
@@ -41,33 +44,48 @@ def generator_metadata(config, step: int) -> dict:
       'step': int(step),
       'tensorflow_version': tf.__version__,
       'saved_at': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
+      **({'provenance': provenance} if provenance else {}),
   }
 
 
-def _atomic_write_text(path: str, text: str) -> None:
-  fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix='.tmp-')
-  with os.fdopen(fd, 'w') as f:
-    f.write(text)
-  os.replace(tmp, path)
-
-
 def save(generator, metadata: dict, run_dir: str) -> str:
-  """Writes the generator's weights and metadata under <run_dir>/generator/, replacing both atomically."""
+  """Writes the generator's weights and metadata as <run_dir>/generator/, replacing the previous one as a whole.
+
+  Both files are written into a fresh folder that then takes the place of the old one (two renames; a crash
+  between them leaves the previous generator as generator.old/, which `read_metadata` falls back to), so a
+  reader never sees the weights of one step with the metadata of another.
+  """
   out_dir = os.path.join(run_dir, GENERATOR_DIR)
-  os.makedirs(out_dir, exist_ok=True)
-  tmp_weights = os.path.join(out_dir, '.tmp-' + WEIGHTS_FILE)
-  generator.save_weights(tmp_weights)
-  os.replace(tmp_weights, os.path.join(out_dir, WEIGHTS_FILE))
-  _atomic_write_text(os.path.join(out_dir, METADATA_FILE), json.dumps(metadata, indent=2) + '\n')
+  os.makedirs(run_dir, exist_ok=True)
+  new_dir = tempfile.mkdtemp(dir=run_dir, prefix=f'.{GENERATOR_DIR}-')
+  try:
+    generator.save_weights(os.path.join(new_dir, WEIGHTS_FILE))
+    with open(os.path.join(new_dir, METADATA_FILE), 'w') as f:
+      f.write(json.dumps(metadata, indent=2) + '\n')
+    old_dir = out_dir + '.old'
+    shutil.rmtree(old_dir, ignore_errors=True)
+    if os.path.isdir(out_dir):
+      os.rename(out_dir, old_dir)
+    os.rename(new_dir, out_dir)
+    shutil.rmtree(old_dir, ignore_errors=True)
+  finally:
+    shutil.rmtree(new_dir, ignore_errors=True)
   return out_dir
+
+
+def generator_folder(run_dir: str) -> str:
+  """<run_dir>/generator, or generator.old when a save was interrupted between its two renames."""
+  folder = os.path.join(run_dir, GENERATOR_DIR)
+  return folder if os.path.isdir(folder) or not os.path.isdir(folder + '.old') else folder + '.old'
 
 
 def read_metadata(run_dir: str) -> dict:
   """Reads and validates <run_dir>/generator/generator.json; raises RunDirError with a one-line reason."""
   if not os.path.isdir(run_dir):
     raise RunDirError(f'run directory {run_dir!r} does not exist')
-  path = os.path.join(run_dir, GENERATOR_DIR, METADATA_FILE)
-  if not os.path.isfile(path) or not os.path.isfile(os.path.join(run_dir, GENERATOR_DIR, WEIGHTS_FILE)):
+  folder = generator_folder(run_dir)
+  path = os.path.join(folder, METADATA_FILE)
+  if not os.path.isfile(path) or not os.path.isfile(os.path.join(folder, WEIGHTS_FILE)):
     raise RunDirError(f'{run_dir!r} holds no trained generator (no {GENERATOR_DIR}/{METADATA_FILE} and '
                       f'{WEIGHTS_FILE}); train first or let the run reach its first checkpoint')
   try:
@@ -91,7 +109,7 @@ def load(run_dir: str):
   generator = arch.build_generator(metadata['latent_dim'], metadata['image_height'], metadata['channels'],
                                    metadata['width'])
   try:
-    generator.load_weights(os.path.join(run_dir, GENERATOR_DIR, WEIGHTS_FILE))
+    generator.load_weights(os.path.join(generator_folder(run_dir), WEIGHTS_FILE))
   except (OSError, ValueError) as e:
     raise RunDirError(f'cannot load the generator weights of {run_dir!r}: {e}') from None
   return generator, metadata

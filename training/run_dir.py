@@ -1,8 +1,10 @@
 """What a training run writes, and where.
 
 <run_dir>/
-  config.json              every setting of the run (resolved defaults included)
-  checkpoints/             tf.train.CheckpointManager: both networks, both optimizers, step, fixed latents
+  config.json              every setting of the run (resolved defaults included), its provenance, and the history
+                           of resumes (the step of each, what it changed, its provenance)
+  checkpoints/             training/checkpoints.py: both networks, both optimizers, step, fixed latents, EMA
+                           generator; each with a ckpt-N.sha256 manifest
   generator/               the latest generator, for export (training.generator_io)
   samples/step_XXXXXXX.png grids of the same fixed latents every --sample_every steps
   samples.gif              those grids as an animation, written at the end
@@ -12,7 +14,9 @@
   loss_curve.png           plotted from metrics.csv at the end
   tensorboard/             scalars and sample grids
 
-Only the chief writes here. Nothing that exists is overwritten unless the run resumes.
+Only the chief writes here. Nothing that exists is overwritten unless the run resumes; then rows of metrics.csv
+and eval.csv after the restored step (the stretch that was thrown away) are dropped, since the resumed run
+writes them again.
 """
 
 import csv
@@ -54,8 +58,14 @@ def prepare(run_dir: str, resume: bool) -> None:
 
 
 def write_config(run_dir: str, config_json: str) -> None:
-  with open(os.path.join(run_dir, CONFIG_FILE), 'w') as f:
+  """Replaces config.json atomically: a crash leaves the old or the new file, never half of one."""
+  path = os.path.join(run_dir, CONFIG_FILE)
+  tmp = path + '.tmp'
+  with open(tmp, 'w') as f:
     f.write(config_json)
+    f.flush()
+    os.fsync(f.fileno())
+  os.replace(tmp, path)
 
 
 def read_config_text(run_dir: str) -> str:
@@ -126,6 +136,23 @@ class MetricsLog:
       if new:
         writer.writeheader()
       writer.writerow(row)
+
+  def truncate_after(self, step: int) -> int:
+    """Drops the rows after `step` (written by a stretch a resume throws away); returns how many."""
+    if not os.path.isfile(self.path):
+      return 0
+    with open(self.path, newline='') as f:
+      rows = list(csv.DictReader(f))
+    kept = [r for r in rows if int(float(r['step'])) <= step]
+    if len(kept) == len(rows):
+      return 0
+    tmp = self.path + '.tmp'
+    with open(tmp, 'w', newline='') as f:
+      writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+      writer.writeheader()
+      writer.writerows(kept)
+    os.replace(tmp, self.path)
+    return len(rows) - len(kept)
 
   def read(self) -> dict:
     if not os.path.isfile(self.path):

@@ -87,3 +87,11 @@ def worker_id(strategy: tf.distribute.Strategy) -> str:
   if resolver is None or not getattr(resolver, 'task_type', None):
     return 'local'
   return f'{resolver.task_type}{resolver.task_id}'
+
+
+def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
+  """Whether the strategy spans more than one process (workers must then agree on when to stop)."""
+  resolver = getattr(strategy, 'cluster_resolver', None)
+  if resolver is None or not getattr(resolver, 'task_type', None):
+    return False
+  return sum(len(tasks) for tasks in resolver.cluster_spec().as_dict().values()) > 1

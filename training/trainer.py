@@ -14,9 +14,9 @@ import numpy as np
 import tensorflow as tf
 
 from common.latents import latents
-from training import datasets, ema, generator_io, run_dir as rundir, steps, strategies
+from training import checkpoints, datasets, ema, generator_io, provenance, run_dir as rundir, steps, strategies
 from training.architectures import ARCHITECTURES
-from training.config import ConfigError, TrainConfig, n_critic_at
+from training.config import ConfigError, TrainConfig, n_critic_at, read_extras
 from training.evaluator import Evaluator
 from training.progress import Progress
 
@@ -43,11 +43,13 @@ def _dtype_policy(config: TrainConfig) -> str:
 
 
 class _StopRequest:
-  """Turns SIGTERM (and Ctrl-C) into a clean stop: checkpoint, then exit."""
+  """Turns SIGTERM (a preemption) and Ctrl-C into a clean stop: finish the step, checkpoint, exit 0. A second
+  signal exits at once (code 128 + signal), losing only the steps since the last checkpoint."""
 
-  def __init__(self):
+  def __init__(self, log):
     self.requested = False
     self._previous = {}
+    self._log = log
 
   def __enter__(self):
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -58,11 +60,57 @@ class _StopRequest:
     return self
 
   def _handle(self, signum, frame):
+    if self.requested:
+      os.write(2, f'\nsecond {signal.Signals(signum).name}: exiting now without a checkpoint\n'.encode())
+      os._exit(128 + signum)
     self.requested = True
+    os.write(2, f'\n{signal.Signals(signum).name}: stopping after this step with a checkpoint (send it again to '
+                f'exit at once)\n'.encode())
 
   def __exit__(self, *exc):
     for sig, handler in self._previous.items():
       signal.signal(sig, handler)
+
+
+def _stop_vote(strategy):
+  """A function (requested: bool) -> bool that every worker calls at every step: in a multi-worker run the
+  workers all-reduce their stop requests, so a signal to any one of them stops all at the same step (a worker
+  that stopped alone would leave the others waiting forever at the next collective). One process: no vote."""
+  if not strategies.is_multi_worker(strategy):
+    return lambda requested: requested
+
+  @tf.function
+  def vote(flag):
+    per_replica = strategy.run(lambda: tf.identity(flag))
+    return strategy.reduce(tf.distribute.ReduceOp.MAX, per_replica, axis=None)
+
+  return lambda requested: bool(vote(tf.constant(1.0 if requested else 0.0)) > 0)
+
+
+def _write_error(error: BaseException) -> str:
+  """One line for a failed write (a full disk, a read-only folder, ...)."""
+  if isinstance(error, checkpoints.CheckpointWriteError) or not isinstance(error, OSError):
+    return str(error)
+  where = f' {error.filename}' if error.filename else ''
+  return f'cannot write{where}: {error.strerror or error}'
+
+
+def _record_start(run_dir: str, config: TrainConfig, resume: bool, step: int, origin: dict) -> dict:
+  """Writes config.json: for a new run its settings and provenance; for a resume, the settings as they now are
+  and a history entry with the step, what changed (old and new values) and this process's provenance.
+  Returns what changed."""
+  now = time.strftime('%Y-%m-%dT%H:%M:%S%z')
+  if not resume:
+    rundir.write_config(run_dir, config.to_json(provenance={**origin, 'started_at': now}, history=[]))
+    return {}
+  text = rundir.read_config_text(run_dir)
+  saved = TrainConfig.from_json(text)
+  original, history = read_extras(text)
+  changed = {name: [getattr(saved, name), value] for name, value in config.settings().items()
+             if name != 'run_dir' and getattr(saved, name) != value}
+  history = history + [{'resumed_at_step': step, 'changed': changed, 'provenance': {**origin, 'started_at': now}}]
+  rundir.write_config(run_dir, dataclasses.replace(config, run_dir=saved.run_dir).to_json(original, history))
+  return changed
 
 
 def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optional[Evaluator] = None) -> str:
@@ -81,16 +129,19 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
   chief = strategies.is_chief(strategy)
 
   # --- Data -----------------------------------------------------------------------------------------------------
+  if config.deterministic:
+    # Same inputs, same op order, same results on CPU; ops without a deterministic kernel raise instead of
+    # running (on GPU some are slower). The data order is deterministic for a seed in any case.
+    tf.config.experimental.enable_op_determinism()
   images, info = datasets.load_images(config.dataset, config.image_size, split='train', data_dir=config.data_dir,
                                       manual_dir=config.manual_dir)
   config = dataclasses.replace(config, channels=info.channels)
   # Only the chief evaluates: the evaluator may write into the run directory (best/), as only the chief does.
   evaluator = evaluator if chief and config.eval_every else None
   run_dir = config.run_dir
+  origin = provenance.collect(info.checksum)
   if chief:
     rundir.prepare(run_dir, resume)
-    if not resume:
-      rundir.write_config(run_dir, config.to_json())
   log(f'run directory: {run_dir}')
   log(f'data: {info.name}, {info.num_examples} images{f" ({info.skipped} unreadable skipped)" if info.skipped else ""}'
       f' -> {config.image_size}x{config.image_size}x{info.channels}; strategy: {strategies.display_name(strategy)}, '
@@ -123,30 +174,47 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
   # --- Restore --------------------------------------------------------------------------------------------------
   # The checkpoint holds, and restores in this order: (1) generator and (2) critic weights, BatchNorm moving
   # statistics included; (3) generator and (4) critic optimizer slots and iteration counts; (5) the generator
-  # step; (6) the fixed latents of the sample grid; (7) with --ema_decay > 0, the EMA generator's weights (raw
-  # and averaged weights both: a resumed run continues the same average). The settings are in config.json,
-  # read by main before this. Only the chief writes into the run directory; other workers save to a scratch
-  # directory they delete.
+  # step, from which the batch counter of the data order follows (the data is not saved: batch b is a function
+  # of the seed and b, training/datasets.py); (6) the fixed latents of the sample grid; (7) with --ema_decay > 0,
+  # the EMA generator's weights (raw and averaged weights both: a resumed run continues the same average). The
+  # newest checkpoint that matches its manifest is taken (training/checkpoints.py). The settings are in
+  # config.json, read by main before this. Only the chief writes into the run directory; other workers save to
+  # a scratch directory they delete.
   ema_objects = {'ema_generator': ema_generator} if ema_generator is not None else {}
   checkpoint = tf.train.Checkpoint(generator=generator, critic=critic, g_optimizer=g_optimizer,
                                    d_optimizer=d_optimizer, step=step_var, fixed_latents=fixed_latents,
                                    **ema_objects)
   ckpt_dir = os.path.join(run_dir, 'checkpoints') if chief else tempfile.mkdtemp(
       prefix=f'ckpt-{strategies.worker_id(strategy)}-')
-  manager = tf.train.CheckpointManager(checkpoint, ckpt_dir, max_to_keep=config.keep_checkpoints)
+  ckpts = checkpoints.Checkpoints(checkpoint, ckpt_dir, config.keep_checkpoints, log=log if chief else _quiet)
   if resume:
-    if not manager.latest_checkpoint:
-      raise TrainingError(f'--resume: no checkpoint in {ckpt_dir}')
-    checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-    log(f'resumed from {manager.latest_checkpoint} at step {int(step_var.numpy())}')
+    restored = ckpts.restore_latest_good() if chief else _restore_from_chief(checkpoint, run_dir)
+    if restored is None:
+      raise TrainingError(f'--resume: no complete checkpoint in {ckpt_dir}; start a new run instead')
+    log(f'resumed from {restored} at step {int(step_var.numpy())}')
   start_step = int(step_var.numpy())
   if start_step >= config.steps:
     raise TrainingError(f'the run is already at step {start_step}; pass a larger --steps to continue it')
+  if chief:
+    changed = _record_start(run_dir, config, resume, start_step, origin)
+    if changed:
+      log('resumed with changed settings: ' + ', '.join(f'--{k} {old!r} -> {new!r}' for k, (old, new) in
+                                                         changed.items()))
+    if resume:
+      # Rows and a best generator from after the restored step belong to a stretch that is thrown away.
+      dropped = rundir.MetricsLog(run_dir).truncate_after(start_step)
+      dropped += rundir.MetricsLog(run_dir, rundir.EVAL_FILE).truncate_after(start_step)
+      if dropped:
+        log(f'dropped {dropped} metric row(s) after step {start_step} (the resumed run writes them again)')
+      if evaluator is not None and hasattr(evaluator, 'rewind'):
+        line = evaluator.rewind(start_step)
+        if line:
+          log(line)
 
-  # The data pipeline restarts from the batch the run had reached; the shuffle seed moves on with it.
+  # The data continues at the exact batch the run had reached (the batch counter follows from the step).
   batches_done = sum(n_critic_at(config, s) for s in range(start_step))
-  pipeline = datasets.make_input_pipeline(images, info, config.image_size, config.batch_size,
-                                          seed=config.seed + start_step, flip=config.flip)
+  pipeline = datasets.make_input_pipeline(images, info, config.image_size, config.batch_size, seed=config.seed,
+                                          flip=config.flip, start_batch=batches_done)
   pipeline = pipeline.enumerate(start=batches_done).map(steps.attach_randomness(config),
                                                         num_parallel_calls=tf.data.AUTOTUNE)
   options = tf.data.Options()
@@ -155,6 +223,7 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
   iterator = iter(strategy.experimental_distribute_dataset(pipeline.with_options(options)))
   train_step, extra_critic_step = steps.make_step_functions(config, strategy, generator, critic, g_optimizer,
                                                           d_optimizer, ema_generator, config.ema_decay)
+  stop_vote = _stop_vote(strategy)
 
   def inference_generator():
     """What grids, evaluation and saving use: the EMA generator (else the trained one), its BatchNorm moving
@@ -171,12 +240,12 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
 
   def save(step):
     sampled = inference_generator()  # before the checkpoint: it holds the re-estimated statistics too
-    manager.save(checkpoint_number=step)
+    ckpts.save(step)
     if chief:
-      generator_io.save(sampled, generator_io.generator_metadata(config, step), run_dir)
+      generator_io.save(sampled, generator_io.generator_metadata(config, step, origin), run_dir)
 
   def evaluate(step):
-    scores = evaluator(inference_generator(), step, generator_io.generator_metadata(config, step))
+    scores = evaluator(inference_generator(), step, generator_io.generator_metadata(config, step, origin))
     scores = {k: float(v) for k, v in scores.items()}
     eval_log.append(step, scores)
     floor = evaluator.floor  # what real data scores: the line to reach
@@ -193,61 +262,92 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
       with writer.as_default(step=step):
         tf.summary.image('samples', (images_[:16] + 1.0) / 2.0, max_outputs=16)
 
-  progress = Progress(config.steps, start=start_step)
-  metrics = {}
-  step, last_saved, window_t, window_images = start_step, start_step, time.monotonic(), 0
-  with _StopRequest() as stop:
-    while step < config.steps and not stop.requested:
-      n_critic = n_critic_at(config, step)
-      for _ in range(n_critic - config.n_critic):
-        extra_critic_step(iterator)
-      metrics = {k: float(v) for k, v in train_step(iterator).items()}
-      window_images += n_critic * config.batch_size
-      step += 1
-      step_var.assign(step)
-      bad = [k for k in ('d_loss', 'g_loss') if not np.isfinite(metrics[k])]
-      if bad:
-        progress.close()
-        kept = manager.latest_checkpoint or 'none (no checkpoint was written yet)'
-        raise TrainingError(f'{bad[0]} became {metrics[bad[0]]} at step {step}; training stopped; last good '
-                            f'checkpoint kept: {kept}')
-      progress.update(step, {k: metrics[k] for k in _SHOWN})
-      if step % config.log_every == 0 or step == config.steps:
-        now = time.monotonic()
-        metrics['images_per_sec'] = window_images / max(now - window_t, 1e-9)  # real images seen by the critic
-        window_t, window_images = now, 0
-        if chief:
-          metrics_log.append(step, metrics)
-          with writer.as_default(step=step):
-            for k, v in metrics.items():
-              tf.summary.scalar(k, v)
-      if step % config.sample_every == 0:
-        sample(step)
-      if step % config.ckpt_every == 0:
-        save(step)
-        last_saved = step
-      if evaluator is not None and step % config.eval_every == 0:
-        evaluate(step)
-    progress.update(step, {k: metrics[k] for k in _SHOWN if k in metrics}, force=True)
-    progress.close()
+  def read(step_metrics, step):
+    """The step's metrics as floats: a device-to-host sync, so only at log and checkpoint steps. Raises when a
+    loss is NaN/Inf, naming the window of steps since the last check in which it went bad."""
+    values = {k: float(v) for k, v in step_metrics.items()}
+    bad = [k for k in ('d_loss', 'g_loss') if not np.isfinite(values[k])]
+    if bad:
+      progress.close()
+      window = f'step {step}' if checked[0] + 1 == step else f'steps {checked[0] + 1}..{step}'
+      raise TrainingError(f'{bad[0]} became {values[bad[0]]} at step {step} (it went bad in {window}: losses are '
+                          f'read at log steps only); training stopped; last good checkpoint kept: '
+                          f'{ckpts.latest_good or "none (none written yet)"}')
+    checked[0] = step
+    return values
 
-  # --- Save -----------------------------------------------------------------------------------------------------
-  if last_saved != step:
-    save(step)
-  if step % config.sample_every:
-    sample(step)
-  if evaluator is not None and step % config.eval_every:
-    evaluate(step)
-  if chief:
-    writer.flush()
-    rundir.write_gif(run_dir)
-    rundir.plot_loss_curve(run_dir, f'{config.loss} on {config.dataset}')
-  else:
+  progress = Progress(config.steps, start=start_step)
+  shown, checked = {}, [start_step]
+  step, last_saved, window_t, window_images = start_step, start_step, time.monotonic(), 0
+  stopped = False  # by a signal to this process or, in a multi-worker run, to any worker
+  with _StopRequest(log) as stop:
+    try:
+      while step < config.steps:
+        stopped = stop_vote(stop.requested)
+        if stopped:
+          break
+        n_critic = n_critic_at(config, step)
+        for _ in range(n_critic - config.n_critic):
+          extra_critic_step(iterator)
+        step_metrics = train_step(iterator)  # tensors, still on the device
+        window_images += n_critic * config.batch_size
+        step += 1
+        step_var.assign(step)
+        if step % config.log_every == 0 or step == config.steps:
+          metrics = read(step_metrics, step)
+          shown = {k: metrics[k] for k in _SHOWN}
+          now = time.monotonic()
+          metrics['images_per_sec'] = window_images / max(now - window_t, 1e-9)  # real images seen by the critic
+          window_t, window_images = now, 0
+          if chief:
+            metrics_log.append(step, metrics)
+            with writer.as_default(step=step):
+              for k, v in metrics.items():
+                tf.summary.scalar(k, v)
+        progress.update(step, shown)
+        if step % config.sample_every == 0:
+          sample(step)
+        if step % config.ckpt_every == 0:
+          read(step_metrics, step)  # never checkpoint weights that went NaN
+          save(step)
+          last_saved = step
+        if evaluator is not None and step % config.eval_every == 0:
+          evaluate(step)
+      progress.update(step, shown, force=True)
+      progress.close()
+
+      # --- Save ---------------------------------------------------------------------------------------------------
+      if last_saved != step:
+        save(step)
+      if step % config.sample_every:
+        sample(step)
+      if evaluator is not None and step % config.eval_every:
+        evaluate(step)
+      if chief:
+        writer.flush()
+        rundir.write_gif(run_dir)
+        rundir.plot_loss_curve(run_dir, f'{config.loss} on {config.dataset}')
+    except (OSError, checkpoints.CheckpointWriteError) as e:
+      progress.close()
+      raise TrainingError(f'{_write_error(e)}; training stopped at step {step}; last good checkpoint kept: '
+                          f'{ckpts.latest_good or "none"}') from None
+  if not chief:
     shutil.rmtree(ckpt_dir, ignore_errors=True)
-  if stop.requested:
+  if stopped:
     log(f'stopped at step {step} by a signal; checkpoint saved. Continue with: '
         f'python -m training.main --run_dir={run_dir} --resume')
   else:
     log(f'done: {step} steps. Samples: {os.path.join(run_dir, "samples")}; generator: '
         f'{os.path.join(run_dir, generator_io.GENERATOR_DIR)}')
   return run_dir
+
+
+def _quiet(line: str) -> None:
+  del line
+
+
+def _restore_from_chief(checkpoint: tf.train.Checkpoint, run_dir: str):
+  """A non-chief worker of a resumed multi-worker run restores what the chief restores: the newest good
+  checkpoint in the run directory (the workers' own scratch checkpoints were deleted when they exited)."""
+  probe = checkpoints.Checkpoints(checkpoint, os.path.join(run_dir, 'checkpoints'), max_to_keep=1, log=_quiet)
+  return probe.restore_latest_good()
