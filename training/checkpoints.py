@@ -13,6 +13,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 import shutil
 from typing import Callable, List, Optional
 
@@ -67,6 +68,15 @@ def verify(prefix: str) -> Optional[str]:
   return None
 
 
+def _reason(error: BaseException) -> str:
+  """The OS's words for a failed write: an OSError's strerror, or the end of a TensorFlow error (which starts
+  with the graph node and the file, and ends with the reason)."""
+  if isinstance(error, OSError) and error.strerror:
+    return error.strerror
+  text = ' '.join(re.sub(r'\{\{[^}]*\}\}', '', getattr(error, 'message', None) or str(error)).split())
+  return text if len(text) <= 160 else '...' + text[-160:]
+
+
 class Checkpoints:
   """A CheckpointManager whose saves are verifiable and whose restore takes the newest good checkpoint."""
 
@@ -82,9 +92,8 @@ class Checkpoints:
       write_manifest(path)
     except (OSError, tf.errors.OpError) as e:
       self._remove_partial(step)
-      reason = getattr(e, 'strerror', None) or getattr(e, 'message', None) or str(e)
       raise CheckpointWriteError(f'cannot write the checkpoint of step {step} in {self.directory}: '
-                                 f'{" ".join(str(reason).split())[:200]}') from None
+                                 f'{_reason(e)}') from None
     for stale in glob.glob(os.path.join(self.directory, '*' + MANIFEST_SUFFIX)):
       if not _files_of(stale[:-len(MANIFEST_SUFFIX)]):  # the manager deleted that checkpoint (max_to_keep)
         os.remove(stale)
