@@ -109,10 +109,22 @@ def _fill(path):
       return
 
 
-def test_disk_full_on_the_checkpoint_path(tmp_path):
-  """ENOSPC while writing a checkpoint: one line, exit 1, the previous checkpoint intact and resumable. With
-  root (and a kernel that allows it) the run directory sits on a real 64 MB tmpfs that is filled mid-run;
-  otherwise the checkpoint write is patched to fail with ENOSPC as the OS would."""
+def _read_only(mount):
+  """The checkpoint folder becomes a read-only bind mount of itself (the whole tmpfs cannot be remounted
+  read-only while the run holds its TensorBoard file open)."""
+  folder = str(mount / 'run' / 'checkpoints')
+  for args in (['--bind', folder, folder], ['-o', 'remount,ro,bind', folder]):
+    assert subprocess.run(['mount', *args], capture_output=True).returncode == 0
+
+
+@pytest.mark.parametrize('damage, code, words', [
+    (lambda mount: _fill(mount / 'filler'), errno.ENOSPC, 'No space left on device'),
+    (_read_only, errno.EROFS, 'Read-only file system'),
+], ids=['disk-full', 'read-only'])
+def test_disk_full_or_read_only_on_the_checkpoint_path(tmp_path, damage, code, words):
+  """ENOSPC (or EROFS) while writing a checkpoint: one line, exit 1, the previous checkpoint intact and
+  resumable. With root (and a kernel that allows it) the run directory sits on a real 64 MB tmpfs that is filled
+  (or remounted read-only) mid-run; otherwise the checkpoint write is patched to fail as the OS would."""
   mount = tmp_path / 'tmpfs'
   mounted = _mount_tmpfs(mount, '64m')
   run_dir = (mount if mounted else tmp_path) / 'run'
@@ -126,13 +138,13 @@ def test_disk_full_on_the_checkpoint_path(tmp_path):
       while not (run_dir / 'checkpoints' / 'ckpt-20.sha256').exists():
         assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()[-2000:]
         time.sleep(0.05)
-      _fill(mount / 'filler')
+      damage(mount)
       out, err = proc.communicate(timeout=120)
       returncode = proc.returncode
     else:
       patch = ('import errno, sys, tensorflow as tf; from training import main; save = tf.train.CheckpointManager.save\n'
                'def full(self, *a, **k):\n'
-               '  if k.get("checkpoint_number") == 40: raise OSError(errno.ENOSPC, "No space left on device")\n'
+               f'  if k.get("checkpoint_number") == 40: raise OSError({code}, {words!r})\n'
                '  return save(self, *a, **k)\n'
                'tf.train.CheckpointManager.save = full\n'
                'sys.argv = ["main", *sys.argv[1:]]; main.define_flags(); main.cli.run(main.main, main._errors())\n')
@@ -141,18 +153,21 @@ def test_disk_full_on_the_checkpoint_path(tmp_path):
       out, err, returncode = done.stdout, done.stderr, done.returncode
     assert returncode == 1 and 'Traceback' not in err, err[-2000:]
     errors = [line for line in err.splitlines() if line.startswith('error: ')]
-    assert len(errors) == 1 and 'No space left on device' in errors[0], err[-2000:]
+    assert len(errors) == 1 and words in errors[0], err[-2000:]
     assert 'last good checkpoint kept' in errors[0] and 'ckpt-' in errors[0]
     kept = errors[0].split('last good checkpoint kept: ')[1].strip()
     from training.checkpoints import verify
     assert verify(kept) is None  # the previous checkpoint is complete and matches its manifest
     if mounted:
-      os.remove(mount / 'filler')
+      subprocess.run(['umount', str(run_dir / 'checkpoints')], capture_output=True)  # the read-only bind, if any
+      if os.path.exists(mount / 'filler'):
+        os.remove(mount / 'filler')
     resumed = run_cli(f'--run_dir={run_dir}', '--resume', f'--steps={int(kept.rsplit("-", 1)[1]) + 1}')
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert f'resumed from {kept}' in resumed.stdout
   finally:
     if mounted:
+      subprocess.run(['umount', str(run_dir / 'checkpoints')], capture_output=True)
       subprocess.run(['umount', '-l', str(mount)], capture_output=True)
 
 
