@@ -1,0 +1,446 @@
+r"""The bad-input catalogue: every bad input the command-line tools handle, the one line the user sees, the exit code.
+
+Each case is a command run as a user runs it (`python -m MODULE ARGS` from the repository root) against a
+workspace of its own: `setup` builds the files the case needs in a fresh folder (`{tmp}` in its arguments,
+`<tmp>` in its message), e.g. a copy of a real two-step run with a corrupt checkpoint. For every case,
+tests/test_bad_inputs.py checks: the exit code is the catalogue's (2 usage error, 1 otherwise); the last non-empty
+line of stderr is `error: ...` and matches the case's `message` ('...' matches any text); no `Traceback`
+anywhere; every file of the workspace is as it was (path, size, sha256), nothing new outside `may_create`.
+tests/bad_inputs_runner.py runs cases and writes docs/bad_inputs.md from what they really print:
+
+  python -m tests.bad_inputs --write_docs                             # every case; regenerates the doc
+  python -m tests.bad_inputs --run=train_steps_zero,serve_bad_auth   # what those cases print, what fails
+
+Adding a case: append a `Case` to its command's list below with the message the tool should print (a new
+command gets a list of its own and a section in bad_inputs_runner._SECTIONS), see what it prints today with
+--run, and regenerate the doc. A case the tool gets wrong today carries `known_bug='why'`: its test is a strict
+xfail until the owner fixes the tool and removes the mark.
+"""
+
+import dataclasses
+import hashlib
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import threading
+from typing import Callable, Optional, Sequence, Tuple
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+DOC_PATH = REPO_ROOT / 'docs' / 'bad_inputs.md'
+# The run every checkpoint/run-directory case copies: ~15 s of training, made once per test session.
+TINY_RUN_ARGS = ('--steps=2', '--ckpt_every=1', '--sample_every=1', '--log_every=1', '--width=4', '--batch_size=8')
+# Keeps a case short should the tool wrongly accept it and start training (then the workspace check fails it).
+TINY = ('--steps=1',)
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+  id: str
+  module: str  # run as `python -m module`
+  argv: Tuple[str, ...]  # '{tmp}' is the case's workspace
+  code: int  # expected exit code: 2 usage error, 1 anything else
+  message: str  # expected last stderr line; '<tmp>' is the workspace, '...' matches any text
+  given: str = ''  # what the workspace holds, in words (for the doc)
+  setup: Optional[Callable[['Workspace'], None]] = None
+  may_create: Tuple[str, ...] = ()  # globs (relative to the workspace) of files the case may create
+  known_bug: str = ''  # non-empty: the tool gets this case wrong today (a strict xfail)
+  timeout_s: float = 180
+
+  def command(self, tmp: str = '<tmp>') -> str:
+    args = [a.replace('{tmp}', tmp) for a in self.argv]
+    return ' '.join(['python -m', self.module] + [f"'{a}'" if ' ' in a or not a else a for a in args])
+
+
+# --- Workspaces -----------------------------------------------------------------------------------------------
+
+class Shared:
+  """Inputs several cases copy, built once on first use (thread-safe): a tiny real run directory."""
+
+  def __init__(self, root: pathlib.Path):
+    self.root, self._lock, self._run = pathlib.Path(root), threading.Lock(), None
+
+  def run_dir(self) -> pathlib.Path:
+    with self._lock:
+      if self._run is None:
+        path = self.root / 'tiny_run'
+        shutil.rmtree(path, ignore_errors=True)
+        result = subprocess.run([sys.executable, '-m', 'training.main', *TINY_RUN_ARGS, f'--run_dir={path}'],
+                                cwd=REPO_ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=300)
+        if result.returncode:
+          raise RuntimeError(f'the tiny run failed (exit {result.returncode}):\n{result.stderr[-3000:]}')
+        self._run = path
+      return self._run
+
+
+@dataclasses.dataclass
+class Workspace:
+  tmp: pathlib.Path
+  shared: Shared
+
+  def write(self, rel: str, data) -> pathlib.Path:
+    path = self.tmp / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    (path.write_bytes if isinstance(data, bytes) else path.write_text)(data)
+    return path
+
+  def run(self, rel: str = 'run') -> pathlib.Path:
+    """A copy of the tiny two-step run (config.json, checkpoints ckpt-1 and ckpt-2, generator/, ...)."""
+    return pathlib.Path(shutil.copytree(self.shared.run_dir(), self.tmp / rel))
+
+  def edit_json(self, rel: str, **changes) -> None:
+    path = self.tmp / rel
+    path.write_text(json.dumps({**json.loads(path.read_text()), **changes}, indent=2))
+
+
+def subprocess_env() -> dict:
+  return {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2', 'CUDA_VISIBLE_DEVICES': ''}
+
+
+def garbage(size: int, seed: int = 0) -> bytes:
+  """`size` reproducible bytes that are no valid file of any format."""
+  out, block = bytearray(), str(seed).encode()
+  while len(out) < size:
+    block = hashlib.sha256(block).digest()
+    out += block
+  return bytes(out[:size])
+
+
+def garble(path: pathlib.Path) -> None:
+  path.write_bytes(garbage(path.stat().st_size))
+
+
+def truncate(path: pathlib.Path, fraction: float = 0.5) -> None:
+  path.write_bytes(path.read_bytes()[:int(path.stat().st_size * fraction)])
+
+
+def tiny_onnx(latent_dim: int = 8, image_shape: Sequence[int] = (16, 16, 1), dataset: Optional[str] = 'digits',
+              props: bool = True) -> bytes:
+  """A valid ONNX generator built with onnx.helper: z (B, latent_dim) -> tanh(z W) reshaped to (B, *image_shape),
+  with the metadata_props export writes. Another shape than a run's makes a wrong-shape model."""
+  import numpy as np
+  import onnx
+  from onnx import helper, numpy_helper, TensorProto
+  size = int(np.prod(image_shape))
+  weights = numpy_helper.from_array(np.linspace(-1, 1, latent_dim * size, dtype=np.float32).reshape(
+      latent_dim, size), 'w')
+  shape = numpy_helper.from_array(np.array([-1, *image_shape], np.int64), 'shape')
+  graph = helper.make_graph(
+      [helper.make_node('MatMul', ['z', 'w'], ['zw']), helper.make_node('Tanh', ['zw'], ['flat']),
+       helper.make_node('Reshape', ['flat', 'shape'], ['images'])], 'tiny',
+      [helper.make_tensor_value_info('z', TensorProto.FLOAT, ['batch', latent_dim])],
+      [helper.make_tensor_value_info('images', TensorProto.FLOAT, ['batch', *image_shape])], [weights, shape])
+  model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)], ir_version=8)
+  if props:
+    values = {'latent_dim': latent_dim, 'image_height': image_shape[0], 'channels': image_shape[-1],
+              'dataset': dataset}
+    helper.set_model_props(model, {k: str(v) for k, v in values.items() if v is not None})
+  onnx.checker.check_model(model)
+  return model.SerializeToString()
+
+
+def model_folder(ws: Workspace, rel: str, onnx_bytes: Optional[bytes] = None, **metadata) -> None:
+  """A model folder as export writes it for the server: model.onnx and metadata.json (16x16x1, latent 8)."""
+  values = dict(format_version=1, latent_dim=8, image_height=16, image_width=16, channels=1, loss='wgan_gp',
+                dataset='digits', step=2, layout='NHWC', value_range=[-1.0, 1.0], run_name='run')
+  ws.write(f'{rel}/model.onnx', tiny_onnx() if onnx_bytes is None else onnx_bytes)
+  ws.write(f'{rel}/metadata.json', json.dumps({**values, **metadata}))
+
+
+def _run_without(*rels):
+  def setup(ws):
+    ws.run()
+    for rel in rels:
+      for path in (ws.tmp / 'run').glob(rel):
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+  return setup
+
+
+def _run_with(rel_glob: str, damage: Callable[[pathlib.Path], None]):
+  def setup(ws):
+    ws.run()
+    for path in sorted((ws.tmp / 'run').glob(rel_glob)):
+      damage(path)
+  return setup
+
+
+def _run_json(rel: str, **changes):
+  def setup(ws):
+    ws.run()
+    ws.edit_json(f'run/{rel}', **changes)
+  return setup
+
+
+def _image_folder(ws: Workspace) -> None:
+  for i in range(3):
+    ws.write(f'images/img{i}.png', garbage(200, seed=i))
+
+
+# --- The catalogue ------------------------------------------------------------------------------------------
+
+_EMPTY_MODELS_DIR = 'leaves behind the empty models dir it created before loading the generator'
+
+
+def _train(id, argv, code, message, **kw):
+  return Case(id, 'training.main', tuple(argv), code, message, **kw)
+
+
+def _resume_damaged(id, damage, setup, message='error: --resume: no complete checkpoint in <tmp>/run/checkpoints; '
+                    'start a new run instead', known_bug=''):
+  """`--resume --steps=3` of a copy of the tiny run damaged by `setup`."""
+  return _train(id, ['--resume', '--run_dir={tmp}/run', '--steps=3'], 1, message, known_bug=known_bug,
+                given=f'<tmp>/run: a 2-step run, {damage}', setup=setup)
+
+
+TRAIN = [
+    _train('train_unknown_flag', ['--stepz=5'], 2, "error: Unknown command line flag 'stepz'. Did you mean: steps ?"),
+    _train('train_positional_argument', ['--steps=5', 'fashion_mnist'], 2,
+           'error: unexpected arguments: fashion_mnist ...'),
+    _train('train_steps_not_a_number', ['--steps=many'], 2,
+           "error: flag --steps=many: invalid literal for int() with base 10: 'many'"),
+    _train('train_unknown_loss', ['--loss=wgan-gp'], 2, 'error: flag --loss=wgan-gp: value should be one of ...'),
+    _train('train_steps_zero', ['--steps=0', '--run_dir={tmp}/run'], 2, 'error: ...--steps...0...'),
+    _train('train_batch_size_negative', ['--batch_size=-8', '--run_dir={tmp}/run'], 2,
+           'error: ...--batch_size...-8...'),
+    _train('train_image_size_unsupported', ['--image_size=30', '--run_dir={tmp}/run'], 2, 'error: ...30...'),
+    _train('train_ema_decay_one', ['--ema_decay=1', '--run_dir={tmp}/run'], 2, 'error: ...--ema_decay...'),
+    _train('train_too_many_samples', ['--num_samples=1000', '--run_dir={tmp}/run'], 2,
+           'error: ...--num_samples...'),
+    _train('train_lsgan_labels_two', ['--loss=lsgan', '--lsgan_labels=0,1', '--run_dir={tmp}/run'], 2,
+           'error: ...--lsgan_labels...three...'),
+    _train('train_lsgan_labels_not_numbers', ['--loss=lsgan', '--lsgan_labels=a,b,c', '--run_dir={tmp}/run'], 2,
+           'error: ...--lsgan_labels...'),
+    _train('train_wgan_gp_with_clipping', ['--loss=wgan_gp', '--clip_value=0.01', *TINY, '--run_dir={tmp}/run'], 2,
+           'error: ...--clip_value...'),
+    _train('train_penalty_on_batchnorm_critic', ['--loss=wgan', '--gp_weight=10', *TINY, '--run_dir={tmp}/run'],
+           2, 'error: ...--gp_weight...'),
+    _train('train_batchnorm_critic_with_wgan_gp', ['--loss=wgan_gp', '--critic_norm=batch', *TINY,
+                                                   '--run_dir={tmp}/run'], 2, 'error: ...--critic_norm...'),
+    _train('train_label_smoothing_not_dcgan', ['--loss=wgan_gp', '--label_smoothing=0.1', *TINY,
+                                               '--run_dir={tmp}/run'], 2, 'error: ...--label_smoothing...'),
+    _train('train_dataset_typo', ['--dataset=fashion_mnst', *TINY, '--run_dir={tmp}/run'], 2,
+           "error: unknown dataset 'fashion_mnst'; did you mean 'fashion_mnist'? known: ..."),
+    _train('train_folder_missing', ['--dataset=folder:{tmp}/nowhere', *TINY, '--run_dir={tmp}/run'], 2,
+           'error: folder:<tmp>/nowhere: no such directory'),
+    _train('train_folder_no_images', ['--dataset=folder:{tmp}/images', *TINY, '--run_dir={tmp}/run'], 2,
+           'error: folder:<tmp>/images holds no image files ...', given='<tmp>/images holds notes.txt only',
+           setup=lambda ws: ws.write('images/notes.txt', 'not an image')),
+    _train('train_folder_unreadable_images', ['--dataset=folder:{tmp}/images', *TINY, '--run_dir={tmp}/run'], 2,
+           'error: folder:<tmp>/images: none of its 3 image files can be read...',
+           given='<tmp>/images holds three .png files of random bytes', setup=_image_folder),
+    _train('train_resume_without_run_dir', ['--resume'], 2, 'error: --resume needs --run_dir'),
+    _train('train_resume_not_a_run', ['--resume', '--run_dir={tmp}/empty'], 1,
+           "error: ...'<tmp>/empty'...", given='<tmp>/empty is empty',
+           setup=lambda ws: (ws.tmp / 'empty').mkdir()),
+    _train('train_resume_missing_run_dir', ['--resume', '--run_dir={tmp}/nowhere'], 1, 'error: ...<tmp>/nowhere...'),
+    _train('train_into_existing_run', ['--run_dir={tmp}/run', *TINY], 1,
+           "error: '<tmp>/run' already holds files; pass --resume ...", given='<tmp>/run: a finished 2-step run',
+           setup=lambda ws: ws.run()),
+    _train('train_run_dir_is_a_file', ['--run_dir={tmp}/file', *TINY], 1, "error: ...'<tmp>/file'...",
+           given='<tmp>/file is a file', setup=lambda ws: ws.write('file', 'x')),
+    _train('train_resume_change_fixed_setting', ['--resume', '--run_dir={tmp}/run', '--loss=dcgan', '--steps=3'], 2,
+           "error: --loss cannot change when resuming (the run has 'wgan_gp')",
+           given='<tmp>/run: a finished 2-step wgan_gp run', setup=lambda ws: ws.run()),
+    _train('train_resume_finished_run', ['--resume', '--run_dir={tmp}/run', '--steps=2'], 1,
+           'error: the run is already at step 2; pass a larger --steps to continue it',
+           given='<tmp>/run: a finished 2-step run', setup=lambda ws: ws.run()),
+    _train('train_resume_no_checkpoint', ['--resume', '--run_dir={tmp}/run', '--steps=3'], 1,
+           'error: --resume: no complete checkpoint in <tmp>/run/checkpoints; start a new run instead',
+           given='<tmp>/run: a 2-step run without checkpoints/', setup=_run_without('checkpoints')),
+    _resume_damaged('train_resume_corrupt_checkpoint', 'its checkpoints/*.data-* random bytes',
+                    _run_with('checkpoints/*.data-*', garble)),
+    _resume_damaged('train_resume_truncated_checkpoint', 'its checkpoints/*.data-* cut to half',
+                    _run_with('checkpoints/*.data-*', truncate)),
+    _resume_damaged('train_resume_corrupt_checkpoint_index', 'its checkpoints/*.index random bytes',
+                    _run_with('checkpoints/*.index', garble)),
+    _resume_damaged('train_resume_missing_checkpoint_data', 'without its checkpoints/*.data-* files',
+                    _run_without('checkpoints/*.data-*')),
+    _resume_damaged('train_resume_corrupt_config', 'its config.json cut to half', _run_with('config.json', truncate),
+                    message='error: ...config.json...',
+                    known_bug='a truncated config.json ends in a JSONDecodeError traceback'),
+    _train('train_resume_config_from_the_future', ['--resume', '--run_dir={tmp}/run', '--steps=3'], 2,
+           'error: config.json has settings this version does not know: warp_drive',
+           given="<tmp>/run: a 2-step run whose config.json has a setting 'warp_drive'",
+           setup=_run_json('config.json', warp_drive=True)),
+    _train('train_eval_samples_too_few', ['--eval_every=1', '--eval_samples=1', '--run_dir={tmp}/run'], 2,
+           'error: ...--eval_samples...'),
+    _train('train_eval_without_judge', ['--eval_every=1', '--dataset=folder:{tmp}/images', *TINY,
+                                        '--run_dir={tmp}/run'], 2, 'error: --eval_every: ...',
+           given='<tmp>/images holds three .png files of random bytes', setup=_image_folder),
+]
+
+
+def _export(id, module, argv, code, message, **kw):
+  return Case(id, f'export.{module}', tuple(argv), code, message, **kw)
+
+
+def _export_run(**changes):
+  return _run_json('generator/generator.json', **changes)
+
+
+EXPORT = [
+    _export('onnx_unknown_flag', 'to_onnx', ['--run_dir={tmp}/run', '--format=onnx'], 2,
+            "error: Unknown command line flag 'format'"),
+    _export('onnx_positional_argument', 'to_onnx', ['{tmp}/run'], 2, 'error: unexpected arguments: <tmp>/run...'),
+    _export('onnx_opset_out_of_range', 'to_onnx', ['--opset=9', '--run_dir={tmp}/run'], 2,
+            'error: flag --opset=9: ...'),
+    _export('onnx_bad_name', 'to_onnx', ['--run_dir={tmp}/run', '--name=../escape', '--models_dir={tmp}/models'], 2,
+            "error: --name must be ...got '../escape'"),
+    _export('onnx_missing_run_dir', 'to_onnx', ['--run_dir={tmp}/nowhere', '--models_dir={tmp}/models'], 1,
+            "error: run directory '<tmp>/nowhere' does not exist"),
+    _export('onnx_no_runs_to_pick', 'to_onnx', ['--runs_root={tmp}/runs', '--models_dir={tmp}/models'], 1,
+            "error: no run under '<tmp>/runs' holds a trained generator; ...",
+            given='<tmp>/runs holds one empty folder', setup=lambda ws: (ws.tmp / 'runs' / 'r1').mkdir(parents=True)),
+    _export('onnx_run_without_generator', 'to_onnx', ['--run_dir={tmp}/run', '--models_dir={tmp}/models'], 1,
+            "error: '<tmp>/run' holds no trained generator ...", given='<tmp>/run: a 2-step run without generator/',
+            setup=_run_without('generator')),
+    _export('onnx_corrupt_generator_json', 'to_onnx', ['--run_dir={tmp}/run', '--models_dir={tmp}/models'], 1,
+            'error: cannot read <tmp>/run/generator/generator.json: ...',
+            given='<tmp>/run: generator/generator.json cut to half',
+            setup=_run_with('generator/generator.json', truncate)),
+    _export('onnx_generator_format_from_the_future', 'to_onnx', ['--run_dir={tmp}/run', '--models_dir={tmp}/models'],
+            1, "error: '<tmp>/run' was written by another version of this project ...",
+            given='<tmp>/run: generator.json says format_version 99', setup=_export_run(format_version=99)),
+    _export('onnx_unknown_architecture', 'to_onnx', ['--run_dir={tmp}/run', '--models_dir={tmp}/models'], 1,
+            "error: '<tmp>/run' uses architecture 'stylegan9', unknown to this version",
+            known_bug=_EMPTY_MODELS_DIR, given="<tmp>/run: generator.json names architecture 'stylegan9'",
+            setup=_export_run(arch='stylegan9')),
+    _export('onnx_weights_of_another_shape', 'to_onnx', ['--run_dir={tmp}/run', '--models_dir={tmp}/models'], 1,
+            "error: cannot load the generator weights of '<tmp>/run': ...",
+            known_bug=_EMPTY_MODELS_DIR, given='<tmp>/run: generator.json says width 8, the weights are of width 4',
+            setup=_export_run(width=8)),
+    _export('onnx_truncated_weights', 'to_onnx', ['--run_dir={tmp}/run', '--models_dir={tmp}/models'], 1,
+            "error: cannot load the generator weights of '<tmp>/run': ...",
+            known_bug=_EMPTY_MODELS_DIR, given='<tmp>/run: generator/generator.weights.h5 cut to half',
+            setup=_run_with('generator/generator.weights.h5', truncate)),
+    _export('onnx_format_already_there', 'to_onnx', ['--run_dir={tmp}/run', '--models_dir={tmp}/models',
+                                                     '--name=m'], 1,
+            "error: '<tmp>/models/m' already holds the onnx format (model.onnx); pass --overwrite ...",
+            given='<tmp>/models/m holds model.onnx and metadata.json',
+            setup=lambda ws: (ws.run(), model_folder(ws, 'models/m'))),
+    _export('onnx_models_dir_is_a_file', 'to_onnx', ['--run_dir={tmp}/run', '--models_dir={tmp}/file'], 1,
+            "error: cannot write to the models dir '<tmp>/file': ...",
+            given='<tmp>/run: a 2-step run; <tmp>/file is a file', setup=lambda ws: (ws.run(), ws.write('file', 'x'))),
+    _export('savedmodel_opset_flag', 'to_savedmodel', ['--run_dir={tmp}/run', '--opset=17'], 2,
+            "error: Unknown command line flag 'opset'"),
+    _export('savedmodel_missing_run_dir', 'to_savedmodel', ['--run_dir={tmp}/nowhere', '--models_dir={tmp}/models'],
+            1, "error: run directory '<tmp>/nowhere' does not exist"),
+    _export('savedmodel_format_already_there', 'to_savedmodel', ['--run_dir={tmp}/run', '--models_dir={tmp}/models',
+                                                                 '--name=m'], 1,
+            "error: '<tmp>/models/m' already holds the savedmodel format (saved_model); pass --overwrite ...",
+            given='<tmp>/models/m holds metadata.json and saved_model/1/saved_model.pb',
+            setup=lambda ws: (ws.run(), ws.write('models/m/metadata.json', '{}'),
+                              ws.write('models/m/saved_model/1/saved_model.pb', garbage(64)))),
+    _export('savedmodel_beside_another_runs_onnx', 'to_savedmodel', ['--run_dir={tmp}/run',
+                                                                     '--models_dir={tmp}/models', '--name=m'], 1,
+            "error: '<tmp>/models/m' holds model.onnx exported from run other step 7, ...",
+            given="<tmp>/models/m holds model.onnx from run 'other', step 7",
+            setup=lambda ws: (ws.run(), model_folder(ws, 'models/m', run_name='other', step=7))),
+]
+
+
+def _evaluate(id, argv, code, message, **kw):
+  return Case(id, 'evaluation.evaluate', tuple(argv), code, message, **kw)
+
+
+EVALUATE = [
+    _evaluate('evaluate_unknown_flag', ['--run_dir={tmp}/run', '--samples=10'], 2,
+              "error: Unknown command line flag 'samples'"),
+    _evaluate('evaluate_positional_argument', ['--run_dir={tmp}/run', 'extra'], 2,
+              'error: unexpected arguments: extra...'),
+    _evaluate('evaluate_no_source', [], 2, 'error: pass exactly one of --run_dir ...'),
+    _evaluate('evaluate_two_sources', ['--run_dir={tmp}/run', '--model={tmp}/model.onnx'], 2,
+              'error: pass exactly one of --run_dir ...'),
+    _evaluate('evaluate_missing_model', ['--model={tmp}/nowhere.onnx'], 2,
+              'error: --model: no such file or directory: <tmp>/nowhere.onnx'),
+    _evaluate('evaluate_too_few_samples', ['--run_dir={tmp}/run', '--num_samples=1'], 2,
+              'error: --num_samples must be >= 2, got 1', given='<tmp>/run: a 2-step run', setup=lambda ws: ws.run()),
+    _evaluate('evaluate_too_few_samples_for_fcd', ['--model={tmp}/model.onnx', '--num_samples=10'], 1,
+              'error: 10 samples are too few: FCD ...', given='<tmp>/model.onnx: a valid 16x16x1 ONNX generator',
+              setup=lambda ws: ws.write('model.onnx', tiny_onnx())),
+    _evaluate('evaluate_dataset_typo', ['--model={tmp}/model.onnx', '--dataset=fashion_mnst'], 2,
+              "error: ...'fashion_mnst'...", given='<tmp>/model.onnx: a valid 16x16x1 ONNX generator',
+              setup=lambda ws: ws.write('model.onnx', tiny_onnx())),
+    _evaluate('evaluate_corrupt_onnx', ['--model={tmp}/model.onnx'], 1,
+              'error: cannot load ONNX model <tmp>/model.onnx: ...', given='<tmp>/model.onnx: 4 KiB of random bytes',
+              setup=lambda ws: ws.write('model.onnx', garbage(4096))),
+    _evaluate('evaluate_truncated_onnx', ['--model={tmp}/model.onnx'], 1,
+              'error: cannot load ONNX model <tmp>/model.onnx: ...',
+              given='<tmp>/model.onnx: a valid ONNX generator cut to half',
+              setup=lambda ws: truncate(ws.write('model.onnx', tiny_onnx()))),
+    _evaluate('evaluate_wrong_shape_onnx', ['--model={tmp}/model.onnx', '--dataset=digits'], 1,
+              'error: the digits judge reads 1-channel images, <tmp>/model.onnx makes 5-channel ones',
+              given='<tmp>/model.onnx: a valid ONNX model z (B, 3) -> (B, 4, 4, 5)',
+              setup=lambda ws: ws.write('model.onnx', tiny_onnx(3, (4, 4, 5)))),
+    _evaluate('evaluate_onnx_without_dataset', ['--model={tmp}/model.onnx'], 1,
+              'error: <tmp>/model.onnx does not say which dataset it was trained on; pass --dataset',
+              given='<tmp>/model.onnx: a valid ONNX generator whose metadata names no dataset',
+              setup=lambda ws: ws.write('model.onnx', tiny_onnx(dataset=None))),
+    _evaluate('evaluate_not_a_saved_model', ['--saved_model={tmp}/models/m'], 1,
+              'error: --saved_model: no SavedModel (saved_model.pb) at <tmp>/models/m, ...',
+              given='<tmp>/models/m holds model.onnx and metadata.json only',
+              setup=lambda ws: model_folder(ws, 'models/m')),
+    _evaluate('evaluate_run_without_generator', ['--run_dir={tmp}/run'], 1,
+              "error: '<tmp>/run' holds no trained generator ...", given='<tmp>/run: a 2-step run without generator/',
+              setup=_run_without('generator')),
+    _evaluate('evaluate_fid_without_weights', ['--run_dir={tmp}/run', '--fid'], 2, 'error: ...--inception_weights...',
+              given='<tmp>/run: a 2-step run', setup=lambda ws: ws.run()),
+]
+
+
+def _judge(id, argv, code, message, **kw):
+  return Case(id, 'evaluation.train_judge', tuple(argv), code, message, **kw)
+
+
+TRAIN_JUDGE = [
+    _judge('judge_unknown_flag', ['--dataset=digits', '--epoch=3'], 2,
+           "error: Unknown command line flag 'epoch'. Did you mean: epochs ?"),
+    _judge('judge_positional_argument', ['--dataset=digits', 'now'], 2, 'error: unexpected arguments: now...'),
+    _judge('judge_no_dataset', ['--judges_dir={tmp}/judges'], 2, 'error: --dataset is required ...'),
+    _judge('judge_dataset_typo', ['--dataset=fashion_mnst', '--judges_dir={tmp}/judges'], 2,
+           "error: ...'fashion_mnst'..."),
+    _judge('judge_epochs_zero', ['--dataset=digits', '--epochs=0', '--judges_dir={tmp}/judges'], 2,
+           'error: flag --epochs=0: ...'),
+]
+
+
+def _serve(id, argv, code, message, **kw):
+  return Case(id, 'serve.app', tuple(argv), code, message, timeout_s=60, **kw)
+
+
+_GOOD_MODEL = '<tmp>/models/good holds a valid 16x16x1 ONNX model and its metadata.json'
+
+
+SERVE = [
+    _serve('serve_unknown_flag', ['--models_dir={tmp}/models', '--prot=8000'], 2,
+           "error: Unknown command line flag 'prot'. Did you mean: port..."),
+    _serve('serve_positional_argument', ['--models_dir={tmp}/models', 'now'], 2,
+           'error: unexpected arguments: now...'),
+    _serve('serve_port_not_a_number', ['--models_dir={tmp}/models', '--port=http'], 2, 'error: flag --port=http: ...'),
+    _serve('serve_missing_models_dir', ['--models_dir={tmp}/nowhere'], 1, 'error: no models in <tmp>/nowhere...'),
+    _serve('serve_only_corrupt_models', ['--models_dir={tmp}/models'], 1, 'error: no models in <tmp>/models...',
+           given='<tmp>/models/bad holds 4 KiB of random bytes as model.onnx, and metadata.json',
+           setup=lambda ws: model_folder(ws, 'models/bad', garbage(4096))),
+    _serve('serve_only_wrong_shape_models', ['--models_dir={tmp}/models'], 1, 'error: no models in <tmp>/models...',
+           given='<tmp>/models/odd: metadata.json says latent 8, the ONNX graph takes latent 3',
+           setup=lambda ws: model_folder(ws, 'models/odd', tiny_onnx(3))),
+    _serve('serve_port_out_of_range', ['--models_dir={tmp}/models', '--port=70000'], 2, 'error: ...--port...',
+           given=_GOOD_MODEL, setup=lambda ws: model_folder(ws, 'models/good')),
+    _serve('serve_bad_auth', ['--models_dir={tmp}/models', '--auth=admin'], 2,
+           'error: --auth / $GAN_SERVE_AUTH must look like user:password'),
+    _serve('serve_max_concurrency_zero', ['--models_dir={tmp}/models', '--max_concurrency=0'], 2,
+           'error: --max_concurrency must be at least 1, got 0'),
+    _serve('serve_cuda_without_gpu', ['--models_dir={tmp}/models', '--provider=cuda'], 1,
+           'error: --provider=cuda: ...', given=_GOOD_MODEL + '; CUDA_VISIBLE_DEVICES is empty',
+           setup=lambda ws: model_folder(ws, 'models/good')),
+]
+
+CASES = TRAIN + EXPORT + EVALUATE + TRAIN_JUDGE + SERVE
+BY_ID = {case.id: case for case in CASES}
+
+
+if __name__ == '__main__':  # the writer lives beside the catalogue: `python -m tests.bad_inputs --write_docs`
+  from tests import bad_inputs_runner
+  bad_inputs_runner.cli_main()

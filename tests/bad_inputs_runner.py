@@ -1,0 +1,223 @@
+r"""Runs the cases of the bad-input catalogue (tests/bad_inputs.py) and writes docs/bad_inputs.md from what they print.
+
+  python -m tests.bad_inputs --write_docs           # runs every case, regenerates docs/bad_inputs.md
+  python -m tests.bad_inputs --run=train_steps_zero,serve_bad_auth   # prints what those cases print
+
+A case holds when its exit code is the catalogue's, the last non-empty line of stderr is `error: ...` matching
+the case's message, no traceback was printed anywhere, and its workspace is unchanged: every file (path, size,
+sha256) and folder as it was, and nothing new outside the case's `may_create` globs.
+"""
+
+import dataclasses
+import fnmatch
+import hashlib
+import os
+import pathlib
+import re
+import subprocess
+import sys
+import time
+from typing import Optional, Sequence
+
+from tests.bad_inputs import (BY_ID, CASES, DOC_PATH, EVALUATE, EXPORT, REPO_ROOT, SERVE, TINY_RUN_ARGS, TRAIN,
+                              TRAIN_JUDGE, Case, Shared, Workspace, subprocess_env)
+
+
+# --- Running a case -------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Result:
+  case: Case
+  code: Optional[int]  # None: timed out
+  stdout: str
+  stderr: str
+  seconds: float
+  changed: list  # files of the workspace changed or removed, and new files outside may_create
+  tmp: str
+  setup_error: str = ''
+
+  def normalise(self, text: str) -> str:
+    for path in sorted({self.tmp, os.path.realpath(self.tmp)}, key=len, reverse=True):
+      text = text.replace(path, '<tmp>')
+    return text.replace(str(REPO_ROOT), '<repo>')
+
+  @property
+  def last_line(self) -> str:
+    lines = [line for line in self.stderr.splitlines() if line.strip()]
+    return self.normalise(lines[-1].rstrip()) if lines else ''
+
+  def problems(self) -> list:
+    """What is wrong with this outcome, in words; [] when the case holds."""
+    if self.setup_error:
+      return [f'its setup failed: {self.setup_error}']
+    found = []
+    if self.code is None:
+      found.append(f'timed out after {self.case.timeout_s:.0f} s')
+    elif self.code != self.case.code:
+      found.append(f'exit code {self.code}, expected {self.case.code}')
+    if 'Traceback' in self.stdout + self.stderr:
+      found.append('a traceback was printed')
+    if not self.last_line.startswith('error: '):
+      found.append(f'the last stderr line is not "error: ...": {self.last_line!r}')
+    elif not matches(self.case.message, self.last_line):
+      found.append(f'message {self.last_line!r} does not match {self.case.message!r}')
+    if self.changed:
+      found.append(f'the workspace changed: {", ".join(self.changed)}')
+    return found
+
+
+def matches(pattern: str, line: str) -> bool:
+  """`line` equals `pattern`, where each '...' in the pattern stands for any text."""
+  return re.fullmatch('.*'.join(re.escape(part) for part in pattern.split('...')), line, re.S) is not None
+
+
+def snapshot(root: pathlib.Path) -> dict:
+  """{relative path: (size, sha256)} of every file, and {relative path/: 'dir'} of every folder, under root."""
+  state = {}
+  for dirpath, dirnames, filenames in os.walk(root):
+    for name in dirnames:
+      state[os.path.relpath(os.path.join(dirpath, name), root) + '/'] = 'dir'
+    for name in filenames:
+      path = os.path.join(dirpath, name)
+      with open(path, 'rb') as f:
+        state[os.path.relpath(path, root)] = (os.path.getsize(path), hashlib.sha256(f.read()).hexdigest())
+  return state
+
+
+def compare(before: dict, after: dict, may_create: Sequence[str]) -> list:
+  changed = [f'{p} changed' for p in before if p in after and after[p] != before[p]]
+  changed += [f'{p} removed' for p in before if p not in after]
+  changed += [f'{p} created' for p in after if p not in before and not any(
+      fnmatch.fnmatch(p.rstrip('/'), g) for g in may_create)]
+  return changed
+
+
+def run_case(case: Case, tmp: pathlib.Path, shared: Shared) -> Result:
+  """Builds the case's workspace in `tmp` (an empty folder), runs its command, and records what happened."""
+  tmp.mkdir(parents=True, exist_ok=True)
+  try:
+    if case.setup:
+      case.setup(Workspace(tmp, shared))
+  except Exception as e:  # reported as this case's failure, not as every case's (the tiny run is shared)
+    return Result(case, None, '', '', 0.0, [], str(tmp), setup_error=f'{type(e).__name__}: {e}')
+  before = snapshot(tmp)
+  argv = [a.replace('{tmp}', str(tmp)) for a in case.argv]
+  started = time.monotonic()
+  try:
+    proc = subprocess.run([sys.executable, '-m', case.module, *argv], cwd=REPO_ROOT, env=subprocess_env(),
+                          capture_output=True, text=True, timeout=case.timeout_s)
+    code, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
+  except subprocess.TimeoutExpired as e:
+    code, stdout, stderr = None, _text(e.stdout), _text(e.stderr)
+  return Result(case, code, stdout, stderr, time.monotonic() - started,
+                compare(before, snapshot(tmp), case.may_create), str(tmp))
+
+
+def _text(data) -> str:
+  return data.decode(errors='replace') if isinstance(data, bytes) else (data or '')
+
+
+def run_cases(cases: Sequence[Case], root: pathlib.Path, shared: Shared, workers: int = 2) -> dict:
+  """Runs `cases` (in `workers` threads, each a subprocess) in workspaces root/<id>. Returns {id: Result}."""
+  from concurrent.futures import ThreadPoolExecutor
+  with ThreadPoolExecutor(max(1, workers)) as pool:
+    futures = {case.id: pool.submit(run_case, case, root / case.id, shared) for case in cases}
+    return {case_id: future.result() for case_id, future in futures.items()}
+
+
+# --- docs/bad_inputs.md -----------------------------------------------------------------------------------------
+
+_SECTIONS = (('Training: `python -m training.main`', TRAIN),
+             ('Export: `python -m export.to_onnx` and `python -m export.to_savedmodel`', EXPORT),
+             ('Evaluation: `python -m evaluation.evaluate`', EVALUATE),
+             ('Judge training: `python -m evaluation.train_judge`', TRAIN_JUDGE),
+             ('Serving: `python -m serve.app`', SERVE))
+DOC_ROW = re.compile(r'^\| `([a-z0-9_]+)` \|', re.M)
+
+
+def _cell(text: str) -> str:
+  """Plain text in a table cell: '<tmp>' would be read as an HTML tag."""
+  return text.replace('|', '\\|').replace('<', '&lt;').replace('>', '&gt;').replace('\n', ' ')
+
+
+def _code(text: str) -> str:
+  """`text` as inline code in a table cell (a message quoting a command holds backticks itself)."""
+  text = text.replace('|', '\\|').replace('\n', ' ')
+  return f'`` {text} ``' if '`' in text else f'`{text}`'
+
+
+def render_doc(results: dict) -> str:
+  """docs/bad_inputs.md from real `results` ({id: Result} of every case)."""
+  bugs = [c for c in CASES if c.known_bug]
+  lines = [
+      '# Bad input: what each command says', '',
+      'Every bad input the command-line tools handle, with the one line the user sees (the last line on stderr) '
+      'and the exit code: 2 for a usage error (a flag, a value out of range, conflicting flags, a name that does '
+      'not exist), 1 for anything else (an unreadable run, model or checkpoint). No case prints a traceback or '
+      'changes a file that was already there.', '',
+      f'Generated by `python -m tests.bad_inputs --write_docs` from real runs of the {len(CASES)} cases of '
+      '`tests/bad_inputs.py`; `tests/test_bad_inputs.py` runs them all and checks the codes, the messages and '
+      'that the files each case was given are unchanged. `<tmp>` is the case\'s own folder, prepared as the '
+      f'*given* line says; "a 2-step run" is a real run of `python -m training.main {" ".join(TINY_RUN_ARGS)}`.',
+      '']
+  if bugs:
+    lines += [f'**{len(bugs)} case(s) are open** (marked below): the tool does not yet do what the catalogue '
+              'expects; the row shows what it does today.', '']
+  for title, cases in _SECTIONS:
+    lines += [f'## {title}', '', '| id | command | message the user sees | exit code |', '|---|---|---|---|']
+    for case in cases:
+      result = results[case.id]
+      command = _code(case.command()) + (f'<br>*given:* {_cell(case.given)}' if case.given else '')
+      message = _code(result.last_line) if result.last_line else '(nothing)'
+      code = 'timeout' if result.code is None else str(result.code)
+      if case.known_bug:
+        message += f'<br>**open:** {_cell(case.known_bug)}; expected {_code(case.message)}, exit {case.code}'
+      lines.append(f'| `{case.id}` | {command} | {message} | {code} |')
+    lines.append('')
+  return '\n'.join(lines)
+
+
+def doc_ids(text: str) -> list:
+  return DOC_ROW.findall(text)
+
+
+def _main(argv):
+  import tempfile
+  from absl import flags
+  FLAGS = flags.FLAGS
+  unknown = [i for i in FLAGS.run if i not in BY_ID]
+  if unknown:
+    from common import cli
+    raise cli.UsageError(f'unknown case id(s): {", ".join(unknown)}')
+  if not (FLAGS.write_docs or FLAGS.run):
+    from common import cli
+    raise cli.UsageError('pass --write_docs or --run=ID[,ID...]')
+  cases = CASES if FLAGS.write_docs else [BY_ID[i] for i in FLAGS.run]
+  with tempfile.TemporaryDirectory(prefix='bad-inputs-') as root:
+    started = time.monotonic()
+    results = run_cases(cases, pathlib.Path(root) / 'cases', Shared(pathlib.Path(root)), FLAGS.workers)
+    for result in results.values():
+      problems = result.problems()
+      holds = 'ok' if not problems else ('open (known bug)' if result.case.known_bug else 'FAILS')
+      print(f'{result.case.id}: exit {result.code}, {result.seconds:.1f} s, {holds}\n  {result.last_line}')
+      for problem in problems:
+        print(f'  - {problem}')
+      if FLAGS.run and problems and 'Traceback' in result.stderr:
+        print(result.normalise(result.stderr[result.stderr.index('Traceback'):]))
+    if FLAGS.write_docs:
+      DOC_PATH.write_text(render_doc(results) + '\n')
+      print(f'wrote {DOC_PATH} ({len(cases)} cases) in {time.monotonic() - started:.0f} s')
+  return 0
+
+
+def cli_main():
+  from absl import flags
+  flags.DEFINE_bool('write_docs', False, 'Run every case and rewrite docs/bad_inputs.md.')
+  flags.DEFINE_list('run', [], 'Case ids to run and print (their output, what does not hold).')
+  flags.DEFINE_integer('workers', 2, 'Cases run at once (each is a subprocess importing TensorFlow).')
+  from common import cli
+  cli.run(_main)
+
+
+if __name__ == '__main__':
+  cli_main()
