@@ -95,7 +95,8 @@ def test_two_local_multi_worker_processes(tmp_path):
   # Only the chief (worker 0) wrote the run directory; worker 1 removed its scratch checkpoints.
   assert os.path.isfile(run_dir / 'generator' / 'generator.json')
   assert sorted(os.listdir(run_dir / 'checkpoints')) == ['checkpoint', 'ckpt-2.data-00000-of-00001', 'ckpt-2.index',
-                                                        'ckpt-3.data-00000-of-00001', 'ckpt-3.index']
+                                                        'ckpt-2.sha256', 'ckpt-3.data-00000-of-00001', 'ckpt-3.index',
+                                                        'ckpt-3.sha256']
 
   # The same global batch on one process gives the same losses.
   single = tmp_path / 'single'
@@ -103,3 +104,47 @@ def test_two_local_multi_worker_processes(tmp_path):
                         cwd=REPO_ROOT, env=_env(), capture_output=True, text=True, timeout=300)
   assert proc.returncode == 0, proc.stderr[-3000:]
   _assert_same_losses(_read_metrics(run_dir), _read_metrics(single))
+
+
+def test_sigterm_to_one_worker_stops_both_at_the_same_step(tmp_path):
+  """A preemption notice to the non-chief worker only: the workers' stop vote (training/trainer.py) makes both
+  stop at the same step, the chief checkpoints it, both exit 0 (a worker stopping alone would leave the other
+  waiting at the next collective)."""
+  import re
+  import signal
+  import time
+  cluster = {'worker': [f'127.0.0.1:{p}' for p in _free_ports(2)]}
+  run_dir = tmp_path / 'mw'
+  common = ['-m', 'training.main', '--flagfile=training/presets/smoke.flags', '--loss=dcgan', '--strategy=multi_worker',
+            '--steps=100000', '--sample_every=100000', '--ckpt_every=50', f'--run_dir={run_dir}']
+  procs = []
+  try:
+    for index in range(2):
+      env = {**_env(), 'TF_CONFIG': json.dumps({'cluster': cluster, 'task': {'type': 'worker', 'index': index}})}
+      procs.append(subprocess.Popen([sys.executable, *common], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True))
+    deadline = time.monotonic() + 240
+    while not (os.path.isfile(run_dir / 'metrics.csv') and len(_read_metrics(run_dir)) >= 2):
+      assert all(p.poll() is None for p in procs), 'a worker exited before training'
+      assert time.monotonic() < deadline, 'the workers did not start training in 240 s'
+      time.sleep(0.2)
+    procs[1].send_signal(signal.SIGTERM)  # the non-chief worker only
+    outputs = [p.communicate(timeout=120) for p in procs]
+  finally:
+    for p in procs:
+      if p.poll() is None:
+        p.kill()
+        p.wait()
+  stopped = []
+  for proc, (out, err) in zip(procs, outputs):
+    assert proc.returncode == 0, err[-3000:]
+    match = re.search(r'stopped at step (\d+) by a signal', out)
+    assert match, out[-2000:] + err[-2000:]
+    stopped.append(int(match.group(1)))
+  assert 'SIGTERM: stopping after this step' in outputs[1][1] and 'SIGTERM' not in outputs[0][1]
+  assert stopped[0] == stopped[1], stopped
+  step = stopped[0]
+  assert step % 50, f'stopped at a checkpoint step ({step}): the stop checkpoint is not distinguishable'
+  assert os.path.isfile(run_dir / 'checkpoints' / f'ckpt-{step}.index')
+  assert os.path.isfile(run_dir / 'checkpoints' / f'ckpt-{step}.sha256')  # complete: its manifest was written
+  assert int(_read_metrics(run_dir)[-1]['step']) == step
