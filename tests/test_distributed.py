@@ -125,7 +125,9 @@ def test_sigterm_to_one_worker_stops_both_at_the_same_step(tmp_path):
                                     stderr=subprocess.PIPE, text=True))
     deadline = time.monotonic() + 240
     while not (os.path.isfile(run_dir / 'metrics.csv') and len(_read_metrics(run_dir)) >= 2):
-      assert all(p.poll() is None for p in procs), 'a worker exited before training'
+      for p in procs:
+        if p.poll() is not None:
+          pytest.fail(f'a worker exited ({p.returncode}) before training: {p.stderr.read()[-2000:]}')
       assert time.monotonic() < deadline, 'the workers did not start training in 240 s'
       time.sleep(0.2)
     procs[1].send_signal(signal.SIGTERM)  # the non-chief worker only
