@@ -251,6 +251,7 @@ def export_model(run_dir=None, models_dir: str = 'models', name=None, formats=('
   if os.path.isdir(dest) and not overwrite:
     _refuse_replacing(dest, formats, os.path.basename(os.path.normpath(run_dir)), run_metadata.get('step'))
 
+  created_models_dir = not os.path.isdir(models_dir)  # a failed export leaves no empty models dir behind
   work = _make_workdir(models_dir, name)
   try:
     log(f'loading the generator of {run_dir} (step {run_metadata.get("step")}) ...')
@@ -305,6 +306,11 @@ def export_model(run_dir=None, models_dir: str = 'models', name=None, formats=('
     _move_into_place(work, dest)
   except BaseException:
     shutil.rmtree(work, ignore_errors=True)
+    if created_models_dir:
+      try:
+        os.rmdir(models_dir)  # only when still empty
+      except OSError:
+        pass
     raise
   log(f'exported {dest}/ ({", ".join(merged["formats"])}; kept from before: {", ".join(kept) or "nothing"})')
   for file in (ONNX_FILE, ONNX_FP16_FILE, SAVEDMODEL_DIR, METADATA_FILE, SAMPLE_FILE):

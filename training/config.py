@@ -148,7 +148,12 @@ class TrainConfig:
   @classmethod
   def from_json(cls, text: str) -> 'TrainConfig':
     """The settings of a config.json (its provenance and history are read with `read_extras`)."""
-    values = json.loads(text)
+    try:
+      values = json.loads(text)
+      assert isinstance(values, dict)
+    except (ValueError, AssertionError):
+      raise ConfigError('config.json is not a JSON object of settings (damaged or edited by hand); restore it, or '
+                        'start a new run with another --run_dir') from None
     values.pop(PROVENANCE_KEY, None)
     values.pop(HISTORY_KEY, None)
     known = {f.name for f in dataclasses.fields(cls)}

@@ -11,6 +11,7 @@ pickled model, so a run directory stays readable as long as the architecture kee
 import datetime
 import json
 import os
+import re
 import shutil
 import tempfile
 from typing import Optional
@@ -111,5 +112,17 @@ def load(run_dir: str):
   try:
     generator.load_weights(os.path.join(generator_folder(run_dir), WEIGHTS_FILE))
   except (OSError, ValueError) as e:
-    raise RunDirError(f'cannot load the generator weights of {run_dir!r}: {e}') from None
+    raise RunDirError(f'cannot load the generator weights of {run_dir!r}: {_short_reason(e)}') from None
   return generator, metadata
+
+
+def _short_reason(error: BaseException) -> str:
+  """Keras explains a shape mismatch with every value of the variable; the user needs which one and how."""
+  text = ' '.join(str(error).split())
+  shapes = re.search(r'variable\.shape=(\([^)]*\)), Received: value\.shape=(\([^)]*\))', text)
+  variable = re.search(r'Target variable: <Variable path=([^,]+),', text)
+  if shapes:
+    where = f'{variable.group(1)} ' if variable else ''
+    return (f'they do not fit the generator its {METADATA_FILE} describes ({where}is {shapes.group(1)} there, '
+            f'{shapes.group(2)} in {WEIGHTS_FILE})')
+  return text if len(text) <= 300 else text[:300] + '...'

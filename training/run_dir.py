@@ -69,6 +69,9 @@ def write_config(run_dir: str, config_json: str) -> None:
 
 
 def read_config_text(run_dir: str) -> str:
+  if not os.path.isfile(os.path.join(run_dir, CONFIG_FILE)):
+    raise RunDirError(f'{run_dir!r} is not a run directory (no {CONFIG_FILE}); --resume continues a run that '
+                      f'training.main started there')
   try:
     with open(os.path.join(run_dir, CONFIG_FILE)) as f:
       return f.read()

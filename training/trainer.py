@@ -82,7 +82,7 @@ def _stop_vote(strategy):
   @tf.function
   def vote(flag):
     per_replica = strategy.run(lambda: tf.identity(flag))
-    return strategy.reduce(tf.distribute.ReduceOp.MAX, per_replica, axis=None)
+    return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)  # > 0: someone asked
 
   return lambda requested: bool(vote(tf.constant(1.0 if requested else 0.0)) > 0)
 
@@ -190,7 +190,7 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
   if resume:
     restored = ckpts.restore_latest_good() if chief else _restore_from_chief(checkpoint, run_dir)
     if restored is None:
-      raise TrainingError(f'--resume: no complete checkpoint in {ckpt_dir}; start a new run instead')
+      raise TrainingError(f'--resume: no complete checkpoint in {ckpt_dir}; start a new run with another --run_dir')
     log(f'resumed from {restored} at step {int(step_var.numpy())}')
   start_step = int(step_var.numpy())
   if start_step >= config.steps:
