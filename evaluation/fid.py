@@ -97,11 +97,8 @@ def gflop_per_image(size: int) -> float:
 
 
 def _weights_sha1(path: str) -> str:
-  digest = hashlib.sha1()
   with open(path, 'rb') as f:
-    for block in iter(lambda: f.read(1 << 20), b''):
-      digest.update(block)
-  return digest.hexdigest()
+    return hashlib.file_digest(f, 'sha1').hexdigest()
 
 
 def cache_path(settings: FidSettings, dataset: str, split: str) -> str:

@@ -27,11 +27,8 @@ class CheckpointWriteError(OSError):
 
 
 def _sha256(path: str) -> str:
-  digest = hashlib.sha256()
   with open(path, 'rb') as f:
-    for block in iter(lambda: f.read(1 << 20), b''):
-      digest.update(block)
-  return digest.hexdigest()
+    return hashlib.file_digest(f, 'sha256').hexdigest()
 
 
 def _files_of(prefix: str) -> List[str]:
