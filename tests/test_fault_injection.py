@@ -67,8 +67,6 @@ def test_a_truncated_checkpoint_is_ignored_and_the_previous_one_resumed(fault_in
     assert checkpoints.verify(str(run_dir / 'checkpoints' / f'ckpt-{step}')) is None
 
 
-@pytest.mark.xfail(strict=True, reason='training/checkpoints.py: _files_of() lists a leftover ckpt-N.sha256.tmp, '
-                   'so the manifest of ckpt-N written again names a file that is then renamed away')
 def test_a_manifest_write_cut_short_does_not_spoil_the_checkpoint_written_again(tmp_path):
   """A kill inside write_manifest leaves ckpt-N.sha256.tmp and no ckpt-N.sha256; the resumed run that writes
   ckpt-N again must leave a checkpoint that verifies."""

@@ -32,7 +32,8 @@ def _sha256(path: str) -> str:
 
 
 def _files_of(prefix: str) -> List[str]:
-  return sorted(p for p in glob.glob(glob.escape(prefix) + '.*') if not p.endswith(MANIFEST_SUFFIX))
+  """The checkpoint's own files: not its manifest, nor a manifest write that a kill cut short (.tmp)."""
+  return sorted(p for p in glob.glob(glob.escape(prefix) + '.*') if not p.endswith((MANIFEST_SUFFIX, '.tmp')))
 
 
 def write_manifest(prefix: str) -> None:
@@ -117,7 +118,9 @@ class Checkpoints:
   def restore_latest_good(self) -> Optional[str]:
     """Restores the newest checkpoint that matches its manifest; returns its prefix, or None when there is none.
     Newer checkpoints that fail (an interrupted or corrupted write) are reported and left for the run to replace."""
-    for leftover in glob.glob(os.path.join(self.directory, '*_temp*')):  # a save killed before its merge
+    # Leftovers of a save killed before its merge (ckpt-N_temp/) or inside its manifest write (.sha256.tmp).
+    for leftover in (glob.glob(os.path.join(self.directory, '*_temp*')) +
+                     glob.glob(os.path.join(self.directory, '*' + MANIFEST_SUFFIX + '.tmp'))):
       shutil.rmtree(leftover, ignore_errors=True) if os.path.isdir(leftover) else os.remove(leftover)
     # A run directory written before manifests existed: trust the state file's list, as TensorFlow does.
     legacy = not glob.glob(os.path.join(self.directory, '*' + MANIFEST_SUFFIX))

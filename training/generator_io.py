@@ -9,6 +9,7 @@ pickled model, so a run directory stays readable as long as the architecture kee
 """
 
 import datetime
+import glob
 import json
 import os
 import re
@@ -58,6 +59,8 @@ def save(generator, metadata: dict, run_dir: str) -> str:
   """
   out_dir = os.path.join(run_dir, GENERATOR_DIR)
   os.makedirs(run_dir, exist_ok=True)
+  for leftover in glob.glob(os.path.join(run_dir, f'.{GENERATOR_DIR}-*')):  # a save killed half-way
+    shutil.rmtree(leftover, ignore_errors=True)
   new_dir = tempfile.mkdtemp(dir=run_dir, prefix=f'.{GENERATOR_DIR}-')
   try:
     generator.save_weights(os.path.join(new_dir, WEIGHTS_FILE))
