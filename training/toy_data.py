@@ -76,7 +76,7 @@ def _mixture_sampler(raw_centres: np.ndarray, raw_std: float, divisor: float):
 
   def sample(rng: np.random.Generator, n: int) -> np.ndarray:
     n = _check_n(n)
-    mode = rng.integers(len(raw_centres), size=n)  # uniform over modes: random.choice (line 220); 25gaussians' balanced pool
+    mode = rng.integers(len(raw_centres), size=n)  # uniform over modes, as random.choice (line 220)
     points = raw_centres[mode] + raw_std * rng.standard_normal((n, 2))  # (n, 2) float64
     # float32 before the division, as lines 184/186 and 224/225 do.
     return points.astype(np.float32) / np.float32(divisor)
