@@ -15,6 +15,9 @@ Adding a case: append a `Case` to its command's list below with the message the 
 command gets a list of its own and a section in bad_inputs_runner._SECTIONS), see what it prints today with
 --run, and regenerate the doc. A case the tool gets wrong today carries `known_bug='why'`: its test is a strict
 xfail until the owner fixes the tool and removes the mark.
+
+The app's bad requests (the API of the running `python -m serve.app`) are the catalogue's last section, in
+tests/bad_inputs_app.py: same ids, same doc, same --run.
 """
 
 import dataclasses
@@ -22,6 +25,7 @@ import hashlib
 import json
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -93,6 +97,11 @@ class Workspace:
   def edit_json(self, rel: str, **changes) -> None:
     path = self.tmp / rel
     path.write_text(json.dumps({**json.loads(path.read_text()), **changes}, indent=2))
+
+
+def matches(pattern: str, text: str) -> bool:
+  """`text` equals `pattern`, where each '...' in the pattern stands for any text."""
+  return re.fullmatch('.*'.join(re.escape(part) for part in pattern.split('...')), text, re.S) is not None
 
 
 def subprocess_env() -> dict:

@@ -1,4 +1,5 @@
-"""Walks the bad-input catalogue (tests/bad_inputs.py): every case run as a user runs it, in a subprocess.
+"""Walks the bad-input catalogue (tests/bad_inputs.py): every case run as a user runs it, in a subprocess; and its
+app part (tests/bad_inputs_app.py): every bad request sent to one real server, as tests/bad_inputs_app.py says.
 
 For each case: the catalogue's exit code; a last stderr line `error: ...` matching the catalogue's message; no
 traceback anywhere; every file the case was given unchanged (path, size, sha256) and nothing new outside the
@@ -7,7 +8,7 @@ an XPASS failure until the mark is removed.
 
 The selected cases (`-k` still selects) all run when the first of them is checked, one subprocess per core (up
 to 4; $BAD_INPUTS_WORKERS): most import TensorFlow, ~3.5 s of CPU each. The whole file takes ~2 minutes on 2 idle
-cores, ~4 under a load of 3.
+cores, ~4 under a load of 3. The app cases share one server started for them: ~10 s in all.
 """
 
 import os
@@ -15,32 +16,52 @@ import pathlib
 
 import pytest
 
-from tests import bad_inputs, bad_inputs_runner as runner
+from tests import bad_inputs, bad_inputs_app, bad_inputs_runner as runner
 
 WORKERS = int(os.environ.get('BAD_INPUTS_WORKERS', min(4, os.cpu_count() or 1)))  # one subprocess per core
 
 
-def _params():
+def _params(cases):
   return [pytest.param(case.id, id=case.id, marks=[pytest.mark.xfail(strict=True, reason=case.known_bug)]
-                       if case.known_bug else []) for case in bad_inputs.CASES]
+                       if case.known_bug else []) for case in cases]
+
+
+def _selected(request, test_name: str) -> list:
+  """The case ids of `test_name` this session selected (`-k` still selects)."""
+  return [item.callspec.params['case_id'] for item in request.session.items
+          if getattr(item, 'originalname', '') == test_name and hasattr(item, 'callspec')]
 
 
 @pytest.fixture(scope='module')
 def results(request, tmp_path_factory):
   """{case id: Result} of the cases this session selected, each run in its own workspace."""
-  selected = [item.callspec.params['case_id'] for item in request.session.items
-              if getattr(item, 'originalname', '') == 'test_bad_input' and hasattr(item, 'callspec')]
   shared = bad_inputs.Shared(tmp_path_factory.mktemp('bad_inputs_shared'))
-  return runner.run_cases([bad_inputs.BY_ID[i] for i in selected], tmp_path_factory.mktemp('bad_inputs'),
-                              shared, WORKERS)
+  return runner.run_cases([bad_inputs.BY_ID[i] for i in _selected(request, 'test_bad_input')],
+                          tmp_path_factory.mktemp('bad_inputs'), shared, WORKERS)
 
 
-@pytest.mark.parametrize('case_id', _params())
+@pytest.fixture(scope='module')
+def app_results(request, tmp_path_factory):
+  """{case id: AppResult} of the app cases this session selected, all sent to one server started here."""
+  cases = [bad_inputs_app.APP_BY_ID[i] for i in _selected(request, 'test_app_bad_input')]
+  return bad_inputs_app.run_app_cases(cases, tmp_path_factory.mktemp('bad_inputs_app'))
+
+
+@pytest.mark.parametrize('case_id', _params(bad_inputs.CASES))
 def test_bad_input(case_id, results):
   result = results[case_id]
   problems = result.problems()
   assert not problems, (f'{result.case.command(result.tmp)}\n' + '\n'.join(f'- {p}' for p in problems) +
                         f'\n--- stderr (last 3000 characters) ---\n{result.stderr[-3000:]}')
+
+
+@pytest.mark.parametrize('case_id', _params(bad_inputs_app.APP))
+def test_app_bad_input(case_id, app_results):
+  """Refused with the catalogue's message, no traceback, and the server then still answers a good /sample."""
+  result = app_results[case_id]
+  problems = result.problems()
+  assert not problems, (f'{result.case.request()}\n' + '\n'.join(f'- {p}' for p in problems) +
+                        f'\n--- server log meanwhile (last 3000 characters) ---\n{result.log[-3000:]}')
 
 
 def test_catalogue_is_well_formed():
@@ -56,11 +77,22 @@ def test_catalogue_is_well_formed():
           'evaluation.train_judge', 'serve.app'} <= modules
 
 
+def test_app_catalogue_is_well_formed():
+  ids = [case.id for case in bad_inputs_app.APP]
+  assert len(set(ids)) == len(ids) >= 8, 'app case ids are unique, at least 8'
+  assert not set(ids) & set(bad_inputs.BY_ID), 'an app case id repeats a command case id'
+  for case in bad_inputs_app.APP:
+    assert case.id.startswith('app_') and runner.DOC_ROW.match(f'| `{case.id}` |'), case.id
+    assert case.message, f'{case.id}: what should the user be told?'
+    assert case.body or case.status == 200, f'{case.id}: gradio_client requests are answered through the queue'
+  assert {'/sample', '/interpolate'} <= {case.api_name for case in bad_inputs_app.APP}
+
+
 def test_doc_lists_exactly_the_catalogue():
   """docs/bad_inputs.md is generated (python -m tests.bad_inputs --write_docs): a case added, renamed or removed
   without regenerating it fails here."""
   documented = runner.doc_ids(bad_inputs.DOC_PATH.read_text())
-  expected = [case.id for case in bad_inputs.CASES]
+  expected = [case.id for case in bad_inputs.CASES + bad_inputs_app.APP]
   missing, stale = sorted(set(expected) - set(documented)), sorted(set(documented) - set(expected))
   assert not missing and not stale and documented == expected, (
       f'docs/bad_inputs.md is stale (missing {missing}, not in the catalogue {stale}, or out of order): run '
@@ -68,10 +100,10 @@ def test_doc_lists_exactly_the_catalogue():
 
 
 def test_message_patterns():
-  assert runner.matches('error: a ... b', 'error: a x|y (z) b')
-  assert runner.matches('error: (1+1)', 'error: (1+1)')
-  assert not runner.matches('error: a', 'error: ab')
-  assert not runner.matches('error: ...x', 'error: y')
+  assert bad_inputs.matches('error: a ... b', 'error: a x|y (z) b')
+  assert bad_inputs.matches('error: (1+1)', 'error: (1+1)')
+  assert not bad_inputs.matches('error: a', 'error: ab')
+  assert not bad_inputs.matches('error: ...x', 'error: y')
 
 
 def test_snapshot_sees_every_change(tmp_path: pathlib.Path):
