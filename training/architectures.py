@@ -4,7 +4,8 @@ Every generator here must export to an ONNX graph that ONNX Runtime's CUDA EP ru
 cannot run ConvTranspose with asymmetric padding (measured on an H100: 41 ms vs 0.33 ms per batch of 64), so
 transposed convolutions use kernel 4 with stride 2 and "same" padding: total padding k - s = 2 splits 1 / 1.
 A kernel 5 / stride 2 "same" layer would pad (1, 2) and fall back to the CPU. `tests/test_export.py` checks
-this property for every entry of `ARCHITECTURES`.
+this property for every entry of `ARCHITECTURES`. The exception is `dcgan5`, the MathWorks example as published:
+it keeps its kernel-5 layers, and the export rewrites them to symmetric pads + Slice (export/cuda_clean.py).
 
 Models are functional (tf2onnx's `from_keras` fails on Sequential models).
 """
@@ -103,6 +104,84 @@ def dcgan_critic(image_size: int, channels: int, width: int, norm: str = 'layer'
   return keras.Model(images, logits, name='critic')
 
 
+# --- dcgan5: the MathWorks example's DCGAN, kernel 5 -----------------------------------------------------------
+# MATLAB "Train Generative Adversarial Network (GAN)" (Deep Learning Toolbox), 64x64x3 flowers, numFilters = 64:
+#   G: projectAndReshape(4x4x512, bias) -> tconv(5, 256)            -> BN, ReLU     4 -> 8 (stride 1, no cropping)
+#      -> tconv(5, 128, stride 2, "same") -> BN, ReLU -> tconv(5, 64, ...) -> BN, ReLU -> tconv(5, 3, ...) -> tanh
+#   D: dropout(0.5) -> conv(5, 64, stride 2, "same") -> LeakyReLU(0.2)
+#      -> [conv(5, 128 / 256 / 512, stride 2, "same") -> BN -> LeakyReLU(0.2)] x 3 -> conv(4, 1) (valid) -> sigmoid
+# The sigmoid lives in the loss here (logits out). Biases in front of a BatchNorm are left out: its β absorbs them.
+# The stride-2 kernel-5 "same" transposed convolutions pad (1, 2); the export rewrites them to symmetric pads + a
+# Slice (export/cuda_clean.py) so ONNX Runtime's CUDA EP runs them.
+_KERNEL5 = 5
+_VALID_GROWTH = _KERNEL5 - 1  # a stride-1 "valid" transposed convolution adds k - 1 pixels: 4 -> 8 in the example
+
+
+def _dcgan5_geometry(image_size: int) -> tuple:
+  """(projection side, number of stride-2 transposed convolutions): image_size = (side + 4) · 2^n.
+
+  The example's 64 = (4 + 4) · 2^3. Sizes 4·2^k grow 4 -> 8 like it (16, 32, 64, 128); sizes 7·2^k project to 3,
+  whose stride-1 layer lands on 7 (3 -> 7 -> 14 -> 28), the native MNIST-like geometry."""
+  base, _ = _geometry(image_size)
+  grown = 2 * base if base == 4 else base  # the stride-1 layer's output side
+  return grown - _VALID_GROWTH, int(math.log2(image_size // grown))
+
+
+def dcgan5_generator(latent_dim: int, image_size: int, channels: int, width: int,
+                     dtype_policy: str = 'float32') -> keras.Model:
+  """The MathWorks example's generator: z -> side x side x (8·width) (a biased projection, no BN: as published)
+  -> stride-1 valid kernel-5 transposed conv to (side + 4) with 4·width filters, BN, ReLU -> stride-2 "same"
+  kernel-5 transposed convs halving the filters (at least `width`), BN, ReLU -> `channels`, tanh.
+
+  width 64 at 64x64 is the example: 4x4x512 -> 8x8x256 -> 16x16x128 -> 32x32x64 -> 64x64x3.
+  Output: (B, image_size, image_size, channels) in [-1, 1], float32.
+  """
+  side, n_up = _dcgan5_geometry(image_size)
+  projection = 8 * width
+  z = keras.Input((latent_dim,), name='z')
+  x = layers.Dense(side * side * projection, dtype=dtype_policy, name='project')(z)
+  x = layers.Reshape((side, side, projection), name='reshape')(x)  # (B, side, side, 8·width)
+  x = layers.Conv2DTranspose(4 * width, _KERNEL5, 1, padding='valid', use_bias=False, dtype=dtype_policy,
+                             name='grow')(x)  # (B, side + 4, side + 4, 4·width)
+  x = _batch_norm('grow_bn')(x)
+  x = layers.ReLU(name='grow_relu')(x)
+  for i in range(n_up - 1):
+    x = layers.Conv2DTranspose(max(width, 4 * width // 2 ** (i + 1)), _KERNEL5, _STRIDE, padding='same',
+                               use_bias=False, dtype=dtype_policy, name=f'up{i}')(x)
+    x = _batch_norm(f'up{i}_bn')(x)
+    x = layers.ReLU(name=f'up{i}_relu')(x)
+  x = layers.Conv2DTranspose(channels, _KERNEL5, _STRIDE, padding='same', dtype=dtype_policy, name='to_image')(x)
+  images = layers.Activation('tanh', dtype='float32', name='images')(x)  # (B, H, W, C) in [-1, 1]
+  return keras.Model(z, images, name='generator')
+
+
+def dcgan5_critic(image_size: int, channels: int, width: int, norm: str = 'batch', input_dropout: float = 0.0,
+                  dtype_policy: str = 'float32') -> keras.Model:
+  """The MathWorks example's discriminator: [input dropout] -> stride-2 "same" kernel-5 convs with width · 2^i
+  filters (at most 8·width) and LeakyReLU(0.2), normalised from the second on, down to 4x4 -> one convolution
+  over the whole 4x4 map (kernel 4, valid) to a logit (B, 1).
+
+  norm: 'batch' (the example), 'layer' (for a gradient penalty) or 'none'. The example's input dropout (0.5)
+  comes from --critic_input_dropout.
+  """
+  validate_image_size(image_size)
+  images = keras.Input((image_size, image_size, channels), name='images')
+  x = layers.Dropout(input_dropout, name='input_dropout')(images) if input_dropout > 0 else images
+  side, i = image_size, 0
+  while side > 4:  # 64 -> 32 -> 16 -> 8 -> 4; 28 -> 14 -> 7 -> 4 ("same" rounds up)
+    x = layers.Conv2D(min(8 * width, width * 2 ** i), _KERNEL5, _STRIDE, padding='same',
+                      use_bias=(i == 0 or norm == 'none'), dtype=dtype_policy, name=f'down{i}')(x)
+    if i > 0 and norm == 'batch':
+      x = _batch_norm(f'down{i}_bn')(x)
+    elif i > 0 and norm == 'layer':
+      x = layers.LayerNormalization(axis=[1, 2, 3], dtype=dtype_policy, name=f'down{i}_ln')(x)
+    x = layers.LeakyReLU(0.2, dtype=dtype_policy, name=f'down{i}_lrelu')(x)
+    side, i = -(-side // _STRIDE), i + 1
+  x = layers.Conv2D(1, side, padding='valid', dtype='float32', name='to_logit')(x)  # (B, 1, 1, 1)
+  logits = layers.Reshape((1,), name='logits')(x)  # (B, 1), unbounded
+  return keras.Model(images, logits, name='critic')
+
+
 @dataclasses.dataclass(frozen=True)
 class Architecture:
   name: str
@@ -114,4 +193,7 @@ class Architecture:
 ARCHITECTURES = {
     'dcgan': Architecture('dcgan', dcgan_generator, dcgan_critic,
                           'DCGAN: 4x4 projection, kernel-4 stride-2 (transposed) convolutions'),
+    'dcgan5': Architecture('dcgan5', dcgan5_generator, dcgan5_critic,
+                           'MathWorks DCGAN example: 4x4x(8·width) projection, kernel-5 (transposed) convolutions, '
+                           'dropout on the critic input, a 4x4 convolution to the logit'),
 }

@@ -35,6 +35,11 @@ def _real_labels(config: TrainConfig, uniform):
   return tf.where(uniform < config.label_flip, tf.zeros_like(smoothed), smoothed)
 
 
+def _probability(logits):
+  """σ(logits) per example, float32: (B, 1) -> (B,)."""
+  return tf.sigmoid(tf.reshape(tf.cast(logits, tf.float32), [-1]))
+
+
 def _scale(optimizer, loss):
   # LossScaleOptimizer (mixed_float16) scales the loss up so float16 gradients do not underflow.
   return optimizer.scale_loss(loss) if hasattr(optimizer, 'scale_loss') else loss
@@ -51,6 +56,9 @@ def make_step_functions(config: TrainConfig, strategy, generator, critic, g_opti
   d_kwargs, g_kwargs = _loss_kwargs(config)
   global_batch = config.batch_size
   use_labels = config.loss == 'dcgan' and (config.label_smoothing or config.label_flip)
+  # The MathWorks DCGAN example's training plot: scores from σ(logit), the probability D gives "real" (unflipped
+  # labels). Only for the GAN loss, whose logits are log-odds; the other losses keep their metrics unchanged.
+  scores = config.loss == 'dcgan'
   # With more than one replica the synchronized BatchNorm all-reduces inside the loss computation (a merge_call),
   # which TensorFlow cannot run inside a nested jit-compiled tf.function: XLA applies to one replica only.
   jit = config.jit and strategy.num_replicas_in_sync == 1
@@ -91,6 +99,8 @@ def make_step_functions(config: TrainConfig, strategy, generator, critic, g_opti
     fake_mean = average(tf.reshape(tf.cast(fake_logits, tf.float32), [-1]))
     metrics = {'d_loss': total, 'gradient_penalty': penalty, 'd_real': real_mean, 'd_fake': fake_mean,
                'wasserstein': real_mean - fake_mean, 'd_grad_norm': tf.linalg.global_norm(grads)}
+    if scores:  # (mean σ(D(x)) + mean(1 − σ(D(G(z))))) / 2
+      metrics['d_score'] = average((_probability(real_logits) + 1.0 - _probability(fake_logits)) / 2)
     return grads, metrics
 
   def critic_replica(batch, penalty_weight):
@@ -105,7 +115,10 @@ def make_step_functions(config: TrainConfig, strategy, generator, critic, g_opti
       g_loss = average(family.generator_loss(fake_logits, **g_kwargs))
       scaled = _scale(g_optimizer, g_loss)
     grads = tape.gradient(scaled, generator.trainable_variables)
-    return grads, {'g_loss': g_loss, 'g_grad_norm': tf.linalg.global_norm(grads)}
+    metrics = {'g_loss': g_loss, 'g_grad_norm': tf.linalg.global_norm(grads)}
+    if scores:  # mean σ(D(G(z)))
+      metrics['g_score'] = average(_probability(fake_logits))
+    return grads, metrics
 
   def generator_replica(batch):
     grads, metrics = generator_grads(batch)
