@@ -28,8 +28,10 @@ def _params(cases):
 
 def _selected(request, test_name: str) -> list:
   """The case ids of `test_name` this session selected (`-k` still selects)."""
+  # This module's items only: other test files have tests of the same name (test_export_cli.test_bad_input).
   return [item.callspec.params['case_id'] for item in request.session.items
-          if getattr(item, 'originalname', '') == test_name and hasattr(item, 'callspec')]
+          if getattr(item, 'originalname', '') == test_name and hasattr(item, 'callspec') and
+          item.module is request.module]
 
 
 @pytest.fixture(scope='module')

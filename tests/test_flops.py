@@ -121,7 +121,7 @@ def test_parts_add_up_to_the_training_step(overrides):
   optimizers[1].build(critic.trainable_variables)
   train_step, _ = steps.make_step_functions(config, tf.distribute.get_strategy(), generator, critic, *optimizers)
   b, size, latent = config.batch_size, config.image_size, config.latent_dim
-  batch = {'images': tf.zeros([b, size, size, 1]), 'z': tf.zeros([b, latent]), 'z_gen': tf.zeros([b, latent]),
+  batch = {'real': tf.zeros([b, size, size, 1]), 'z': tf.zeros([b, latent]), 'z_gen': tf.zeros([b, latent]),
            'alpha': tf.zeros([b]), 'uniform': tf.zeros([b])}
   iterator = iter(tf.data.Dataset.from_tensors(batch).repeat())
   assert flops.graph_flops(train_step, iterator) == pytest.approx(expected, rel=1e-3)

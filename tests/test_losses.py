@@ -91,6 +91,16 @@ class TestGradientPenalty:
     np.testing.assert_allclose(penalty, [1.0, 1.0], rtol=1e-5)
     assert np.all(np.isfinite(tape.gradient(penalty, real)))
 
+  @pytest.mark.parametrize('shape', [(3, 2), (3, 5, 4), (3, 4, 4, 1)], ids=['points', 'text', 'images'])
+  def test_any_rank_norm_over_every_non_batch_axis(self, shape):
+    """2-D points (B, 2), one-hot text (B, T, V), images (B, H, W, C): D(x) = ½‖x‖², x = 1, G(z) = 0, so
+    ‖∇D(x̂)‖ = α·sqrt(#elements) per example, whatever the rank."""
+    alpha = np.array([0.0, 0.25, 1.0], np.float32)
+    quadratic = lambda x, training=False: 0.5 * tf.reduce_sum(tf.square(tf.reshape(x, [3, -1])), 1)[:, None]  # noqa: E731
+    got = losses.gradient_penalty(quadratic, tf.ones(shape), tf.zeros(shape), t(alpha))
+    size = float(np.prod(shape[1:]))
+    np.testing.assert_allclose(got, (alpha * np.sqrt(size) - 1) ** 2, rtol=1e-5, atol=1e-5)
+
   def test_mixed_precision_inputs_give_float32(self):
     critic = LinearCritic(np.full((1, 4, 4, 1), 0.5))
     got = losses.gradient_penalty(critic, tf.ones([2, 4, 4, 1], tf.bfloat16), tf.zeros([2, 4, 4, 1], tf.bfloat16),

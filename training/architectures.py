@@ -12,7 +12,7 @@ Models are functional (tf2onnx's `from_keras` fails on Sequential models).
 
 import dataclasses
 import math
-from typing import Callable
+from typing import Callable, Optional
 
 import keras
 from keras import layers
@@ -182,12 +182,48 @@ def dcgan5_critic(image_size: int, channels: int, width: int, norm: str = 'batch
   return keras.Model(images, logits, name='critic')
 
 
+def mlp_generator(latent_dim: int, dims: int, width: int, depth: int = 3, dtype_policy: str = 'float32') -> keras.Model:
+  """The WGAN-GP paper's toy generator (gan_toy.py): z -> depth x (Dense(width), ReLU) -> Dense(dims), He-uniform
+  initialisation, no output non-linearity (the toy data is not bounded to [-1, 1]). Output: (B, dims) float32."""
+  z = keras.Input((latent_dim,), name='z')
+  x = z
+  for i in range(depth):
+    x = layers.Dense(width, activation='relu', kernel_initializer='he_uniform', dtype=dtype_policy, name=f'hidden{i}')(x)
+  points = layers.Dense(dims, kernel_initializer='he_uniform', dtype='float32', name='points')(x)  # (B, dims)
+  return keras.Model(z, points, name='generator')
+
+
+def mlp_critic(dims: int, width: int, norm: str = 'none', input_dropout: float = 0.0, depth: int = 3,
+               dtype_policy: str = 'float32') -> keras.Model:
+  """The toy critic: (B, dims) -> depth x (Dense(width), ReLU) -> Dense(1); no normalisation (the paper's toy
+  critic has none; `norm` exists for the registry's interface and must be 'none'). depth=12 is the deep critic
+  of the paper's Figure 1b."""
+  if norm != 'none':
+    raise ValueError(f'the mlp critic has no normalisation layers, got norm={norm!r}')
+  points = keras.Input((dims,), name='points')
+  x = layers.Dropout(input_dropout, name='input_dropout')(points) if input_dropout > 0 else points
+  for i in range(depth):
+    x = layers.Dense(width, activation='relu', kernel_initializer='he_uniform', dtype=dtype_policy, name=f'hidden{i}')(x)
+  logits = layers.Dense(1, kernel_initializer='he_uniform', dtype='float32', name='logits')(x)  # (B, 1)
+  return keras.Model(points, logits, name='critic')
+
+
 @dataclasses.dataclass(frozen=True)
 class Architecture:
+  """An architecture for one data kind (training/data_kinds.py), which knows how to call its builders:
+  image: build_generator(latent_dim, image_size, channels, width, dtype_policy),
+         build_critic(image_size, channels, width, norm, input_dropout, dtype_policy);
+  points: build_generator(latent_dim, dims, width, dtype_policy=...), build_critic(dims, width, norm, input_dropout,
+         dtype_policy=...).
+  critic_norms: the critic normalisations it offers, narrowing the loss family's; default_critic_norm overrides
+  the family's default when set (an MLP critic has no normalisation layers at all)."""
   name: str
-  build_generator: Callable  # (latent_dim, image_size, channels, width, dtype_policy) -> keras.Model
-  build_critic: Callable  # (image_size, channels, width, norm, input_dropout, dtype_policy) -> keras.Model
+  build_generator: Callable
+  build_critic: Callable
   description: str
+  kind: str = 'image'
+  critic_norms: tuple = ('batch', 'layer', 'none')
+  default_critic_norm: Optional[str] = None
 
 
 ARCHITECTURES = {
@@ -196,4 +232,6 @@ ARCHITECTURES = {
     'dcgan5': Architecture('dcgan5', dcgan5_generator, dcgan5_critic,
                            'MathWorks DCGAN example: 4x4x(8·width) projection, kernel-5 (transposed) convolutions, '
                            'dropout on the critic input, a 4x4 convolution to the logit'),
+    'mlp': Architecture('mlp', mlp_generator, mlp_critic, 'WGAN-GP toy MLP: 3 x 512 ReLU layers (--width), 2-D data',
+                        kind='points', critic_norms=('none',), default_critic_norm='none'),
 }

@@ -219,12 +219,22 @@ def resolve(config: TrainConfig) -> TrainConfig:
     value = getattr(config, name)
     if value not in registry:
       raise ConfigError(f'unknown --{name} {value!r}; choose one of {", ".join(registry)}{closest(value, registry)}')
-  try:
-    architectures.validate_image_size(config.image_size)
-  except ValueError as e:
-    raise ConfigError(str(e)) from None
+  from training import data_kinds
+  arch, kind = architectures.ARCHITECTURES[config.arch], data_kinds.kind_of(config.dataset)
+  if arch.kind != kind.name:
+    fits = [name for name, a in architectures.ARCHITECTURES.items() if a.kind == kind.name]
+    raise ConfigError(f'--arch={config.arch} trains {arch.kind} data, --dataset={config.dataset} is {kind.name} '
+                      f'data; choose --arch={" or ".join(fits)}')
+  if kind.name == 'image':
+    try:
+      architectures.validate_image_size(config.image_size)
+    except ValueError as e:
+      raise ConfigError(str(e)) from None
   family = config.family
   opt = family.optimizer
+  # The architecture narrows the family's critic normalisations (an MLP critic has none) and may set the default.
+  allowed_norms = tuple(n for n in family.allowed_critic_norms if n in arch.critic_norms)
+  default_norm = arch.default_critic_norm or family.critic_norm
   config = dataclasses.replace(
       config,
       n_critic=family.n_critic if config.n_critic is None else config.n_critic,
@@ -234,7 +244,7 @@ def resolve(config: TrainConfig) -> TrainConfig:
       beta_2=opt.beta_2 if config.beta_2 is None else config.beta_2,
       gp_weight=family.gradient_penalty_weight if config.gp_weight is None else config.gp_weight,
       clip_value=family.clip_value if config.clip_value is None else config.clip_value,
-      critic_norm=family.critic_norm if config.critic_norm is None else config.critic_norm,
+      critic_norm=default_norm if config.critic_norm is None else config.critic_norm,
   )
   for field in fields():
     value = getattr(config, field.name)
@@ -243,9 +253,9 @@ def resolve(config: TrainConfig) -> TrainConfig:
       raise ConfigError(f'--{field.name} must be one of {", ".join(choices)}, got {value!r}')
     if value is not None and not isinstance(value, (str, tuple)) and not _in_range(field, value):
       raise ConfigError(f'--{field.name} must be {range_text(field)}, got {value}')
-  if config.critic_norm not in family.allowed_critic_norms:
-    raise ConfigError(f'--critic_norm={config.critic_norm} is not allowed with --loss={config.loss}; '
-                      f'choose one of {", ".join(family.allowed_critic_norms)}')
+  if config.critic_norm not in allowed_norms:
+    raise ConfigError(f'--critic_norm={config.critic_norm} is not allowed with --loss={config.loss} and '
+                      f'--arch={config.arch}; choose one of {", ".join(allowed_norms)}')
   penalty, clipping = config.gp_weight > 0, bool(config.clip_value)
   # Gulrajani et al. 2017, Section 4: the penalty is a per-example constraint, and BatchNorm makes each example's
   # critic value depend on the rest of the batch, so the penalised gradient is not the one the theory asks for.

@@ -54,7 +54,8 @@ class DatasetInfo:
   channels: int  # 1 or 3
   num_classes: int  # 0 when unlabeled (folder datasets)
   skipped: int = 0  # unreadable files skipped (folder datasets)
-  checksum: str = ''  # 'sha256:...' of the data read (provenance in config.json; see _checksum_files)
+  # 'sha256:...' of the data read: provenance for config.json (see _checksum_files), not part of what the data is
+  checksum: str = dataclasses.field(default='', compare=False)
 
 
 @dataclasses.dataclass(frozen=True)

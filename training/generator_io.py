@@ -31,16 +31,14 @@ def generator_metadata(config, step: int, provenance: Optional[dict] = None) -> 
   """Metadata for a generator trained with `config` (a training.config.TrainConfig) up to `step`; `provenance`
   (training/provenance.py) travels on into exported models."""
   import tensorflow as tf  # deferred: keeps `import training.generator_io` cheap for readers of metadata
+  from training import data_kinds
   return {
       'format_version': FORMAT_VERSION,
+      'kind': data_kinds.kind_of(config.dataset).name,
       'arch': config.arch,
       'latent_dim': config.latent_dim,
-      'image_height': config.image_size,
-      'image_width': config.image_size,
-      'channels': config.channels,
+      **data_kinds.kind_of(config.dataset).shape_metadata(config),
       'width': config.width,
-      'layout': 'NHWC',
-      'value_range': [-1.0, 1.0],
       'loss': config.loss,
       'dataset': config.dataset,
       'step': int(step),
@@ -110,8 +108,8 @@ def load(run_dir: str):
   arch = ARCHITECTURES.get(metadata['arch'])
   if arch is None:
     raise RunDirError(f'{run_dir!r} uses architecture {metadata["arch"]!r}, unknown to this version')
-  generator = arch.build_generator(metadata['latent_dim'], metadata['image_height'], metadata['channels'],
-                                   metadata['width'])
+  from training import data_kinds
+  generator = data_kinds.KINDS[metadata.get('kind', 'image')].rebuild(arch, metadata)
   try:
     generator.load_weights(os.path.join(generator_folder(run_dir), WEIGHTS_FILE))
   except (OSError, ValueError) as e:

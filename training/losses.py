@@ -116,30 +116,33 @@ def wasserstein_generator_loss(fake_logits):
 
 # --- WGAN-GP: Gulrajani et al. 2017, "Improved Training of Wasserstein GANs", Eq. 3 and Algorithm 1 -----------
 
-def gradient_penalty(critic, real_images, fake_images, alpha, epsilon=1e-12, training=True):
+def gradient_penalty(critic, real, fake, alpha, epsilon=1e-12, training=True):
   """Per-example gradient penalty (‖∇_x̂ D(x̂)‖₂ - 1)², x̂ = α x + (1 - α) G(z)   (Eq. 3; Algorithm 1, lines 6-7).
 
-  The caller multiplies by λ (10 in the paper) and reduces over the global batch.
+  The caller multiplies by λ (10 in the paper) and reduces over the global batch. Works for any data kind: α is
+  shaped (B, 1, ..., 1) and the norm taken over every non-batch axis, from the rank of `real` (images
+  (B, H, W, C), 2-D points (B, 2), one-hot text (B, T, V)).
 
   Args:
-    critic: callable images -> (B, 1) scores.
-    real_images: (B, H, W, C) real batch.
-    fake_images: (B, H, W, C) generated batch.
-    alpha: (B,) or (B, 1, 1, 1) uniform samples in [0, 1], one per example (never per pixel, never normal).
+    critic: callable samples -> (B, 1) scores.
+    real: (B, ...) real batch.
+    fake: (B, ...) generated batch, same shape.
+    alpha: (B,) or (B, 1, ..., 1) uniform samples in [0, 1], one per example (never per pixel, never normal).
     epsilon: keeps the square root differentiable where the gradient is exactly zero.
     training: passed to the critic (normalisation layers).
   Returns:
     (B,) per-example penalty, float32 even under mixed precision.
   """
-  real_images = tf.cast(real_images, tf.float32)
-  fake_images = tf.cast(fake_images, tf.float32)
-  alpha = tf.reshape(tf.cast(alpha, tf.float32), [-1, 1, 1, 1])
-  interpolated = alpha * real_images + (1.0 - alpha) * fake_images  # (B, H, W, C)
+  real = tf.cast(real, tf.float32)
+  fake = tf.cast(fake, tf.float32)
+  rank = len(real.shape)
+  alpha = tf.reshape(tf.cast(alpha, tf.float32), [-1] + [1] * (rank - 1))
+  interpolated = alpha * real + (1.0 - alpha) * fake  # (B, ...)
   with tf.GradientTape() as tape:
     tape.watch(interpolated)
     scores = tf.cast(critic(interpolated, training=training), tf.float32)
-  grads = tf.cast(tape.gradient(scores, interpolated), tf.float32)  # (B, H, W, C)
-  norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]) + epsilon)
+  grads = tf.cast(tape.gradient(scores, interpolated), tf.float32)  # (B, ...)
+  norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=list(range(1, rank))) + epsilon)
   return tf.square(norms - 1.0)
 
 

@@ -72,14 +72,20 @@ def _resumed_config(run_dir: str) -> TrainConfig:
 
 
 def _make_evaluator(config: TrainConfig):
-  """The judge's evaluator for --eval_every (evaluation/plugin.py), built before the run directory exists: a
-  dataset without a judge, or too few --eval_samples, is a usage error before any training."""
-  from evaluation import plugin
+  """The evaluator for --eval_every, by data kind: the dataset's judge for images (evaluation/plugin.py), the
+  exact toy metrics for 2-D points (evaluation/toy_plugin.py). Built before the run directory exists: a dataset
+  without a judge, or an unusable --eval_samples, is a usage error before any training."""
+  from evaluation import plugin, toy_plugin
   from evaluation.images import EvaluationError
   from evaluation.judge import JudgeError
+  from training.data_kinds import kind_of
+  evaluators = {
+      'image': lambda: plugin.JudgeEvaluator(config.dataset, config.run_dir, config.eval_samples, config.data_dir,
+                                             config.manual_dir),
+      'points': lambda: toy_plugin.ToyEvaluator(config.dataset, config.eval_samples),
+  }
   try:
-    return plugin.JudgeEvaluator(config.dataset, config.run_dir, config.eval_samples, config.data_dir,
-                                 config.manual_dir)
+    return evaluators[kind_of(config.dataset).name]()
   except (JudgeError, EvaluationError) as e:
     raise ConfigError(f'--eval_every: {e}') from None
 

@@ -12,6 +12,7 @@
   eval.csv                 one row per --eval_every steps: the evaluator's scores (evaluation/plugin.py)
   best/generator/          the generator with the lowest FCD so far, and best/scores.json (with --eval_every)
   loss_curve.png           plotted from metrics.csv at the end
+  score_plot.png           --loss=dcgan: generator and discriminator scores (training/score_plot.py)
   tensorboard/             scalars and sample grids
 
 Only the chief writes here. Nothing that exists is overwritten unless the run resumes; then rows of metrics.csv

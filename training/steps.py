@@ -79,19 +79,19 @@ def make_step_functions(config: TrainConfig, strategy, generator, critic, g_opti
 
   @compile_
   def critic_grads(batch, penalty_weight: float):
-    real_images = batch['images']  # (B, H, W, C) in [-1, 1]
+    real = batch['real']  # (B, ...): images (B, H, W, C) in [-1, 1], or points (B, 2)
     with tf.GradientTape() as tape:
-      fake_images = generator(batch['z'], training=True)
+      fake = generator(batch['z'], training=True)
       if fuse:
-        real_logits, fake_logits = tf.split(critic(tf.concat([real_images, fake_images], 0), training=True), 2)
+        real_logits, fake_logits = tf.split(critic(tf.concat([real, fake], 0), training=True), 2)
       else:
-        real_logits = critic(real_images, training=True)  # (B, 1)
-        fake_logits = critic(fake_images, training=True)
+        real_logits = critic(real, training=True)  # (B, 1)
+        fake_logits = critic(fake, training=True)
       kwargs = dict(d_kwargs, real_labels=_real_labels(config, batch['uniform'])) if use_labels else d_kwargs
       d_loss = average(family.discriminator_loss(real_logits, fake_logits, **kwargs))
       penalty = tf.zeros([])
       if penalty_weight > 0:
-        penalty = average(gradient_penalty(critic, real_images, fake_images, batch['alpha']))
+        penalty = average(gradient_penalty(critic, real, fake, batch['alpha']))
       total = d_loss + penalty_weight * penalty
       scaled = _scale(d_optimizer, total)
     grads = tape.gradient(scaled, critic.trainable_variables)
@@ -162,7 +162,7 @@ def make_step_functions(config: TrainConfig, strategy, generator, critic, g_opti
 
 
 def attach_randomness(config: TrainConfig):
-  """A tf.data map (batch_index, images) -> batch dict with every random number one step needs.
+  """A tf.data map (batch_index, real batch) -> batch dict with every random number one step needs.
 
   The latents, penalty α and label-flip draws are stateless functions of (seed, batch index), made for the
   *global* batch before it is split over replicas: 1 replica of B and 2 replicas of B/2 see the same numbers,
@@ -170,10 +170,10 @@ def attach_randomness(config: TrainConfig):
   """
   batch, latent = config.batch_size, config.latent_dim
 
-  def fn(index, images):
+  def fn(index, real):
     seed = lambda salt: tf.stack([tf.constant(config.seed, tf.int64) * 1000 + salt, index])  # noqa: E731
     return {
-        'images': images,  # (B, H, W, C) in [-1, 1]
+        'real': real,  # (B, ...) real samples: images (B, H, W, C) in [-1, 1], or points (B, 2)
         'z': tf.random.stateless_normal([batch, latent], seed(1)),  # critic step's fakes
         'z_gen': tf.random.stateless_normal([batch, latent], seed(2)),  # generator step's fakes
         'alpha': tf.random.stateless_uniform([batch], seed(3)),  # one α per example, U[0, 1]

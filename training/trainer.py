@@ -14,7 +14,8 @@ import numpy as np
 import tensorflow as tf
 
 from common.latents import latents
-from training import checkpoints, datasets, ema, generator_io, provenance, run_dir as rundir, steps, strategies
+from training import (checkpoints, data_kinds, ema, generator_io, provenance, run_dir as rundir, score_plot, steps,
+                      strategies)
 from training.architectures import ARCHITECTURES
 from training.config import ConfigError, TrainConfig, n_critic_at, read_extras
 from training.evaluator import Evaluator
@@ -133,8 +134,8 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
     # Same inputs, same op order, same results on CPU; ops without a deterministic kernel raise instead of
     # running (on GPU some are slower). The data order is deterministic for a seed in any case.
     tf.config.experimental.enable_op_determinism()
-  images, info = datasets.load_images(config.dataset, config.image_size, split='train', data_dir=config.data_dir,
-                                      manual_dir=config.manual_dir)
+  kind = data_kinds.kind_of(config.dataset)
+  source, info = kind.open(config)
   config = dataclasses.replace(config, channels=info.channels)
   # Only the chief evaluates: the evaluator may write into the run directory (best/), as only the chief does.
   evaluator = evaluator if chief and config.eval_every else None
@@ -143,9 +144,8 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
   if chief:
     rundir.prepare(run_dir, resume)
   log(f'run directory: {run_dir}')
-  log(f'data: {info.name}, {info.num_examples} images{f" ({info.skipped} unreadable skipped)" if info.skipped else ""}'
-      f' -> {config.image_size}x{config.image_size}x{info.channels}; strategy: {strategies.display_name(strategy)}, '
-      f'{replicas} replica(s), global batch {config.batch_size}')
+  log(f'data: {kind.describe(info, config)}; strategy: {strategies.display_name(strategy)}, {replicas} replica(s), '
+      f'global batch {config.batch_size}')
   if config.jit and replicas > 1:
     log(f'--jit: XLA is used on one replica only; training on {replicas} replicas without it')
 
@@ -154,14 +154,12 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
   policy = _dtype_policy(config)
   keras.utils.set_random_seed(config.seed)
   with strategy.scope():
-    generator = arch.build_generator(config.latent_dim, config.image_size, info.channels, config.width, policy)
+    generator = kind.build_generator(arch, config, policy)
     # The generator that is sampled, judged and saved: an EMA of `generator`'s weights (training/ema.py).
-    ema_generator = (arch.build_generator(config.latent_dim, config.image_size, info.channels, config.width, policy)
-                     if config.ema_decay else None)
+    ema_generator = kind.build_generator(arch, config, policy) if config.ema_decay else None
     if ema_generator is not None:
       ema.copy_weights(generator, ema_generator)
-    critic = arch.build_critic(config.image_size, info.channels, config.width, config.critic_norm,
-                               config.critic_input_dropout, policy)
+    critic = kind.build_critic(arch, config, policy)
     g_optimizer = _optimizer(config, config.g_learning_rate)
     d_optimizer = _optimizer(config, config.d_learning_rate)
     g_optimizer.build(generator.trainable_variables)
@@ -213,8 +211,7 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
 
   # The data continues at the exact batch the run had reached (the batch counter follows from the step).
   batches_done = sum(n_critic_at(config, s) for s in range(start_step))
-  pipeline = datasets.make_input_pipeline(images, info, config.image_size, config.batch_size, seed=config.seed,
-                                          flip=config.flip, start_batch=batches_done)
+  pipeline = kind.pipeline(source, info, config, batches_done)  # (B, ...) real samples
   pipeline = pipeline.enumerate(start=batches_done).map(steps.attach_randomness(config),
                                                         num_parallel_calls=tf.data.AUTOTUNE)
   options = tf.data.Options()
@@ -256,11 +253,13 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
           tf.summary.scalar(f'eval_floor/{k}', floor[k])
 
   def sample(step):
-    images_ = inference_generator()(fixed_latents, training=False).numpy()  # (N, H, W, C) in [-1, 1]
+    samples = inference_generator()(fixed_latents, training=False).numpy()  # (N, ...): images in [-1, 1], points
     if chief:
-      rundir.save_sample_grid(run_dir, step, images_)
-      with writer.as_default(step=step):
-        tf.summary.image('samples', (images_[:16] + 1.0) / 2.0, max_outputs=16)
+      kind.write_samples(run_dir, step, samples, critic, config)
+      shown_images = kind.summary_images(samples)
+      if shown_images is not None:
+        with writer.as_default(step=step):
+          tf.summary.image('samples', shown_images, max_outputs=16)
 
   def read(step_metrics, step):
     """The step's metrics as floats: a device-to-host sync, so only at log and checkpoint steps. Raises when a
@@ -327,6 +326,7 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
         writer.flush()
         rundir.write_gif(run_dir)
         rundir.plot_loss_curve(run_dir, f'{config.loss} on {config.dataset}')
+        score_plot.plot_scores(run_dir)  # DCGAN's generator/discriminator scores (MATLAB example); '' otherwise
     except (OSError, checkpoints.CheckpointWriteError) as e:
       progress.close()
       raise TrainingError(f'{_write_error(e)}; training stopped at step {step}; last good checkpoint kept: '
