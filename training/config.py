@@ -225,11 +225,10 @@ def resolve(config: TrainConfig) -> TrainConfig:
     fits = [name for name, a in architectures.ARCHITECTURES.items() if a.kind == kind.name]
     raise ConfigError(f'--arch={config.arch} trains {arch.kind} data, --dataset={config.dataset} is {kind.name} '
                       f'data; choose --arch={" or ".join(fits)}')
-  if kind.name == 'image':
-    try:
-      architectures.validate_image_size(config.image_size)
-    except ValueError as e:
-      raise ConfigError(str(e)) from None
+  try:
+    kind.validate(config)
+  except ValueError as e:
+    raise ConfigError(str(e)) from None
   family = config.family
   opt = family.optimizer
   # The architecture narrows the family's critic normalisations (an MLP critic has none) and may set the default.

@@ -43,6 +43,7 @@ class DataKind:
   write_samples: Callable
   summary_images: Callable  # samples -> (N, H, W, C) in [0, 1] for TensorBoard, or None
   describe: Callable  # (DatasetInfo, config) -> what the trainer's start-up line says about the data
+  validate: Callable  # config -> None, or ValueError with a one-line reason (the image size, ...)
 
 
 # --- Images ----------------------------------------------------------------------------------------------------
@@ -60,6 +61,11 @@ def _image_pipeline(images, info, config, start_batch):
 def _image_metadata(config):
   return {'image_height': config.image_size, 'image_width': config.image_size, 'channels': config.channels,
           'layout': 'NHWC', 'value_range': [-1.0, 1.0]}
+
+
+def _image_validate(config):
+  from training import architectures
+  architectures.validate_image_size(config.image_size)
 
 
 def _image_write_samples(run_dir, step, samples, critic, config):
@@ -84,6 +90,7 @@ IMAGE = DataKind(
     describe=lambda info, config: (f'{info.name}, {info.num_examples} images'
                                    f'{f" ({info.skipped} unreadable skipped)" if info.skipped else ""} -> '
                                    f'{config.image_size}x{config.image_size}x{info.channels}'),
+    validate=lambda config: _image_validate(config),
 )
 
 
@@ -147,6 +154,7 @@ POINTS = DataKind(
     write_samples=_points_write_samples,
     summary_images=lambda samples: None,
     describe=lambda info, config: f'{info.name}, fresh 2-D points every batch',
+    validate=lambda config: None,  # --image_size and --flip do not apply to points and are ignored
 )
 
 KINDS = {kind.name: kind for kind in (POINTS, IMAGE)}  # first match wins: the image kind takes the rest
