@@ -230,6 +230,13 @@ TRAIN = [
                                                '--run_dir={tmp}/run'], 2, 'error: ...--label_smoothing...'),
     _train('train_dataset_typo', ['--dataset=fashion_mnst', *TINY, '--run_dir={tmp}/run'], 2,
            "error: unknown dataset 'fashion_mnst'; did you mean 'fashion_mnist'? known: ..."),
+    _train('train_toy_dataset_typo', ['--dataset=toy:25gaussian', '--arch=mlp', '--run_dir={tmp}/run'], 2,
+           "error: unknown toy dataset '25gaussian' (did you mean 25gaussians?); choose toy:8gaussians, "
+           "toy:25gaussians, toy:swissroll"),
+    _train('train_image_arch_on_toy_points', ['--dataset=toy:8gaussians', '--run_dir={tmp}/run'], 2,
+           'error: --arch=dcgan trains image data, --dataset=toy:8gaussians is points data; choose --arch=mlp'),
+    _train('train_toy_arch_on_images', ['--arch=mlp', *TINY, '--run_dir={tmp}/run'], 2,
+           'error: --arch=mlp trains points data, --dataset=digits is image data; choose --arch=dcgan or dcgan5'),
     _train('train_folder_missing', ['--dataset=folder:{tmp}/nowhere', *TINY, '--run_dir={tmp}/run'], 2,
            'error: folder:<tmp>/nowhere: no such directory'),
     _train('train_folder_no_images', ['--dataset=folder:{tmp}/images', *TINY, '--run_dir={tmp}/run'], 2,
