@@ -2,10 +2,13 @@
 
 models/<name>/
   model.onnx         z float32 (batch, latent_dim) -> images float32 (batch, H, W, C) NHWC in [-1, 1]
+                     (a points generator: -> points float32 (batch, dims); export/kinds.py)
   model_fp16.onnx    the same in float16 inside, float32 at the edges (with fp16=True)
   saved_model/1/     TF Serving layout, signatures serving_default and sample
-  metadata.json      everything the server needs (the ONNX metadata_props hold the same, as strings)
-  sample.png         8x8 grid of images 0..63 of seed SAMPLE_SEED (`common.latents`), made by the exported model
+  metadata.json      everything the server needs (the ONNX metadata_props hold the same, as strings), with the
+                     data `kind` ('image' | 'points') and its shape fields (image_* | dims)
+  sample.png         made by the exported model from seed SAMPLE_SEED (`common.latents`): an 8x8 grid of images
+                     0..63, or a scatter of points 0..999 beside as many real points of the run's dataset
 
 Nothing is written in place: the folder is built in a temp folder beside it and moved there only after every
 check passed, so a failed export leaves the old folder (or none) exactly as it was.
@@ -28,7 +31,7 @@ import shutil
 import tempfile
 
 from common import latents as common_latents
-from export import loader
+from export import kinds, loader
 from export.loader import ExportError
 
 FORMAT_VERSION = 1  # of the model folder and its metadata.json
@@ -37,7 +40,7 @@ ONNX_FILE, ONNX_FP16_FILE = 'model.onnx', 'model_fp16.onnx'
 SAVEDMODEL_DIR = 'saved_model'
 METADATA_FILE, SAMPLE_FILE = 'metadata.json', 'sample.png'
 FORMAT_FILES = {'onnx': (ONNX_FILE, ONNX_FP16_FILE), 'savedmodel': (SAVEDMODEL_DIR,)}
-SAMPLE_GRID = 8  # sample.png holds SAMPLE_GRID x SAMPLE_GRID images
+SAMPLE_GRID = kinds.SAMPLE_GRID  # an image sample.png holds SAMPLE_GRID x SAMPLE_GRID images
 SAMPLE_SEED = 2024  # sample.png shows the images of the app's /sample of this seed, count 64, scale 1
 # How a seed becomes z, for runtimes that re-implement it; the exact algorithm is the docstring of
 # common/latents.py (pinned by tests/test_latents.py). Bump "v1" only together with a change of that hash.
@@ -137,20 +140,21 @@ def _write_onnx(generator, metadata: dict, opset: int, fp16: bool, work: str, lo
   import onnx
   import tf2onnx
   from export import onnx_export
-  latent_dim = metadata['latent_dim']
+  latent_dim, kind = metadata['latent_dim'], kinds.kind_of(metadata)
   log(f'converting to ONNX (opset {opset}) ...')
-  model = onnx_export.convert(generator, latent_dim, opset)
+  model = onnx_export.convert(generator, latent_dim, opset, kind=kind)
   rewritten = onnx_export.make_cuda_clean(model)
   if rewritten:
     log(f'  rewrote {rewritten} asymmetric ConvTranspose node(s) as symmetric pads + Slice')
   log('  CUDA EP check: clean (no node would fall back to the CPU)')
   onnx_export.check(model)
   session = onnx_export.cpu_session(model.SerializeToString())
-  diffs = onnx_export.verify_parity(generator, session, latent_dim, onnx_export.PARITY_TOLERANCE, 'the ONNX model')
+  diffs = onnx_export.verify_parity(generator, session, latent_dim, onnx_export.PARITY_TOLERANCE, 'the ONNX model',
+                                    kind=kind)
   log(f'  parity vs TF on {session.get_providers()[0]}, max abs diff by batch: {onnx_export.format_diffs(diffs)} '
       f'(tolerance {onnx_export.PARITY_TOLERANCE:g})')
   added = {'tf2onnx_version': tf2onnx.__version__, 'onnx_opset': opset, 'input_name': onnx_export.INPUT_NAME,
-           'output_name': onnx_export.OUTPUT_NAME, 'parity_max_abs_diff': max(diffs.values()),
+           'output_name': kind.output_name, 'parity_max_abs_diff': max(diffs.values()),
            'parity_batches': list(diffs), 'cuda_fallback_nodes': 0, 'conv_transposes_rewritten': rewritten}
   if fp16:
     model16 = onnx_export.to_float16(model)
@@ -158,7 +162,7 @@ def _write_onnx(generator, metadata: dict, opset: int, fp16: bool, work: str, lo
     onnx_export.check(model16)
     session16 = onnx_export.cpu_session(model16.SerializeToString())
     diffs16 = onnx_export.verify_parity(generator, session16, latent_dim, onnx_export.FP16_TOLERANCE,
-                                        'the float16 ONNX model')
+                                        'the float16 ONNX model', kind=kind)
     log(f'  float16 parity, max abs diff by batch: {onnx_export.format_diffs(diffs16)} '
         f'(tolerance {onnx_export.FP16_TOLERANCE:g})')
     added.update(fp16_file=ONNX_FP16_FILE, fp16_parity_max_abs_diff=max(diffs16.values()),
@@ -175,34 +179,34 @@ def _write_onnx(generator, metadata: dict, opset: int, fp16: bool, work: str, lo
 def _write_savedmodel(generator, metadata: dict, work: str, log) -> dict:
   from export import savedmodel_export
   path = os.path.join(work, SAVEDMODEL_DIR, savedmodel_export.SERVING_VERSION)
+  output_name = kinds.kind_of(metadata).output_name
   log('writing the SavedModel ...')
-  savedmodel_export.write(generator, metadata['latent_dim'], path)
-  diff = savedmodel_export.verify(path, generator, metadata['latent_dim'])
+  savedmodel_export.write(generator, metadata['latent_dim'], path, output_name)
+  diff = savedmodel_export.verify(path, generator, metadata['latent_dim'], output_name)
   log(f'  reloaded: signatures serving_default and sample, max abs diff vs the live generator {diff:.2e}')
   return {'savedmodel_version': int(savedmodel_export.SERVING_VERSION),
           'savedmodel_signatures': ['serving_default', 'sample'], 'savedmodel_max_abs_diff': diff}
 
 
-def _sample_images(folder: str, metadata: dict):
-  """Images 0 .. SAMPLE_GRID²-1 of SAMPLE_SEED from the folder's model.onnx (else its SavedModel): (N, H, W, C)."""
+def _sample_outputs(folder: str, metadata: dict, kind):
+  """Outputs 0 .. kind.sample_count-1 of SAMPLE_SEED from the folder's model.onnx (else its SavedModel):
+  (N, H, W, C) images or (N, dims) points."""
   from export import onnx_export
-  z = common_latents.latents(SAMPLE_SEED, SAMPLE_GRID ** 2, metadata['latent_dim'])  # (N, latent_dim)
+  z = common_latents.latents(SAMPLE_SEED, kind.sample_count, metadata['latent_dim'])  # (N, latent_dim)
   onnx_path = os.path.join(folder, ONNX_FILE)
   if os.path.isfile(onnx_path):
     with open(onnx_path, 'rb') as f:
       session = onnx_export.cpu_session(f.read())
-    return session.run([onnx_export.OUTPUT_NAME], {onnx_export.INPUT_NAME: z})[0]
+    return session.run([kind.output_name], {onnx_export.INPUT_NAME: z})[0]
   import tensorflow as tf
   from export import savedmodel_export
   loaded = tf.saved_model.load(os.path.join(folder, SAVEDMODEL_DIR, savedmodel_export.SERVING_VERSION))
-  return loaded.signatures['serving_default'](z=tf.constant(z))['images'].numpy()
+  return loaded.signatures['serving_default'](z=tf.constant(z))[kind.output_name].numpy()
 
 
 def _write_sample(folder: str, metadata: dict) -> None:
-  from PIL import Image
-  from training.run_dir import grid, to_uint8  # the same grid as the run's samples/
-  image = grid(to_uint8(_sample_images(folder, metadata)), ncols=SAMPLE_GRID)  # (H', W', C) uint8
-  Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(os.path.join(folder, SAMPLE_FILE))
+  kind = kinds.kind_of(metadata)
+  kind.write_sample(os.path.join(folder, SAMPLE_FILE), _sample_outputs(folder, metadata, kind), metadata)
 
 
 def _move_into_place(work: str, dest: str) -> None:
@@ -240,6 +244,7 @@ def export_model(run_dir=None, models_dir: str = 'models', name=None, formats=('
   if not given:
     log(f'no run dir given: exporting the newest run under {runs_root}/: {run_dir}')
   run_metadata = loader.read_metadata(run_dir)
+  kind = kinds.kind_of(run_metadata)  # a kind this version cannot export fails before TensorFlow loads
   name = name or default_name(run_metadata)
   try:
     validate_name(name)
@@ -257,7 +262,7 @@ def export_model(run_dir=None, models_dir: str = 'models', name=None, formats=('
     log(f'loading the generator of {run_dir} (step {run_metadata.get("step")}) ...')
     generator, run_metadata = loader.load(run_dir)
     import tensorflow as tf
-    metadata = {**run_metadata, 'format_version': FORMAT_VERSION, 'name': name,
+    metadata = {**run_metadata, 'kind': kind.name, 'format_version': FORMAT_VERSION, 'name': name,
                 'exported_at': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
                 'trained_with_tensorflow': run_metadata.get('tensorflow_version'),
                 'tensorflow_version': tf.__version__, 'weights_sha256': weights_sha256(generator),

@@ -1,7 +1,8 @@
 """Keras generator → verified ONNX graph: conversion, CUDA-clean check, checker, ORT CPU parity, float16.
 
-The graph: input `z` float32 (batch, latent_dim), output `images` float32 (batch, H, W, C), NHWC as Keras
-computes it, values in [-1, 1] (tanh). The batch dimension is symbolic ('batch'), so one file serves any batch.
+The graph: input `z` float32 (batch, latent_dim), one float32 output named by the data kind (export/kinds.py):
+`images` (batch, H, W, C), NHWC as Keras computes it, values in [-1, 1] (tanh); or `points` (batch, dims). The
+batch dimension is symbolic ('batch'), so one file serves any batch.
 tf2onnx only logs conversion problems, so nothing leaves here without the parity check against TensorFlow.
 """
 
@@ -9,9 +10,11 @@ import json
 
 import numpy as np
 
+from export import kinds
 from export.loader import ExportError
 
-INPUT_NAME, OUTPUT_NAME = 'z', 'images'
+INPUT_NAME = 'z'
+OUTPUT_NAME = kinds.KINDS[kinds.DEFAULT_KIND].output_name  # 'images'; every kind's is kinds.KINDS[name].output_name
 OPSET_RANGE = (13, 18)  # 13: the first opset with Slice/Squeeze taking axes as inputs; 18: newest ORT 1.31 runs
 DEFAULT_OPSET = 17
 PARITY_BATCHES = (1, 7, 64)  # a single image, an odd batch (no power-of-two kernel paths), a full grid
@@ -22,8 +25,16 @@ FP16_TOLERANCE = 1e-2
 PARITY_SEED = 0
 
 
-def convert(generator, latent_dim: int, opset: int = DEFAULT_OPSET):
-  """The generator as an onnx.ModelProto with a dynamic batch (not yet checked or made CUDA-clean)."""
+def _kind(kind):
+  return kinds.KINDS[kinds.DEFAULT_KIND] if kind is None else kind
+
+
+def convert(generator, latent_dim: int, opset: int = DEFAULT_OPSET, kind=None):
+  """The generator as an onnx.ModelProto with a dynamic batch (not yet checked or made CUDA-clean).
+
+  kind: the export/kinds.py record of the generator's data (default: images), naming the one output expected.
+  """
+  kind = _kind(kind)
   if not OPSET_RANGE[0] <= opset <= OPSET_RANGE[1]:
     raise ExportError(f'opset must be in {OPSET_RANGE[0]}..{OPSET_RANGE[1]}, got {opset}')
   import tensorflow as tf
@@ -35,13 +46,12 @@ def convert(generator, latent_dim: int, opset: int = DEFAULT_OPSET):
     raise ExportError(f'tf2onnx could not convert the generator: {type(e).__name__}: {e}'.splitlines()[0]) from None
   inputs = [i.name for i in model.graph.input]
   outputs = [o.name for o in model.graph.output]
-  if inputs != [INPUT_NAME] or outputs != [OUTPUT_NAME]:
-    raise ExportError(f'expected one input {INPUT_NAME!r} and one output {OUTPUT_NAME!r}, the ONNX graph has '
-                      f'inputs {inputs} and outputs {outputs}')
+  if inputs != [INPUT_NAME] or outputs != [kind.output_name]:
+    raise ExportError(f'expected one input {INPUT_NAME!r} and one output {kind.output_name!r} ({kind.name} '
+                      f'generator), the ONNX graph has inputs {inputs} and outputs {outputs}')
   for value in (model.graph.input[0], model.graph.output[0]):
     value.type.tensor_type.shape.dim[0].dim_param = 'batch'  # tf2onnx names it 'unk__N'
-  model.doc_string = ('GAN generator: z float32 (batch, latent_dim) -> images float32 (batch, H, W, C) NHWC in '
-                      '[-1, 1]; see metadata_props')
+  model.doc_string = f'GAN generator: z float32 (batch, latent_dim) -> {kind.output_doc}; see metadata_props'
   return model
 
 
@@ -83,13 +93,15 @@ def latents(batch: int, latent_dim: int, seed: int = PARITY_SEED) -> np.ndarray:
   return common_latents.latents(seed, batch, latent_dim)
 
 
-def parity(generator, session, latent_dim: int, batches=PARITY_BATCHES) -> dict:
-  """{batch: max |ORT - TF|} of the session's `images` against the Keras generator (inference mode)."""
+def parity(generator, session, latent_dim: int, batches=PARITY_BATCHES, kind=None) -> dict:
+  """{batch: max |ORT - TF|} of the session's output (`images`, or `kind.output_name`) against the Keras
+  generator (inference mode)."""
+  output_name = _kind(kind).output_name
   diffs = {}
   for batch in batches:
     z = latents(batch, latent_dim, seed=PARITY_SEED + batch)
-    expected = generator(z, training=False).numpy()  # (B, H, W, C) in [-1, 1]
-    actual = session.run([OUTPUT_NAME], {INPUT_NAME: z})[0]
+    expected = generator(z, training=False).numpy()  # (B, H, W, C) in [-1, 1], or (B, dims)
+    actual = session.run([output_name], {INPUT_NAME: z})[0]
     if actual.shape != expected.shape or actual.dtype != np.float32:
       raise ExportError(f'ONNX output at batch {batch} is {actual.dtype} {actual.shape}, TF gives float32 '
                         f'{expected.shape}')
@@ -97,8 +109,8 @@ def parity(generator, session, latent_dim: int, batches=PARITY_BATCHES) -> dict:
   return diffs
 
 
-def verify_parity(generator, session, latent_dim: int, tolerance: float, what: str) -> dict:
-  diffs = parity(generator, session, latent_dim)
+def verify_parity(generator, session, latent_dim: int, tolerance: float, what: str, kind=None) -> dict:
+  diffs = parity(generator, session, latent_dim, kind=kind)
   worst = max(diffs.values())
   if not worst <= tolerance:  # `not <=` also catches NaN
     raise ExportError(f'{what} differs from the TF generator: max abs diff {worst:.3g} > {tolerance:g} '
@@ -111,7 +123,7 @@ def format_diffs(diffs: dict) -> str:
 
 
 def to_float16(model):
-  """A float16 copy for GPU serving: weights and compute in float16, `z` and `images` kept float32.
+  """A float16 copy for GPU serving: weights and compute in float16, `z` and the output kept float32.
 
   Uses ONNX Runtime's own converter (onnxruntime.transformers.float16, shipped in the ORT wheel), which inserts
   the Cast nodes at the float32 input and output.

@@ -1,6 +1,6 @@
 """Keras generator → TF Serving SavedModel (`saved_model/<version>/`), verified by loading it back.
 
-Signatures:
+Signatures (the output key is the data kind's output name, export/kinds.py: `images`, or `points` (batch, dims)):
   serving_default  z float32 (batch, latent_dim)      -> {'images': float32 (batch, H, W, C) in [-1, 1]}
   sample           seed int64 (), num int32 ()        -> {'images': float32 (num, H, W, C) in [-1, 1]}
 `sample` draws z with `common.latents.tf_latents`, the TF-ops twin of the NumPy `common.latents.latents` that
@@ -19,7 +19,7 @@ SERVING_VERSION = '1'  # TF Serving loads the highest numbered subfolder; one ex
 TOLERANCE = 1e-5  # the same TF kernels run on both sides; anything above means the wrong weights or mode
 
 
-def _module(generator, latent_dim: int):
+def _module(generator, latent_dim: int, output_name: str):
   """The tf.Module to save (built in a function so that importing this file does not import TensorFlow)."""
   import tensorflow as tf
 
@@ -28,12 +28,12 @@ def _module(generator, latent_dim: int):
 
   @tf.function(input_signature=[tf.TensorSpec([None, latent_dim], tf.float32, name='z')])
   def serving_default(z):
-    return {'images': generator(z, training=False)}  # (B, H, W, C) in [-1, 1]
+    return {output_name: generator(z, training=False)}  # (B, H, W, C) in [-1, 1], or (B, dims)
 
   @tf.function(input_signature=[tf.TensorSpec([], tf.int64, name='seed'), tf.TensorSpec([], tf.int32, name='num')])
   def sample(seed, num):
     z = sample_latents(seed, num, latent_dim)
-    return {'images': generator(z, training=False)}
+    return {output_name: generator(z, training=False)}
 
   module.serving_default, module.sample = serving_default, sample
   return module
@@ -58,10 +58,10 @@ def sample_latents(seed, num, latent_dim: int):
     return common_latents.tf_latents(tf.identity(seed), num, latent_dim)  # (num, latent_dim)
 
 
-def write(generator, latent_dim: int, path: str) -> None:
+def write(generator, latent_dim: int, path: str, output_name: str = 'images') -> None:
   """Saves the two signatures to `path` (the version folder, e.g. .../saved_model/1)."""
   import tensorflow as tf
-  module = _module(generator, latent_dim)
+  module = _module(generator, latent_dim, output_name)
   try:
     tf.saved_model.save(module, path, signatures={'serving_default': module.serving_default,
                                                   'sample': module.sample})
@@ -69,7 +69,7 @@ def write(generator, latent_dim: int, path: str) -> None:
     raise ExportError(f'cannot write the SavedModel to {path}: {str(e).splitlines()[0]}') from None
 
 
-def verify(path: str, generator, latent_dim: int) -> float:
+def verify(path: str, generator, latent_dim: int, output_name: str = 'images') -> float:
   """Loads `path` back and compares both signatures with the live generator; returns the max abs diff."""
   import tensorflow as tf
   loaded = tf.saved_model.load(path)
@@ -79,13 +79,13 @@ def verify(path: str, generator, latent_dim: int) -> float:
   worst = 0.0
   for batch in (1, 7):
     z = common_latents.latents(batch, batch, latent_dim)  # (batch, latent_dim) test input
-    served = loaded.signatures['serving_default'](z=tf.constant(z))['images'].numpy()
+    served = loaded.signatures['serving_default'](z=tf.constant(z))[output_name].numpy()
     worst = max(worst, float(np.max(np.abs(served - generator(z, training=False).numpy()))))
   sample = loaded.signatures['sample']
-  first = sample(seed=tf.constant(7, tf.int64), num=tf.constant(3, tf.int32))['images'].numpy()
-  again = sample(seed=tf.constant(7, tf.int64), num=tf.constant(3, tf.int32))['images'].numpy()
+  first = sample(seed=tf.constant(7, tf.int64), num=tf.constant(3, tf.int32))[output_name].numpy()
+  again = sample(seed=tf.constant(7, tf.int64), num=tf.constant(3, tf.int32))[output_name].numpy()
   if not np.array_equal(first, again):
-    raise ExportError('the SavedModel `sample` signature gives different images for the same seed')
+    raise ExportError(f'the SavedModel `sample` signature gives different {output_name} for the same seed')
   live = generator(common_latents.latents(7, 3, latent_dim), training=False).numpy()  # the NumPy twin of `sample`
   worst = max(worst, float(np.max(np.abs(first - live))))
   if not worst <= TOLERANCE:

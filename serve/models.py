@@ -6,7 +6,10 @@ A model folder, as the export stage writes it:
 
 A folder that fails any check (missing files, onnx.checker, required metadata, graph shapes that disagree with
 the metadata, a session that cannot be created) is skipped with a one-line warning, so one bad export never
-takes the whole app down. Models are only ever loaded from --models_dir: the UI and API pick them by name.
+takes the whole app down. So is a generator of data other than images (metadata `kind`, e.g. the 2-D `points`
+of the toy runs): this app's tabs, sampler and checks are for images, and such a model is named in the warnings
+(top of the page, Models tab, /models) rather than offered where it cannot be drawn. Models are only ever
+loaded from --models_dir: the UI and API pick them by name.
 
 Providers: 'cpu'; 'cuda' (fails unless the session really runs on the CUDA EP); 'auto' (the CUDA EP when a
 session gets it, else the CPU). ORT lists CUDAExecutionProvider as available whenever the GPU wheel is
@@ -26,6 +29,11 @@ from serve import sampler
 MODEL_FILE = 'model.onnx'
 METADATA_FILE = 'metadata.json'
 REQUIRED_METADATA = ('latent_dim', 'image_height', 'image_width', 'channels', 'loss', 'dataset', 'step')
+SERVED_KIND = 'image'  # metadata `kind`; exports from before data kinds have none and are images
+# What the warning calls a model of a kind this app does not serve (export/kinds.py lists the kinds exported).
+_UNSERVED_KINDS = {
+    'points': lambda metadata: f'a {metadata.get("dims", "?")}-D points model ({metadata.get("dataset", "?")})',
+}
 PROVIDERS = ('auto', 'cuda', 'cpu')
 _CUDA_EP, _CPU_EP = 'CUDAExecutionProvider', 'CPUExecutionProvider'
 _PRIVATE_METADATA = ('name', 'run_dir')  # name: the folder's name wins; run_dir: a path on the exporting host
@@ -131,6 +139,11 @@ def _read_metadata(folder: str) -> dict:
     raise ModelError(f'cannot read {METADATA_FILE}: {e}') from None
   if not isinstance(metadata, dict):
     raise ModelError(f'{METADATA_FILE} is not a JSON object')
+  kind = metadata.get('kind', SERVED_KIND)
+  if kind != SERVED_KIND:
+    describe = _UNSERVED_KINDS.get(kind) if isinstance(kind, str) else None  # a malformed kind may be a list
+    what = describe(metadata) if describe else f'a model of kind {kind!r}'
+    raise ModelError(f'{what}; this app serves image generators')
   missing = [k for k in REQUIRED_METADATA if k not in metadata]
   if missing:
     raise ModelError(f'{METADATA_FILE} lacks {", ".join(missing)}')
