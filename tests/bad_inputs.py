@@ -6,7 +6,7 @@ workspace of its own: `setup` builds the files the case needs in a fresh folder 
 tests/test_bad_inputs.py checks: the exit code is the catalogue's (2 usage error, 1 otherwise); the last non-empty
 line of stderr is `error: ...` and matches the case's `message` ('...' matches any text); no `Traceback`
 anywhere; every file of the workspace is as it was (path, size, sha256), nothing new outside `may_create`.
-tests/bad_inputs_runner.py runs cases and writes docs/bad_inputs.md from what they really print:
+tests/bad_input_workspaces.py builds what the cases are given; tests/bad_inputs_runner.py runs cases and writes docs/bad_inputs.md from what they really print:
 
   python -m tests.bad_inputs --write_docs                             # every case; regenerates the doc
   python -m tests.bad_inputs --run=train_steps_zero,serve_bad_auth   # what those cases print, what fails
@@ -21,21 +21,12 @@ tests/bad_inputs_app.py: same ids, same doc, same --run.
 """
 
 import dataclasses
-import hashlib
-import json
-import os
-import pathlib
-import re
-import shutil
-import subprocess
-import sys
-import threading
-from typing import Callable, Optional, Sequence, Tuple
+from typing import Callable, Optional, Tuple
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+from tests.bad_input_workspaces import (REPO_ROOT, Workspace, garble, garbage, image_folder, model_folder, run_json,
+                                        run_with, run_without, tiny_onnx, truncate)
+
 DOC_PATH = REPO_ROOT / 'docs' / 'bad_inputs.md'
-# The run every checkpoint/run-directory case copies: ~15 s of training, made once per test session.
-TINY_RUN_ARGS = ('--steps=2', '--ckpt_every=1', '--sample_every=1', '--log_every=1', '--width=4', '--batch_size=8')
 # Keeps a case short should the tool wrongly accept it and start training (then the workspace check fails it).
 TINY = ('--steps=1',)
 
@@ -56,135 +47,6 @@ class Case:
   def command(self, tmp: str = '<tmp>') -> str:
     args = [a.replace('{tmp}', tmp) for a in self.argv]
     return ' '.join(['python -m', self.module] + [f"'{a}'" if ' ' in a or not a else a for a in args])
-
-
-# --- Workspaces -----------------------------------------------------------------------------------------------
-
-class Shared:
-  """Inputs several cases copy, built once on first use (thread-safe): a tiny real run directory."""
-
-  def __init__(self, root: pathlib.Path):
-    self.root, self._lock, self._run = pathlib.Path(root), threading.Lock(), None
-
-  def run_dir(self) -> pathlib.Path:
-    with self._lock:
-      if self._run is None:
-        path = self.root / 'tiny_run'
-        shutil.rmtree(path, ignore_errors=True)
-        result = subprocess.run([sys.executable, '-m', 'training.main', *TINY_RUN_ARGS, f'--run_dir={path}'],
-                                cwd=REPO_ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=300)
-        if result.returncode:
-          raise RuntimeError(f'the tiny run failed (exit {result.returncode}):\n{result.stderr[-3000:]}')
-        self._run = path
-      return self._run
-
-
-@dataclasses.dataclass
-class Workspace:
-  tmp: pathlib.Path
-  shared: Shared
-
-  def write(self, rel: str, data) -> pathlib.Path:
-    path = self.tmp / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    (path.write_bytes if isinstance(data, bytes) else path.write_text)(data)
-    return path
-
-  def run(self, rel: str = 'run') -> pathlib.Path:
-    """A copy of the tiny two-step run (config.json, checkpoints ckpt-1 and ckpt-2, generator/, ...)."""
-    return pathlib.Path(shutil.copytree(self.shared.run_dir(), self.tmp / rel))
-
-  def edit_json(self, rel: str, **changes) -> None:
-    path = self.tmp / rel
-    path.write_text(json.dumps({**json.loads(path.read_text()), **changes}, indent=2))
-
-
-def matches(pattern: str, text: str) -> bool:
-  """`text` equals `pattern`, where each '...' in the pattern stands for any text."""
-  return re.fullmatch('.*'.join(re.escape(part) for part in pattern.split('...')), text, re.S) is not None
-
-
-def subprocess_env() -> dict:
-  return {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2', 'CUDA_VISIBLE_DEVICES': ''}
-
-
-def garbage(size: int, seed: int = 0) -> bytes:
-  """`size` reproducible bytes that are no valid file of any format."""
-  out, block = bytearray(), str(seed).encode()
-  while len(out) < size:
-    block = hashlib.sha256(block).digest()
-    out += block
-  return bytes(out[:size])
-
-
-def garble(path: pathlib.Path) -> None:
-  path.write_bytes(garbage(path.stat().st_size))
-
-
-def truncate(path: pathlib.Path, fraction: float = 0.5) -> None:
-  path.write_bytes(path.read_bytes()[:int(path.stat().st_size * fraction)])
-
-
-def tiny_onnx(latent_dim: int = 8, image_shape: Sequence[int] = (16, 16, 1), dataset: Optional[str] = 'digits',
-              props: bool = True) -> bytes:
-  """A valid ONNX generator built with onnx.helper: z (B, latent_dim) -> tanh(z W) reshaped to (B, *image_shape),
-  with the metadata_props export writes. Another shape than a run's makes a wrong-shape model."""
-  import numpy as np
-  import onnx
-  from onnx import helper, numpy_helper, TensorProto
-  size = int(np.prod(image_shape))
-  weights = numpy_helper.from_array(np.linspace(-1, 1, latent_dim * size, dtype=np.float32).reshape(
-      latent_dim, size), 'w')
-  shape = numpy_helper.from_array(np.array([-1, *image_shape], np.int64), 'shape')
-  graph = helper.make_graph(
-      [helper.make_node('MatMul', ['z', 'w'], ['zw']), helper.make_node('Tanh', ['zw'], ['flat']),
-       helper.make_node('Reshape', ['flat', 'shape'], ['images'])], 'tiny',
-      [helper.make_tensor_value_info('z', TensorProto.FLOAT, ['batch', latent_dim])],
-      [helper.make_tensor_value_info('images', TensorProto.FLOAT, ['batch', *image_shape])], [weights, shape])
-  model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)], ir_version=8)
-  if props:
-    values = {'latent_dim': latent_dim, 'image_height': image_shape[0], 'channels': image_shape[-1],
-              'dataset': dataset}
-    helper.set_model_props(model, {k: str(v) for k, v in values.items() if v is not None})
-  onnx.checker.check_model(model)
-  return model.SerializeToString()
-
-
-def model_folder(ws: Workspace, rel: str, onnx_bytes: Optional[bytes] = None, **metadata) -> None:
-  """A model folder as export writes it for the server: model.onnx and metadata.json (16x16x1, latent 8)."""
-  values = dict(format_version=1, latent_dim=8, image_height=16, image_width=16, channels=1, loss='wgan_gp',
-                dataset='digits', step=2, layout='NHWC', value_range=[-1.0, 1.0], run_name='run')
-  ws.write(f'{rel}/model.onnx', tiny_onnx() if onnx_bytes is None else onnx_bytes)
-  ws.write(f'{rel}/metadata.json', json.dumps({**values, **metadata}))
-
-
-def _run_without(*rels):
-  def setup(ws):
-    ws.run()
-    for rel in rels:
-      for path in (ws.tmp / 'run').glob(rel):
-        shutil.rmtree(path) if path.is_dir() else path.unlink()
-  return setup
-
-
-def _run_with(rel_glob: str, damage: Callable[[pathlib.Path], None]):
-  def setup(ws):
-    ws.run()
-    for path in sorted((ws.tmp / 'run').glob(rel_glob)):
-      damage(path)
-  return setup
-
-
-def _run_json(rel: str, **changes):
-  def setup(ws):
-    ws.run()
-    ws.edit_json(f'run/{rel}', **changes)
-  return setup
-
-
-def _image_folder(ws: Workspace) -> None:
-  for i in range(3):
-    ws.write(f'images/img{i}.png', garbage(200, seed=i))
 
 
 # --- The catalogue ------------------------------------------------------------------------------------------
@@ -244,7 +106,7 @@ TRAIN = [
            setup=lambda ws: ws.write('images/notes.txt', 'not an image')),
     _train('train_folder_unreadable_images', ['--dataset=folder:{tmp}/images', *TINY, '--run_dir={tmp}/run'], 2,
            'error: folder:<tmp>/images: none of its 3 image files can be read...',
-           given='<tmp>/images holds three .png files of random bytes', setup=_image_folder),
+           given='<tmp>/images holds three .png files of random bytes', setup=image_folder),
     _train('train_resume_without_run_dir', ['--resume'], 2, 'error: --resume needs --run_dir'),
     _train('train_resume_not_a_run', ['--resume', '--run_dir={tmp}/empty'], 1,
            "error: ...'<tmp>/empty'...", given='<tmp>/empty is empty',
@@ -263,28 +125,28 @@ TRAIN = [
            given='<tmp>/run: a finished 2-step run', setup=lambda ws: ws.run()),
     _train('train_resume_no_checkpoint', ['--resume', '--run_dir={tmp}/run', '--steps=3'], 1,
            'error: --resume: no complete checkpoint in <tmp>/run/checkpoints; start a new run with another --run_dir',
-           given='<tmp>/run: a 2-step run without checkpoints/', setup=_run_without('checkpoints')),
+           given='<tmp>/run: a 2-step run without checkpoints/', setup=run_without('checkpoints')),
     _resume_damaged('train_resume_corrupt_checkpoint', 'its checkpoints/*.data-* random bytes',
-                    _run_with('checkpoints/*.data-*', garble)),
+                    run_with('checkpoints/*.data-*', garble)),
     _resume_damaged('train_resume_truncated_checkpoint', 'its checkpoints/*.data-* cut to half',
-                    _run_with('checkpoints/*.data-*', truncate)),
+                    run_with('checkpoints/*.data-*', truncate)),
     _resume_damaged('train_resume_corrupt_checkpoint_index', 'its checkpoints/*.index random bytes',
-                    _run_with('checkpoints/*.index', garble)),
+                    run_with('checkpoints/*.index', garble)),
     _resume_damaged('train_resume_missing_checkpoint_data', 'without its checkpoints/*.data-* files',
-                    _run_without('checkpoints/*.data-*')),
+                    run_without('checkpoints/*.data-*')),
     _train('train_resume_corrupt_config', ['--resume', '--run_dir={tmp}/run', '--steps=3'], 2,
            'error: config.json is not a JSON object of settings (damaged or edited by hand); restore it, or start a '
            'new run with another --run_dir', given='<tmp>/run: a 2-step run, its config.json cut to half',
-           setup=_run_with('config.json', truncate)),
+           setup=run_with('config.json', truncate)),
     _train('train_resume_config_from_the_future', ['--resume', '--run_dir={tmp}/run', '--steps=3'], 2,
            'error: config.json has settings this version does not know: warp_drive',
            given="<tmp>/run: a 2-step run whose config.json has a setting 'warp_drive'",
-           setup=_run_json('config.json', warp_drive=True)),
+           setup=run_json('config.json', warp_drive=True)),
     _train('train_eval_samples_too_few', ['--eval_every=1', '--eval_samples=1', '--run_dir={tmp}/run'], 2,
            'error: ...--eval_samples...'),
     _train('train_eval_without_judge', ['--eval_every=1', '--dataset=folder:{tmp}/images', *TINY,
                                         '--run_dir={tmp}/run'], 2, 'error: --eval_every: ...',
-           given='<tmp>/images holds three .png files of random bytes', setup=_image_folder),
+           given='<tmp>/images holds three .png files of random bytes', setup=image_folder),
 ]
 
 
@@ -293,7 +155,7 @@ def _export(id, module, argv, code, message, **kw):
 
 
 def _export_run(**changes):
-  return _run_json('generator/generator.json', **changes)
+  return run_json('generator/generator.json', **changes)
 
 
 EXPORT = [
@@ -311,11 +173,11 @@ EXPORT = [
             given='<tmp>/runs holds one empty folder', setup=lambda ws: (ws.tmp / 'runs' / 'r1').mkdir(parents=True)),
     _export('onnx_run_without_generator', 'to_onnx', ['--run_dir={tmp}/run', '--models_dir={tmp}/models'], 1,
             "error: '<tmp>/run' holds no trained generator ...", given='<tmp>/run: a 2-step run without generator/',
-            setup=_run_without('generator')),
+            setup=run_without('generator')),
     _export('onnx_corrupt_generator_json', 'to_onnx', ['--run_dir={tmp}/run', '--models_dir={tmp}/models'], 1,
             'error: cannot read <tmp>/run/generator/generator.json: ...',
             given='<tmp>/run: generator/generator.json cut to half',
-            setup=_run_with('generator/generator.json', truncate)),
+            setup=run_with('generator/generator.json', truncate)),
     _export('onnx_generator_format_from_the_future', 'to_onnx', ['--run_dir={tmp}/run', '--models_dir={tmp}/models'],
             1, "error: '<tmp>/run' was written by another version of this project ...",
             given='<tmp>/run: generator.json says format_version 99', setup=_export_run(format_version=99)),
@@ -330,7 +192,7 @@ EXPORT = [
     _export('onnx_truncated_weights', 'to_onnx', ['--run_dir={tmp}/run', '--models_dir={tmp}/models'], 1,
             "error: cannot load the generator weights of '<tmp>/run': ...",
             given='<tmp>/run: generator/generator.weights.h5 cut to half',
-            setup=_run_with('generator/generator.weights.h5', truncate)),
+            setup=run_with('generator/generator.weights.h5', truncate)),
     _export('onnx_format_already_there', 'to_onnx', ['--run_dir={tmp}/run', '--models_dir={tmp}/models',
                                                      '--name=m'], 1,
             "error: '<tmp>/models/m' already holds the onnx format (model.onnx); pass --overwrite ...",
@@ -400,7 +262,7 @@ EVALUATE = [
               setup=lambda ws: model_folder(ws, 'models/m')),
     _evaluate('evaluate_run_without_generator', ['--run_dir={tmp}/run'], 1,
               "error: '<tmp>/run' holds no trained generator ...", given='<tmp>/run: a 2-step run without generator/',
-              setup=_run_without('generator')),
+              setup=run_without('generator')),
     _evaluate('evaluate_fid_without_weights', ['--run_dir={tmp}/run', '--fid'], 2, 'error: ...--inception_weights...',
               given='<tmp>/run: a 2-step run', setup=lambda ws: ws.run()),
 ]

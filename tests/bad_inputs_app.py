@@ -24,7 +24,7 @@ import re
 import time
 from typing import Optional, Tuple
 
-from tests.bad_inputs import Workspace, matches, model_folder
+from tests.bad_input_workspaces import Workspace, matches, model_folder
 
 MODEL = 'digits'  # the one model the server holds
 _SEED = 'seed must be an integer from 0 to 4294967295, got '

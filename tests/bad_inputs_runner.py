@@ -21,8 +21,8 @@ import sys
 import time
 from typing import Optional, Sequence
 
-from tests.bad_inputs import (BY_ID, CASES, DOC_PATH, EVALUATE, EXPORT, REPO_ROOT, SERVE, TINY_RUN_ARGS, TRAIN,
-                              TRAIN_JUDGE, Case, Shared, Workspace, matches, subprocess_env)
+from tests.bad_input_workspaces import REPO_ROOT, TINY_RUN_ARGS, Shared, Workspace, matches, subprocess_env
+from tests.bad_inputs import BY_ID, CASES, DOC_PATH, EVALUATE, EXPORT, SERVE, TRAIN, TRAIN_JUDGE, Case
 from tests.bad_inputs_app import APP, APP_BY_ID, MODEL, run_app_cases
 
 

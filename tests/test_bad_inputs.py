@@ -16,7 +16,7 @@ import pathlib
 
 import pytest
 
-from tests import bad_inputs, bad_inputs_app, bad_inputs_runner as runner
+from tests import bad_input_workspaces as workspaces, bad_inputs, bad_inputs_app, bad_inputs_runner as runner
 
 WORKERS = int(os.environ.get('BAD_INPUTS_WORKERS', min(4, os.cpu_count() or 1)))  # one subprocess per core
 
@@ -37,7 +37,7 @@ def _selected(request, test_name: str) -> list:
 @pytest.fixture(scope='module')
 def results(request, tmp_path_factory):
   """{case id: Result} of the cases this session selected, each run in its own workspace."""
-  shared = bad_inputs.Shared(tmp_path_factory.mktemp('bad_inputs_shared'))
+  shared = workspaces.Shared(tmp_path_factory.mktemp('bad_inputs_shared'))
   return runner.run_cases([bad_inputs.BY_ID[i] for i in _selected(request, 'test_bad_input')],
                           tmp_path_factory.mktemp('bad_inputs'), shared, WORKERS)
 
@@ -102,10 +102,10 @@ def test_doc_lists_exactly_the_catalogue():
 
 
 def test_message_patterns():
-  assert bad_inputs.matches('error: a ... b', 'error: a x|y (z) b')
-  assert bad_inputs.matches('error: (1+1)', 'error: (1+1)')
-  assert not bad_inputs.matches('error: a', 'error: ab')
-  assert not bad_inputs.matches('error: ...x', 'error: y')
+  assert workspaces.matches('error: a ... b', 'error: a x|y (z) b')
+  assert workspaces.matches('error: (1+1)', 'error: (1+1)')
+  assert not workspaces.matches('error: a', 'error: ab')
+  assert not workspaces.matches('error: ...x', 'error: y')
 
 
 def test_snapshot_sees_every_change(tmp_path: pathlib.Path):

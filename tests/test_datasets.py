@@ -8,7 +8,7 @@ from PIL import Image
 import pytest
 import tensorflow as tf
 
-from training import datasets
+from training import datasets, input_pipeline
 from training.datasets import DatasetError, DatasetInfo
 
 DIGITS_TRAIN, DIGITS_TEST = 1437, 360  # index % 5 == 0 is test: ceil(1797 / 5) = 360
@@ -210,14 +210,14 @@ class TestPipeline:
 
   def test_batches_and_drop_remainder(self, digits):
     images, info = digits
-    pipeline = datasets.make_input_pipeline(images, info, 16, 64, seed=0, repeat=False)
+    pipeline = input_pipeline.make_input_pipeline(images, info, 16, 64, seed=0, repeat=False)
     assert pipeline.element_spec == tf.TensorSpec((64, 16, 16, 1), tf.float32)
     batches = list(pipeline.as_numpy_iterator())
     assert len(batches) == 360 // 64 == 5  # the last 40 are dropped
 
   def test_one_epoch_is_a_permutation_and_the_next_differs(self):
     images, info = numbered(100)
-    pipeline = datasets.make_input_pipeline(images, info, 4, 25, seed=3)
+    pipeline = input_pipeline.make_input_pipeline(images, info, 4, 25, seed=3)
     epochs = [np.concatenate(first_batches(pipeline, 8)[i:i + 4])[:, 0, 0, 0] for i in (0, 4)]
     for epoch in epochs:
       np.testing.assert_array_equal(np.sort(epoch), np.arange(100))
@@ -226,7 +226,7 @@ class TestPipeline:
 
   def test_same_seed_same_batches_other_seed_other_batches(self, digits):
     images, info = digits
-    make = lambda seed, cache: datasets.make_input_pipeline(images, info, 16, 32, seed=seed, flip=True, cache=cache)
+    make = lambda seed, cache: input_pipeline.make_input_pipeline(images, info, 16, 32, seed=seed, flip=True, cache=cache)
     first = first_batches(make(7, 'auto'))
     for a, b in zip(first, first_batches(make(7, False))):  # the cache changes nothing but speed
       np.testing.assert_array_equal(a, b)
@@ -237,18 +237,18 @@ class TestPipeline:
     image[:, :4] = 1.0  # a bar on the left only
     images = tf.data.Dataset.from_tensors(image)
     info = DatasetInfo('bar', num_examples=1, channels=1, num_classes=0)
-    drawn = np.concatenate(first_batches(datasets.make_input_pipeline(images, info, 16, 1, seed=0, flip=True), 64))
+    drawn = np.concatenate(first_batches(input_pipeline.make_input_pipeline(images, info, 16, 1, seed=0, flip=True), 64))
     flipped = np.array([np.array_equal(x, image[:, ::-1]) for x in drawn])
     kept = np.array([np.array_equal(x, image) for x in drawn])
     assert np.all(flipped | kept) and 16 <= flipped.sum() <= 48  # p = ½, 64 draws
-    unflipped = np.concatenate(first_batches(datasets.make_input_pipeline(images, info, 16, 1, seed=0), 8))
+    unflipped = np.concatenate(first_batches(input_pipeline.make_input_pipeline(images, info, 16, 1, seed=0), 8))
     assert all(np.array_equal(x, image) for x in unflipped)
 
   def test_flip_keeps_labels_and_batch_fn_applies(self):
     images, info = datasets.load_images('digits', 16, split='test', with_labels=True)
     add_latents = lambda batch_images, labels: (batch_images, labels, tf.random.stateless_normal(
         [tf.shape(batch_images)[0], 5], [0, 0]))
-    pipeline = datasets.make_input_pipeline(images, info, 16, 32, seed=1, flip=True, cache=False,
+    pipeline = input_pipeline.make_input_pipeline(images, info, 16, 32, seed=1, flip=True, cache=False,
                                             batch_fn=add_latents)
     batch_images, labels, latents = next(iter(pipeline))
     assert batch_images.shape == (32, 16, 16, 1) and labels.dtype == tf.int64 and latents.shape == (32, 5)
@@ -256,7 +256,7 @@ class TestPipeline:
 
   def test_disk_cache(self, digits, tmp_path):
     images, info = digits
-    pipeline = datasets.make_input_pipeline(images, info, 16, 60, seed=2, cache=str(tmp_path / 'cache'),
+    pipeline = input_pipeline.make_input_pipeline(images, info, 16, 60, seed=2, cache=str(tmp_path / 'cache'),
                                             repeat=False)
     assert len(list(pipeline)) == 6
     assert list(tmp_path.glob('cache*'))
@@ -264,6 +264,6 @@ class TestPipeline:
   def test_batch_larger_than_dataset(self, digits):
     images, info = digits
     with pytest.raises(DatasetError, match='360 examples, fewer than one batch of 512'):
-      datasets.make_input_pipeline(images, info, 16, 512, seed=0)
+      input_pipeline.make_input_pipeline(images, info, 16, 512, seed=0)
 
 

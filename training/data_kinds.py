@@ -25,7 +25,7 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 
-from training import datasets, run_dir as rundir
+from training import datasets, input_pipeline, run_dir as rundir
 
 TOY_PREFIX = 'toy:'
 
@@ -54,8 +54,8 @@ def _image_open(config):
 
 
 def _image_pipeline(images, info, config, start_batch):
-  return datasets.make_input_pipeline(images, info, config.image_size, config.batch_size, seed=config.seed,
-                                      flip=config.flip, start_batch=start_batch)
+  return input_pipeline.make_input_pipeline(images, info, config.image_size, config.batch_size, seed=config.seed,
+                                            flip=config.flip, start_batch=start_batch)
 
 
 def _image_metadata(config):

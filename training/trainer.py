@@ -173,8 +173,8 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
   # The checkpoint holds, and restores in this order: (1) generator and (2) critic weights, BatchNorm moving
   # statistics included; (3) generator and (4) critic optimizer slots and iteration counts; (5) the generator
   # step, from which the batch counter of the data order follows (the data is not saved: batch b is a function
-  # of the seed and b, training/datasets.py); (6) the fixed latents of the sample grid; (7) with --ema_decay > 0,
-  # the EMA generator's weights (raw and averaged weights both: a resumed run continues the same average). The
+  # of the seed and b, training/input_pipeline.py); (6) the fixed latents of the sample grid; (7) with
+  # --ema_decay > 0, the EMA generator's weights (raw and averaged weights both: a resumed run continues the same average). The
   # newest checkpoint that matches its manifest is taken (training/checkpoints.py). The settings are in
   # config.json, read by main before this. Only the chief writes into the run directory; other workers save to
   # a scratch directory they delete.
