@@ -52,6 +52,14 @@ def _batch_norm(name):
   return layers.BatchNormalization(momentum=_BN_MOMENTUM, synchronized=True, name=name)
 
 
+def _up_block(x, filters: int, kernel: int, stride: int, padding: str, name: str, dtype_policy: str):
+  """Transposed convolution (no bias: BatchNorm follows) -> BatchNorm -> ReLU, the generators' building block."""
+  x = layers.Conv2DTranspose(filters, kernel, stride, padding=padding, use_bias=False, dtype=dtype_policy,
+                             name=name)(x)
+  x = _batch_norm(f'{name}_bn')(x)
+  return layers.ReLU(name=f'{name}_relu')(x)
+
+
 def dcgan_generator(latent_dim: int, image_size: int, channels: int, width: int,
                     dtype_policy: str = 'float32') -> keras.Model:
   """DCGAN generator (Radford et al. 2016, Fig. 1): z -> 4x4x(8·width) -> strided transposed convs -> tanh.
@@ -68,11 +76,7 @@ def dcgan_generator(latent_dim: int, image_size: int, channels: int, width: int,
   x = _batch_norm('project_bn')(x)
   x = layers.ReLU(name='project_relu')(x)
   for i in range(n_up - 1):
-    filters = max(width, projection // 2 ** (i + 1))
-    x = layers.Conv2DTranspose(filters, _KERNEL, _STRIDE, padding='same', use_bias=False,
-                               dtype=dtype_policy, name=f'up{i}')(x)
-    x = _batch_norm(f'up{i}_bn')(x)
-    x = layers.ReLU(name=f'up{i}_relu')(x)
+    x = _up_block(x, max(width, projection // 2 ** (i + 1)), _KERNEL, _STRIDE, 'same', f'up{i}', dtype_policy)
   x = layers.Conv2DTranspose(channels, _KERNEL, _STRIDE, padding='same', dtype=dtype_policy, name='to_image')(x)
   images = layers.Activation('tanh', dtype='float32', name='images')(x)  # (B, H, W, C) in [-1, 1]
   return keras.Model(z, images, name='generator')
@@ -141,15 +145,9 @@ def dcgan5_generator(latent_dim: int, image_size: int, channels: int, width: int
   z = keras.Input((latent_dim,), name='z')
   x = layers.Dense(side * side * projection, dtype=dtype_policy, name='project')(z)
   x = layers.Reshape((side, side, projection), name='reshape')(x)  # (B, side, side, 8·width)
-  x = layers.Conv2DTranspose(4 * width, _KERNEL5, 1, padding='valid', use_bias=False, dtype=dtype_policy,
-                             name='grow')(x)  # (B, side + 4, side + 4, 4·width)
-  x = _batch_norm('grow_bn')(x)
-  x = layers.ReLU(name='grow_relu')(x)
+  x = _up_block(x, 4 * width, _KERNEL5, 1, 'valid', 'grow', dtype_policy)  # (B, side + 4, side + 4, 4·width)
   for i in range(n_up - 1):
-    x = layers.Conv2DTranspose(max(width, 4 * width // 2 ** (i + 1)), _KERNEL5, _STRIDE, padding='same',
-                               use_bias=False, dtype=dtype_policy, name=f'up{i}')(x)
-    x = _batch_norm(f'up{i}_bn')(x)
-    x = layers.ReLU(name=f'up{i}_relu')(x)
+    x = _up_block(x, max(width, 4 * width // 2 ** (i + 1)), _KERNEL5, _STRIDE, 'same', f'up{i}', dtype_policy)
   x = layers.Conv2DTranspose(channels, _KERNEL5, _STRIDE, padding='same', dtype=dtype_policy, name='to_image')(x)
   images = layers.Activation('tanh', dtype='float32', name='images')(x)  # (B, H, W, C) in [-1, 1]
   return keras.Model(z, images, name='generator')
