@@ -233,3 +233,17 @@ def test_conflicting_and_out_of_range_settings(settings, message):
 def test_legitimate_penalty_combinations(settings):
   from training.config import TrainConfig, resolve
   assert resolve(TrainConfig(**settings)).gp_weight > 0
+
+
+def test_resume_sets_aside_a_best_generator_of_the_discarded_stretch(tmp_path):
+  """best/ from step 10 and a resume at step 5: best/ moves to best.discarded-step10/ (nothing deleted); a best/
+  from before the resumed step stays."""
+  from evaluation.plugin import rewind_best
+  best = tmp_path / 'best'
+  best.mkdir()
+  (best / 'scores.json').write_text(json.dumps({'step': 4, 'fcd': 1.0}))
+  assert rewind_best(str(tmp_path), 5) == '' and best.is_dir()
+  (best / 'scores.json').write_text(json.dumps({'step': 10, 'fcd': 1.0}))
+  line = rewind_best(str(tmp_path), 5)
+  assert line == 'best/ held step 10, after the resumed step 5: moved to best.discarded-step10/'
+  assert not best.exists() and (tmp_path / 'best.discarded-step10' / 'scores.json').is_file()
