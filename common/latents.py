@@ -21,6 +21,7 @@ import numpy as np
 
 MAX_SEED = 2**32 - 1  # seeds are uint32
 _SEED_KEY = 0x9E3779B9  # golden-ratio constant: seed 0 does not start the hash chain at 0
+_UNIFORM_KEY = 0x85EBCA6B  # another odd constant (murmur3's): the uniforms' chain differs from the latents'
 _M1, _M2 = 0x7FEB352D, 0x846CA68B  # lowbias32 multipliers
 _TWO_PI = 2.0 * np.pi
 _INV_2_24 = 1.0 / (1 << 24)
@@ -56,6 +57,18 @@ def latents(seed: int, num: int, latent_dim: int, start: int = 0) -> np.ndarray:
   u1 = ((bits[:, 0::2] >> np.uint32(8)).astype(np.float64) + 1.0) * _INV_2_24  # (N, D) in (0, 1]
   u2 = (bits[:, 1::2] >> np.uint32(8)).astype(np.float64) * _INV_2_24  # (N, D) in [0, 1)
   return (np.sqrt(-2.0 * np.log(u1)) * np.cos(_TWO_PI * u2)).astype(np.float32)
+
+
+def uniforms(seed: int, num: int, width: int, start: int = 0) -> np.ndarray:
+  """Rows start .. start+num-1 of `seed`'s uniforms in (0, 1): (num, width) float64, from the same hash as the
+  latents under another key (so they are independent of them): what the app's temperature sampling of text draws.
+  Row i depends only on (seed, i, j), never on num."""
+  _check(seed, num, width)
+  rows = np.arange(start, start + int(num), dtype=np.uint32)[:, None]  # (N, 1)
+  stream = np.arange(int(width), dtype=np.uint32)[None, :]  # (1, W)
+  with np.errstate(over='ignore'):
+    bits = _mix(_mix(_mix(np.uint32(int(seed)) ^ np.uint32(_UNIFORM_KEY)) ^ rows) ^ stream)  # (N, W)
+  return ((bits >> np.uint32(8)).astype(np.float64) + 0.5) * _INV_2_24
 
 
 def tf_latents(seed, num, latent_dim: int):

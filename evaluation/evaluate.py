@@ -6,6 +6,9 @@ beside its floor (held-out real images scored the same way).
   python -m evaluation.evaluate --saved_model=models/digits-wgan-gp                # its TF Serving SavedModel
   python -m evaluation.evaluate --run_dir=... --inception_weights=PATH/inception_v3_..._notop.h5   # adds FID
 
+Text generators (--dataset=text:PATH) are scored by the n-gram JSD of N = 640 lines (default) against the held-out
+part of their file, beside N real held-out lines (evaluation/text_evaluate.py).
+
 Losses do not say whether a GAN is any good. These numbers do, on the features of the dataset's judge
 (evaluation/judge.py). The references are held out from the judge's training: samples and floor are both
 compared with the judge features of the whole reference split (MNIST/Fashion-MNIST: the 10,000 test images),
@@ -190,6 +193,22 @@ def main(argv):
     fid = FidSettings(fid_lib.check_weights(FLAGS.inception_weights), FLAGS.fid_samples, FLAGS.inception_size,
                       FLAGS.fid_cache_dir)
     fid_lib.check_settings(fid)  # the count and size, before any model or data is loaded
+  from evaluation import text_evaluate
+  kind = text_evaluate.kind_of_source(given[0], FLAGS[given[0]].value)
+  if kind == 'points':
+    raise EvaluationError('toy 2-D generators are scored exactly during training (--eval_every) and by python -m '
+                          'benchmarks.toy_compare, not by a judge')
+  if kind == 'text':
+    from evaluation import text_plugin
+    try:
+      result = text_evaluate.evaluate_text(given[0], FLAGS[given[0]].value, FLAGS.num_samples or 640, FLAGS.seed)
+    except text_plugin.TextReferenceError as e:
+      raise cli.UsageError(str(e)) from None
+    print(text_evaluate.format_text_table(result))
+    if FLAGS.json:
+      with open(FLAGS.json, 'w') as f:
+        f.write(json.dumps(result, indent=2) + '\n')
+    return 0
   if FLAGS.dataset:
     from evaluation.judge import judge_spec
     judge_spec(FLAGS.dataset)

@@ -21,7 +21,7 @@ import numpy as np
 
 # ONNX ops (default domain) with CUDA kernels for float and float16, from ORT's OperatorKernels.md.
 CUDA_OP_TYPES = frozenset("""
-    Abs Add AveragePool BatchNormalization Cast Clip Concat Constant ConstantOfShape Conv ConvTranspose
+    Abs Add ArgMax AveragePool BatchNormalization Cast Clip Concat Constant ConstantOfShape Conv ConvTranspose
     DepthToSpace Div Dropout Elu Equal Erf Exp Expand Flatten Gather Gemm GlobalAveragePool GlobalMaxPool
     Greater HardSigmoid Identity InstanceNormalization LayerNormalization LeakyRelu Less Log MatMul Max MaxPool
     Min Mul Neg Pad Pow PRelu Range Reciprocal ReduceMax ReduceMean ReduceMin ReduceSum Relu Reshape Resize

@@ -7,7 +7,11 @@ same for every kind; only these differ:
   output_name    the ONNX output and SavedModel signature key (the Keras output layer's name)
   output_doc     the ONNX graph's doc_string: what the output is
   sample_count   how many outputs of seed SAMPLE_SEED sample.png shows
-  write_sample   (path, outputs, metadata) -> sample.png: an image grid, or a scatter of points beside real ones
+  write_sample   (path, outputs, metadata) -> the sample file: an image grid, a scatter of points beside real ones,
+                 or generated lines of text
+  sample_file    its name in the model folder
+  derived        outputs computed from the main one inside the exported graph: {name: (onnx op, tf function)}
+                 (text: `ids`, the argmax of `probs`, as an ArgMax node and as tf.argmax in the SavedModel)
 
 Runs written before data kinds have no `kind`: they are images.
 """
@@ -31,6 +35,8 @@ class ExportKind:
   output_doc: str
   sample_count: int
   write_sample: Callable[[str, np.ndarray, dict], None]
+  sample_file: str = 'sample.png'
+  derived: tuple = ()  # names of outputs derived from output_name: ('ids',) = argmax over the last axis
 
 
 def _write_image_grid(path: str, images: np.ndarray, metadata: dict) -> None:
@@ -53,11 +59,22 @@ def _write_points_scatter(path: str, points: np.ndarray, metadata: dict) -> None
                          f'{metadata["step"]} (exported; seed {seed})')
 
 
+def _write_text_lines(path: str, probs: np.ndarray, metadata: dict) -> None:
+  """probs: (N, seq_len, vocab) -> N lines, the argmax decoding ('unk' as U+FFFD), in sample.txt."""
+  from training.text_data import UNK, UNK_CHAR
+  chars = [UNK_CHAR if token == UNK else token for token in metadata['vocab']]
+  with open(path, 'w', encoding='utf-8') as f:
+    f.write('\n'.join(''.join(chars[i] for i in row) for row in probs.argmax(axis=-1)) + '\n')
+
+
 KINDS = {kind.name: kind for kind in (
     ExportKind('image', 'images', 'images float32 (batch, H, W, C) NHWC in [-1, 1]', SAMPLE_GRID ** 2,
                _write_image_grid),
     ExportKind('points', 'points', 'points float32 (batch, dims), the data\'s coordinates', SAMPLE_POINTS,
                _write_points_scatter),
+    ExportKind('text', 'probs', 'probs float32 (batch, seq_len, vocab): per-position character probabilities; '
+               'ids int64 (batch, seq_len): their argmax (the vocabulary is in metadata_props)', 64,
+               _write_text_lines, sample_file='sample.txt', derived=('ids',)),
 )}
 
 

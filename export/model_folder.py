@@ -38,7 +38,8 @@ FORMAT_VERSION = 1  # of the model folder and its metadata.json
 FORMATS = ('onnx', 'savedmodel')
 ONNX_FILE, ONNX_FP16_FILE = 'model.onnx', 'model_fp16.onnx'
 SAVEDMODEL_DIR = 'saved_model'
-METADATA_FILE, SAMPLE_FILE = 'metadata.json', 'sample.png'
+METADATA_FILE = 'metadata.json'
+SAMPLE_FILES = tuple(sorted({kind.sample_file for kind in kinds.KINDS.values()}))  # sample.png, sample.txt
 FORMAT_FILES = {'onnx': (ONNX_FILE, ONNX_FP16_FILE), 'savedmodel': (SAVEDMODEL_DIR,)}
 SAMPLE_GRID = kinds.SAMPLE_GRID  # an image sample.png holds SAMPLE_GRID x SAMPLE_GRID images
 SAMPLE_SEED = 2024  # sample.png shows the images of the app's /sample of this seed, count 64, scale 1
@@ -50,8 +51,13 @@ _NAME_OK = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$')
 
 
 def default_name(run_metadata: dict) -> str:
-  """`<loss>-<dataset>-step<step>`, with anything but letters, digits, '.', '_' and '-' replaced by '_'."""
-  raw = f'{run_metadata["loss"]}-{run_metadata["dataset"]}-step{run_metadata["step"]}'
+  """`<loss>-<dataset>-step<step>`, with anything but letters, digits, '.', '_' and '-' replaced by '_'; a dataset
+  given by a path (folder:PATH, text:PATH) is named by its prefix and the path's last name without extension."""
+  dataset = run_metadata['dataset']
+  prefix, _, path = dataset.partition(':')
+  if prefix in ('folder', 'text') and path:
+    dataset = f'{prefix}-{os.path.splitext(os.path.basename(os.path.normpath(path)))[0]}'
+  raw = f'{run_metadata["loss"]}-{dataset}-step{run_metadata["step"]}'
   return re.sub(r'[^A-Za-z0-9._-]+', '_', raw).strip('._-')[:100] or 'model'
 
 
@@ -124,7 +130,7 @@ def _carry_over_other_files(dest: str, work: str) -> None:
   """Copies what the user put in `dest` beside the model (notes, a licence) into `work`: only our files change."""
   if not os.path.isdir(dest):
     return
-  ours = {METADATA_FILE, SAMPLE_FILE, *(f for files in FORMAT_FILES.values() for f in files)}
+  ours = {METADATA_FILE, *SAMPLE_FILES, *(f for files in FORMAT_FILES.values() for f in files)}
   for entry in os.scandir(dest):
     target = os.path.join(work, entry.name)
     if entry.name in ours or os.path.lexists(target):
@@ -151,6 +157,7 @@ def _write_onnx(generator, metadata: dict, opset: int, fp16: bool, work: str, lo
   session = onnx_export.cpu_session(model.SerializeToString())
   diffs = onnx_export.verify_parity(generator, session, latent_dim, onnx_export.PARITY_TOLERANCE, 'the ONNX model',
                                     kind=kind)
+  onnx_export.verify_derived(session, latent_dim, kind)
   log(f'  parity vs TF on {session.get_providers()[0]}, max abs diff by batch: {onnx_export.format_diffs(diffs)} '
       f'(tolerance {onnx_export.PARITY_TOLERANCE:g})')
   added = {'tf2onnx_version': tf2onnx.__version__, 'onnx_opset': opset, 'input_name': onnx_export.INPUT_NAME,
@@ -163,6 +170,7 @@ def _write_onnx(generator, metadata: dict, opset: int, fp16: bool, work: str, lo
     session16 = onnx_export.cpu_session(model16.SerializeToString())
     diffs16 = onnx_export.verify_parity(generator, session16, latent_dim, onnx_export.FP16_TOLERANCE,
                                         'the float16 ONNX model', kind=kind)
+    onnx_export.verify_derived(session16, latent_dim, kind)
     log(f'  float16 parity, max abs diff by batch: {onnx_export.format_diffs(diffs16)} '
         f'(tolerance {onnx_export.FP16_TOLERANCE:g})')
     added.update(fp16_file=ONNX_FP16_FILE, fp16_parity_max_abs_diff=max(diffs16.values()),
@@ -181,7 +189,7 @@ def _write_savedmodel(generator, metadata: dict, work: str, log) -> dict:
   path = os.path.join(work, SAVEDMODEL_DIR, savedmodel_export.SERVING_VERSION)
   output_name = kinds.kind_of(metadata).output_name
   log('writing the SavedModel ...')
-  savedmodel_export.write(generator, metadata['latent_dim'], path, output_name)
+  savedmodel_export.write(generator, metadata['latent_dim'], path, output_name, kinds.kind_of(metadata).derived)
   diff = savedmodel_export.verify(path, generator, metadata['latent_dim'], output_name)
   log(f'  reloaded: signatures serving_default and sample, max abs diff vs the live generator {diff:.2e}')
   return {'savedmodel_version': int(savedmodel_export.SERVING_VERSION),
@@ -206,7 +214,7 @@ def _sample_outputs(folder: str, metadata: dict, kind):
 
 def _write_sample(folder: str, metadata: dict) -> None:
   kind = kinds.kind_of(metadata)
-  kind.write_sample(os.path.join(folder, SAMPLE_FILE), _sample_outputs(folder, metadata, kind), metadata)
+  kind.write_sample(os.path.join(folder, kind.sample_file), _sample_outputs(folder, metadata, kind), metadata)
 
 
 def _move_into_place(work: str, dest: str) -> None:
@@ -318,7 +326,7 @@ def export_model(run_dir=None, models_dir: str = 'models', name=None, formats=('
         pass
     raise
   log(f'exported {dest}/ ({", ".join(merged["formats"])}; kept from before: {", ".join(kept) or "nothing"})')
-  for file in (ONNX_FILE, ONNX_FP16_FILE, SAVEDMODEL_DIR, METADATA_FILE, SAMPLE_FILE):
+  for file in (ONNX_FILE, ONNX_FP16_FILE, SAVEDMODEL_DIR, METADATA_FILE, *SAMPLE_FILES):
     if os.path.exists(os.path.join(dest, file)):
       log(f'  {os.path.join(dest, file)}')
   return dest

@@ -46,13 +46,36 @@ def convert(generator, latent_dim: int, opset: int = DEFAULT_OPSET, kind=None):
     raise ExportError(f'tf2onnx could not convert the generator: {type(e).__name__}: {e}'.splitlines()[0]) from None
   inputs = [i.name for i in model.graph.input]
   outputs = [o.name for o in model.graph.output]
-  if inputs != [INPUT_NAME] or outputs != [kind.output_name]:
+  if inputs != [INPUT_NAME] or outputs != [kind.output_name]:  # derived outputs (ids) are added below
     raise ExportError(f'expected one input {INPUT_NAME!r} and one output {kind.output_name!r} ({kind.name} '
                       f'generator), the ONNX graph has inputs {inputs} and outputs {outputs}')
   for value in (model.graph.input[0], model.graph.output[0]):
     value.type.tensor_type.shape.dim[0].dim_param = 'batch'  # tf2onnx names it 'unk__N'
+  if 'ids' in kind.derived:
+    _add_argmax(model, kind.output_name, 'ids')
   model.doc_string = f'GAN generator: z float32 (batch, latent_dim) -> {kind.output_doc}; see metadata_props'
   return model
+
+
+def _add_argmax(model, source: str, name: str) -> None:
+  """Appends `name` = ArgMax(`source`, last axis) as an int64 output (batch, ...) of the graph."""
+  from onnx import TensorProto, helper
+  rank = len(model.graph.output[0].type.tensor_type.shape.dim)
+  model.graph.node.append(helper.make_node('ArgMax', [source], [name], axis=rank - 1, keepdims=0, name=name))
+  dims = [d.dim_param or d.dim_value for d in model.graph.output[0].type.tensor_type.shape.dim][:-1]
+  model.graph.output.append(helper.make_tensor_value_info(name, TensorProto.INT64, dims))
+
+
+def verify_derived(session, latent_dim: int, kind) -> None:
+  """The derived outputs agree with the main one in ORT itself: `ids` picks a largest probability at every
+  position (ties in float32 probabilities may resolve either way: ORT may take the argmax before the Softmax)."""
+  for name in kind.derived:
+    for batch in PARITY_BATCHES:
+      z = latents(batch, latent_dim, seed=PARITY_SEED + batch)
+      main, derived = session.run([kind.output_name, name], {INPUT_NAME: z})
+      picked = np.take_along_axis(main, derived[..., None], axis=-1)[..., 0] if derived.dtype == np.int64 else None
+      if picked is None or not np.array_equal(picked, main.max(axis=-1)):
+        raise ExportError(f'the ONNX output {name!r} at batch {batch} is not the argmax of {kind.output_name!r}')
 
 
 def make_cuda_clean(model, rewrite: bool = True) -> int:

@@ -19,21 +19,25 @@ SERVING_VERSION = '1'  # TF Serving loads the highest numbered subfolder; one ex
 TOLERANCE = 1e-5  # the same TF kernels run on both sides; anything above means the wrong weights or mode
 
 
-def _module(generator, latent_dim: int, output_name: str):
-  """The tf.Module to save (built in a function so that importing this file does not import TensorFlow)."""
+def _module(generator, latent_dim: int, output_name: str, derived: tuple = ()):
+  """The tf.Module to save (built in a function so that importing this file does not import TensorFlow).
+  derived ('ids',): the signatures also return the argmax of the output over its last axis (text)."""
   import tensorflow as tf
+
+  def outputs(z):
+    out = generator(z, training=False)  # (B, H, W, C) in [-1, 1], (B, dims) or (B, seq_len, vocab)
+    return {output_name: out, **({'ids': tf.argmax(out, axis=-1)} if 'ids' in derived else {})}
 
   module = tf.Module()
   module.generator = generator  # tracked: its variables are saved with the module
 
   @tf.function(input_signature=[tf.TensorSpec([None, latent_dim], tf.float32, name='z')])
   def serving_default(z):
-    return {output_name: generator(z, training=False)}  # (B, H, W, C) in [-1, 1], or (B, dims)
+    return outputs(z)
 
   @tf.function(input_signature=[tf.TensorSpec([], tf.int64, name='seed'), tf.TensorSpec([], tf.int32, name='num')])
   def sample(seed, num):
-    z = sample_latents(seed, num, latent_dim)
-    return {output_name: generator(z, training=False)}
+    return outputs(sample_latents(seed, num, latent_dim))
 
   module.serving_default, module.sample = serving_default, sample
   return module
@@ -58,10 +62,10 @@ def sample_latents(seed, num, latent_dim: int):
     return common_latents.tf_latents(tf.identity(seed), num, latent_dim)  # (num, latent_dim)
 
 
-def write(generator, latent_dim: int, path: str, output_name: str = 'images') -> None:
+def write(generator, latent_dim: int, path: str, output_name: str = 'images', derived: tuple = ()) -> None:
   """Saves the two signatures to `path` (the version folder, e.g. .../saved_model/1)."""
   import tensorflow as tf
-  module = _module(generator, latent_dim, output_name)
+  module = _module(generator, latent_dim, output_name, derived)
   try:
     tf.saved_model.save(module, path, signatures={'serving_default': module.serving_default,
                                                   'sample': module.sample})

@@ -8,6 +8,8 @@ Examples:
 API (gradio_client.Client(url).predict(..., api_name=...)):
   /sample       (model, seed, count, scale) -> (gallery of PNGs, grid PNG file, timing text)
   /interpolate  (model, seed_a, seed_b, steps, method, scale) -> (strip PNG, GIF, GIF file, timing text)
+  /text         (model, seed, count, temperature) -> (the lines, one per row, timing text); text models only:
+                temperature 0 is the argmax, > 0 samples softmax(log p / T) with the seed's uniforms
   /models       () -> {"models": [metadata + provider per model], "warnings": [skipped folders]}
 
 The page is only layout; sampling lives in serve/sampler.py and serve/models.py.
@@ -29,7 +31,7 @@ from absl import flags, logging
 from common import cli
 from common.cli import UsageError  # a bad flag or environment value: one line, exit code 2
 from serve import models as models_lib
-from serve import sampler
+from serve import sampler, text_sampler
 
 FLAGS = flags.FLAGS
 AUTH_ENV = 'GAN_SERVE_AUTH'
@@ -80,9 +82,17 @@ class Handlers:
   def __init__(self, models: dict, warnings: list, output_dir: str):
     self.models, self.warnings, self.output_dir = models, warnings, output_dir
 
-  def model(self, name) -> models_lib.LoadedModel:
-    if not isinstance(name, str) or name not in self.models:
-      raise ValueError(f'unknown model {name!r}; available: {", ".join(self.models)}')
+  def names(self, kind: str) -> list:
+    return [name for name, m in self.models.items() if m.kind == kind]
+
+  def model(self, name, kind: str = models_lib.SERVED_KIND) -> models_lib.LoadedModel:
+    """The loaded model `name` of `kind`; ValueError naming the models of that kind otherwise."""
+    names = self.names(kind)
+    if not isinstance(name, str) or name not in names:
+      other = self.models[name].kind if isinstance(name, str) and name in self.models else None
+      article = 'an' if other and other[0] in 'aeiou' else 'a'
+      what = f'model {name!r} is {article} {other} model' if other else f'unknown model {name!r}'
+      raise ValueError(f'{what}; {kind} models: {", ".join(names) or "none"}')
     return self.models[name]
 
   def describe(self, name) -> str:
@@ -91,8 +101,7 @@ class Handlers:
     m = self.models[name]
     md = m.metadata
     return (f'**{name}** · loss `{md["loss"]}` · dataset `{md["dataset"]}` · step {md["step"]} · '
-            f'{md["image_height"]}×{md["image_width"]}×{md["channels"]} · latent {md["latent_dim"]} · '
-            f'runs on **{m.device}** (`{m.provider}`)')
+            f'{m.shape_text()} · latent {md["latent_dim"]} · runs on **{m.device}** (`{m.provider}`)')
 
   def _new_folder(self) -> str:
     """A fresh folder under output_dir for one request's files; folders older than _OUTPUT_MAX_AGE_S go first.
@@ -143,6 +152,16 @@ class Handlers:
     elapsed_ms = (time.perf_counter() - start) * 1e3
     return strip_path, gif_path, gif_path, f'{len(frames)} frames ({method}) in {elapsed_ms:.1f} ms on {model.device}'
 
+  def text(self, name, seed, count, temperature):
+    start = time.perf_counter()
+    model = self.model(name, models_lib.TEXT_KIND)
+    seed, count = sampler.validate_seed(seed), text_sampler.validate_lines(count)
+    temperature = text_sampler.validate_temperature(temperature)
+    lines = model.text(seed, count, temperature)
+    how = 'argmax' if temperature == 0 else f'sampled at temperature {temperature:g}'
+    elapsed_ms = (time.perf_counter() - start) * 1e3
+    return '\n'.join(lines), f'{count} line{"s" * (count > 1)} ({how}) in {elapsed_ms:.1f} ms on {model.device}'
+
   def list_models(self):
     return {'models': [m.info() for m in self.models.values()], 'warnings': list(self.warnings)}
 
@@ -159,7 +178,8 @@ def random_seed_pair() -> tuple[int, int]:
 # Page layout.
 
 def build_demo(handlers: Handlers, max_concurrency: int = 4):
-  """The Blocks app: Sample, Interpolate and Models tabs; every action is a named, queued API endpoint.
+  """The Blocks app: Sample and Interpolate tabs (image models), Text (text models), Models; every action is a
+  named, queued API endpoint.
 
   The two generating endpoints take their inputs raw (preprocess=False) and the handlers validate them with
   messages that name the setting ("count (number of images) must be an integer from 1 to 64, got 10000"):
@@ -167,19 +187,20 @@ def build_demo(handlers: Handlers, max_concurrency: int = 4):
   for each bad API call.
   """
   import gradio as gr
-  names = list(handlers.models)
+  names, text_names = handlers.names(models_lib.SERVED_KIND), handlers.names(models_lib.TEXT_KIND)
   devices = sorted({m.device for m in handlers.models.values()})
   with gr.Blocks(title='GAN sampler', analytics_enabled=False, delete_cache=(600, 3600)) as demo:
-    gr.Markdown(f'# GAN sampler\n{len(names)} model{"s" * (len(names) != 1)} on {" and ".join(devices)} · '
+    count_all = len(handlers.models)
+    gr.Markdown(f'# GAN sampler\n{count_all} model{"s" * (count_all != 1)} on {" and ".join(devices)} · '
                 'image #i of a seed is the same for any count, here and in the exported SavedModel at scale 1.')
     if handlers.warnings:
       gr.Markdown('\n'.join(f'- **Warning:** {w}' for w in handlers.warnings), elem_id='model-warnings')
 
-    with gr.Tab('Sample', id='sample'):
+    with gr.Tab('Sample', id='sample', visible=bool(names)):
       with gr.Row():
         with gr.Column(scale=1, min_width=300):
-          model = gr.Dropdown(names, value=names[0], label='Model')
-          model_info = gr.Markdown(handlers.describe(names[0]))
+          model = gr.Dropdown(names, value=names[0] if names else None, label='Model')
+          model_info = gr.Markdown(handlers.describe(names[0] if names else None))
           with gr.Row(equal_height=True):
             seed = gr.Number(value=0, label=f'Seed (0 – {sampler.MAX_SEED})', scale=3, elem_id='seed')
             randomise = gr.Button('Random seed', scale=1, size='sm')
@@ -194,11 +215,11 @@ def build_demo(handlers: Handlers, max_concurrency: int = 4):
           grid_file = gr.File(label='Grid (PNG)', elem_id='grid-file')
           sample_time = gr.Textbox(label='Time taken', interactive=False, elem_id='sample-time')
 
-    with gr.Tab('Interpolate', id='interpolate'):
+    with gr.Tab('Interpolate', id='interpolate', visible=bool(names)):
       with gr.Row():
         with gr.Column(scale=1, min_width=300):
-          i_model = gr.Dropdown(names, value=names[0], label='Model')
-          i_model_info = gr.Markdown(handlers.describe(names[0]))
+          i_model = gr.Dropdown(names, value=names[0] if names else None, label='Model')
+          i_model_info = gr.Markdown(handlers.describe(names[0] if names else None))
           with gr.Row(equal_height=True):
             seed_a = gr.Number(value=0, label='Seed A', elem_id='seed-a')
             seed_b = gr.Number(value=1, label='Seed B', elem_id='seed-b')
@@ -215,6 +236,21 @@ def build_demo(handlers: Handlers, max_concurrency: int = 4):
           gif_file = gr.File(label='GIF', elem_id='gif-file')
           interp_time = gr.Textbox(label='Time taken', interactive=False, elem_id='interp-time')
 
+    with gr.Tab('Text', id='text', visible=bool(text_names)):
+      with gr.Row():
+        with gr.Column(scale=1, min_width=300):
+          t_model = gr.Dropdown(text_names, value=text_names[0] if text_names else None, label='Model')
+          t_model_info = gr.Markdown(handlers.describe(text_names[0] if text_names else None))
+          t_seed = gr.Number(value=0, label=f'Seed (0 – {sampler.MAX_SEED})', elem_id='text-seed')
+          t_count = gr.Slider(1, text_sampler.MAX_LINES, value=_DEFAULT_COUNT, step=1, label='Number of lines',
+                              elem_id='text-count')
+          temperature = gr.Slider(0, text_sampler.MAX_TEMPERATURE, value=0, step=0.05, elem_id='temperature',
+                                  label='Temperature (0: the most likely character at each position)')
+          write = gr.Button('Generate text', variant='primary', elem_id='generate-text')
+        with gr.Column(scale=2):
+          lines = gr.Textbox(label='Generated lines', lines=16, interactive=False, elem_id='text-lines')
+          text_time = gr.Textbox(label='Time taken', interactive=False, elem_id='text-time')
+
     with gr.Tab('Models', id='models'):
       models_json = gr.JSON(value=handlers.list_models(), label='Loaded models')
       refresh = gr.Button('Refresh')
@@ -227,6 +263,9 @@ def build_demo(handlers: Handlers, max_concurrency: int = 4):
                    api_name='sample', preprocess=False)
     interpolate.click(_user_errors(handlers.interpolate), [i_model, seed_a, seed_b, steps, method, i_scale],
                       [strip, gif, gif_file, interp_time], api_name='interpolate', preprocess=False)
+    t_model.change(handlers.describe, t_model, t_model_info, api_visibility='private', queue=False)
+    write.click(_user_errors(handlers.text), [t_model, t_seed, t_count, temperature], [lines, text_time],
+                api_name='text', preprocess=False)
     refresh.click(handlers.list_models, None, models_json, api_name='models')
   demo.queue(default_concurrency_limit=max_concurrency)
   return demo
@@ -254,8 +293,7 @@ def main(argv):
   if not models:
     return cli.error(_no_models_message(FLAGS.models_dir.rstrip('/')), 1)
   for m in models.values():
-    print(f'loaded {m.name}: {m.metadata["image_height"]}x{m.metadata["image_width"]}x{m.metadata["channels"]}, '
-          f'loss {m.metadata["loss"]}, step {m.metadata["step"]}, on {m.provider}')
+    print(f'loaded {m.name}: {m.shape_text()}, loss {m.metadata["loss"]}, step {m.metadata["step"]}, on {m.provider}')
 
   from gradio.utils import get_upload_folder  # Gradio's own temp space ($GRADIO_TEMP_DIR, else <tmp>/gradio)
   os.makedirs(get_upload_folder(), exist_ok=True)

@@ -4,11 +4,14 @@ A model folder, as the export stage writes it:
   <models_dir>/<name>/model.onnx      input `z` float32 (B, latent_dim) -> output float32 (B, H, W, C) in [-1, 1]
   <models_dir>/<name>/metadata.json   latent_dim, image_height, image_width, channels, loss, dataset, step, ...
 
+A text generator (metadata `kind` 'text') has outputs `probs` (B, seq_len, vocab) and `ids`, and its vocabulary
+in the metadata; it is served in the Text tab.
+
 A folder that fails any check (missing files, onnx.checker, required metadata, graph shapes that disagree with
 the metadata, a session that cannot be created) is skipped with a one-line warning, so one bad export never
-takes the whole app down. So is a generator of data other than images (metadata `kind`, e.g. the 2-D `points`
-of the toy runs): this app's tabs, sampler and checks are for images, and such a model is named in the warnings
-(top of the page, Models tab, /models) rather than offered where it cannot be drawn. Models are only ever
+takes the whole app down. So is a generator of data the app does not draw (metadata `kind` 'points', the 2-D
+toy runs): it is named in the warnings (top of the page, Models tab, /models) rather than offered where it
+cannot be drawn. Models are only ever
 loaded from --models_dir: the UI and API pick them by name.
 
 Providers: 'cpu'; 'cuda' (fails unless the session really runs on the CUDA EP); 'auto' (the CUDA EP when a
@@ -24,12 +27,14 @@ import os
 
 import numpy as np
 
-from serve import sampler
+from serve import sampler, text_sampler
 
 MODEL_FILE = 'model.onnx'
 METADATA_FILE = 'metadata.json'
 REQUIRED_METADATA = ('latent_dim', 'image_height', 'image_width', 'channels', 'loss', 'dataset', 'step')
+TEXT_REQUIRED_METADATA = ('latent_dim', 'seq_len', 'vocab', 'loss', 'dataset', 'step')
 SERVED_KIND = 'image'  # metadata `kind`; exports from before data kinds have none and are images
+TEXT_KIND = 'text'
 # What the warning calls a model of a kind this app does not serve (export/kinds.py lists the kinds exported).
 _UNSERVED_KINDS = {
     'points': lambda metadata: f'a {metadata.get("dims", "?")}-D points model ({metadata.get("dataset", "?")})',
@@ -104,11 +109,28 @@ class LoadedModel:
     return int(self.metadata['latent_dim'])
 
   @property
+  def kind(self) -> str:
+    return self.metadata.get('kind', SERVED_KIND)
+
+  def shape_text(self) -> str:
+    """'28×28×1', or '32 characters × 65 symbols' for text."""
+    md = self.metadata
+    if self.kind == TEXT_KIND:
+      return f'{md["seq_len"]} characters, vocabulary {len(md["vocab"])}'
+    return f'{md["image_height"]}×{md["image_width"]}×{md["channels"]}'
+
+  def text(self, seed, count, temperature=0.0) -> list:
+    """`count` lines of `seed` (line i depends on (model, seed, i, temperature) alone): argmax at temperature 0,
+    else sampled (serve/text_sampler.py)."""
+    probs = self.generate(sampler.latent_from_seed(seed, count, self.latent_dim))  # (N, L, V)
+    return text_sampler.decode(text_sampler.sample_ids(probs, seed, temperature), self.metadata['vocab'])
+
+  @property
   def device(self) -> str:
     return 'GPU (CUDA)' if self.provider == _CUDA_EP else 'CPU'
 
   def generate(self, latents: np.ndarray) -> np.ndarray:
-    """(B, latent_dim) float32 -> (B, H, W, C) float32 in [-1, 1]."""
+    """(B, latent_dim) float32 -> (B, H, W, C) float32 in [-1, 1], or text probabilities (B, seq_len, vocab)."""
     return self.session.run(None, {self.input_name: np.ascontiguousarray(latents, np.float32)})[0]
 
   def sample(self, seed, count, scale=1.0) -> np.ndarray:
@@ -140,10 +162,12 @@ def _read_metadata(folder: str) -> dict:
   if not isinstance(metadata, dict):
     raise ModelError(f'{METADATA_FILE} is not a JSON object')
   kind = metadata.get('kind', SERVED_KIND)
+  if kind == TEXT_KIND:
+    return _check_text_metadata(metadata)
   if kind != SERVED_KIND:
     describe = _UNSERVED_KINDS.get(kind) if isinstance(kind, str) else None  # a malformed kind may be a list
     what = describe(metadata) if describe else f'a model of kind {kind!r}'
-    raise ModelError(f'{what}; this app serves image generators')
+    raise ModelError(f'{what}; this app serves image and text generators')
   missing = [k for k in REQUIRED_METADATA if k not in metadata]
   if missing:
     raise ModelError(f'{METADATA_FILE} lacks {", ".join(missing)}')
@@ -159,13 +183,33 @@ def _read_metadata(folder: str) -> dict:
   return metadata
 
 
+def _check_text_metadata(metadata: dict) -> dict:
+  missing = [k for k in TEXT_REQUIRED_METADATA if k not in metadata]
+  if missing:
+    raise ModelError(f'{METADATA_FILE} lacks {", ".join(missing)}')
+  for key in ('latent_dim', 'seq_len'):
+    if not isinstance(metadata[key], int) or isinstance(metadata[key], bool) or metadata[key] < 1:
+      raise ModelError(f'{METADATA_FILE}: {key} must be a positive integer, got {metadata[key]!r}')
+  vocab = metadata['vocab']
+  if not isinstance(vocab, list) or len(vocab) < 2 or not all(isinstance(t, str) for t in vocab):
+    raise ModelError(f'{METADATA_FILE}: vocab must be a list of at least 2 strings')
+  return metadata
+
+
+def output_dims(metadata: dict) -> list:
+  """The first output's shape after the batch: [H, W, C], or [seq_len, vocab] for text."""
+  if metadata.get('kind', SERVED_KIND) == TEXT_KIND:
+    return [metadata['seq_len'], len(metadata['vocab'])]
+  return [metadata['image_height'], metadata['image_width'], metadata['channels']]
+
+
 def _check_shapes(session, metadata: dict) -> str:
-  """Checks the graph's one input (B, latent_dim) and first output (B, H, W, C) against the metadata."""
+  """Checks the graph's one input (B, latent_dim) and first output (B, H, W, C) or (B, seq_len, vocab) against
+  the metadata."""
   inputs, outputs = session.get_inputs(), session.get_outputs()
   if len(inputs) != 1:
     raise ModelError(f'the graph has {len(inputs)} inputs, expected one latent input')
-  expected = {'input': (inputs[0], [metadata['latent_dim']]),
-              'output': (outputs[0], [metadata['image_height'], metadata['image_width'], metadata['channels']])}
+  expected = {'input': (inputs[0], [metadata['latent_dim']]), 'output': (outputs[0], output_dims(metadata))}
   for role, (arg, dims) in expected.items():
     shape = list(arg.shape)
     if arg.type != 'tensor(float)':
@@ -201,9 +245,9 @@ def load_model(folder: str, provider: str = 'auto', threads: int | None = None) 
     warm = model.generate(np.zeros((1, model.latent_dim), np.float32))  # first run allocates; keep it off requests
   except Exception as e:
     raise ModelError(f'the warm-up run failed: {str(e).strip().splitlines()[0][:200]}') from None
-  if warm.shape[1:] != (metadata['image_height'], metadata['image_width'], metadata['channels']):
-    raise ModelError(f'the graph returned images shaped {warm.shape[1:]}, metadata says '
-                     f'({metadata["image_height"]}, {metadata["image_width"]}, {metadata["channels"]})')
+  if list(warm.shape[1:]) != output_dims(metadata):
+    raise ModelError(f'the graph returned outputs shaped {warm.shape[1:]}, metadata says '
+                     f'({", ".join(map(str, output_dims(metadata)))})')
   return model
 
 

@@ -30,7 +30,7 @@ _PARALLEL_EPS = 1e-6  # |sin(angle)| below this: the two latents are (anti)paral
 # ---------------------------------------------------------------------------------------------------------------
 # Validation: every public entry point checks its arguments and raises ValueError with a one-line message.
 
-def _as_int(value, name: str, low: int, high: int) -> int:
+def as_int(value, name: str, low: int, high: int) -> int:
   """`value` as an int in [low, high]; accepts ints, integral floats and decimal strings (what a form sends)."""
   parsed = None
   if isinstance(value, bool):
@@ -50,15 +50,15 @@ def _as_int(value, name: str, low: int, high: int) -> int:
 
 
 def validate_seed(seed) -> int:
-  return _as_int(seed, 'seed', 0, MAX_SEED)
+  return as_int(seed, 'seed', 0, MAX_SEED)
 
 
 def validate_count(count) -> int:
-  return _as_int(count, 'count (number of images)', MIN_COUNT, MAX_COUNT)
+  return as_int(count, 'count (number of images)', MIN_COUNT, MAX_COUNT)
 
 
 def validate_steps(steps) -> int:
-  return _as_int(steps, 'steps', MIN_STEPS, MAX_STEPS)
+  return as_int(steps, 'steps', MIN_STEPS, MAX_STEPS)
 
 
 def validate_scale(scale) -> float:

@@ -95,10 +95,32 @@ TRAIN = [
     _train('train_toy_dataset_typo', ['--dataset=toy:25gaussian', '--arch=mlp', '--run_dir={tmp}/run'], 2,
            "error: unknown toy dataset '25gaussian' (did you mean 25gaussians?); choose toy:8gaussians, "
            "toy:25gaussians, toy:swissroll"),
+    _train('train_text_missing_file', ['--dataset=text:{tmp}/play.txt', '--arch=resnet1d', *TINY,
+                                       '--run_dir={tmp}/run'], 2, "error: text file '<tmp>/play.txt' does not exist"),
+    _train('train_text_empty_file', ['--dataset=text:{tmp}/play.txt', '--arch=resnet1d', *TINY, '--run_dir={tmp}/run'],
+           2, "error: text file '<tmp>/play.txt' is empty", given='<tmp>/play.txt: three blank lines',
+           setup=lambda ws: ws.write('play.txt', '\n \n\n')),
+    _train('train_text_not_utf8', ['--dataset=text:{tmp}/play.txt', '--arch=resnet1d', *TINY, '--run_dir={tmp}/run'],
+           2, "error: '<tmp>/play.txt' is not UTF-8 text (byte 17, line 2: invalid continuation byte)",
+           given='<tmp>/play.txt: Latin-1 text (an e-acute as byte 0xE9)',
+           setup=lambda ws: ws.write('play.txt', b'First Citizen\ncaf\xe9 society\n')),
+    _train('train_text_too_short', ['--dataset=text:{tmp}/play.txt', '--arch=resnet1d', '--text_unit=window', *TINY,
+                                    '--run_dir={tmp}/run'], 2,
+           "error: '<tmp>/play.txt' holds 1 window of 32 characters; it needs at least 3 (one to train on and 2 "
+           'held out)', given='<tmp>/play.txt: 40 characters', setup=lambda ws: ws.write('play.txt', 'x' * 40)),
+    _train('train_gumbel_on_images', ['--gumbel_softmax', *TINY, '--run_dir={tmp}/run'], 2,
+           'error: --gumbel_softmax applies to text data only (--dataset=digits is image data)'),
     _train('train_image_arch_on_toy_points', ['--dataset=toy:8gaussians', '--run_dir={tmp}/run'], 2,
            'error: --arch=dcgan trains image data, --dataset=toy:8gaussians is points data; choose --arch=mlp'),
     _train('train_toy_arch_on_images', ['--arch=mlp', *TINY, '--run_dir={tmp}/run'], 2,
-           'error: --arch=mlp trains points data, --dataset=digits is image data; choose --arch=dcgan or dcgan5'),
+           'error: --arch=mlp trains points data, --dataset=digits is image data; choose --arch=dcgan or dcgan5 or '
+           'dcgan_family'),
+    _train('train_family_option_on_dcgan', ['--depth=8', *TINY, '--run_dir={tmp}/run'], 2,
+           'error: --depth applies to --arch=dcgan_family only, not --arch=dcgan'),
+    _train('train_family_depth_below_strided', ['--arch=dcgan_family', '--depth=2', *TINY, '--run_dir={tmp}/run'], 2,
+           'error: --depth=2 is below the 3 strided convolutions of a 32x32 dcgan_family; pass --depth >= 3 or 0'),
+    _train('train_family_unknown_nonlinearity', ['--arch=dcgan_family', '--nonlinearity=gelu', *TINY,
+                                                 '--run_dir={tmp}/run'], 2, 'error: ...gelu...'),
     _train('train_folder_missing', ['--dataset=folder:{tmp}/nowhere', *TINY, '--run_dir={tmp}/run'], 2,
            'error: folder:<tmp>/nowhere: no such directory'),
     _train('train_folder_no_images', ['--dataset=folder:{tmp}/images', *TINY, '--run_dir={tmp}/run'], 2,
@@ -315,7 +337,26 @@ SERVE = [
            setup=lambda ws: model_folder(ws, 'models/good')),
 ]
 
-CASES = TRAIN + EXPORT + EVALUATE + TRAIN_JUDGE + SERVE
+def _sweep(id, argv, code, message, **kw):
+  return Case(id, 'benchmarks.architecture_sweep', tuple(argv), code, message, **kw)
+
+
+def _a_sweep(ws):
+  ws.write('sweep/sweep.json', '{"dataset": "mnist", "steps": 300, "batch_size": 32, "widths": [8, 16, 32], '
+           '"seed": 0, "num_samples": 1000}\n')
+
+
+SWEEP = [
+    _sweep('sweep_widths_not_numbers', ['--widths=small,large', '--out={tmp}/sweep'], 2,
+           'error: --widths takes integers and --thresholds numbers, got small,large and 2,4,6,8'),
+    _sweep('sweep_dataset_without_28px_judge', ['--dataset=cifar10', '--out={tmp}/sweep'], 2,
+           "error: --dataset must be mnist or fashion_mnist (28x28 with a judge), got 'cifar10'"),
+    _sweep('sweep_resume_with_other_steps', ['--steps=500', '--out={tmp}/sweep'], 1,
+           'error: <tmp>/sweep holds a sweep with --steps=300 --batch_size=32; pass those, or another --out', given='<tmp>/sweep/sweep.json of a sweep run with --steps=300 --batch_size=32 '
+           '--widths=8,16,32', setup=_a_sweep),
+]
+
+CASES = TRAIN + EXPORT + EVALUATE + TRAIN_JUDGE + SERVE + SWEEP
 BY_ID = {case.id: case for case in CASES}
 
 

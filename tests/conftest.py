@@ -48,6 +48,24 @@ def make_tiny_run_dir(path, loss='wgan_gp', dataset='digits', latent_dim=8, imag
   return generator
 
 
+def make_tiny_text_run_dir(path, text_path, seq_len=12, latent_dim=8, width=4, step=3, seed=0):
+  """A run directory holding an untrained tiny resnet1d text generator over a small play written to text_path."""
+  import pathlib
+  import types
+  import keras
+  from training import generator_io
+  from training.architectures import ARCHITECTURES
+  lines = ['First Citizen:', 'Before we proceed any further, hear me speak.', 'All:', 'Speak, speak.'] * 5
+  pathlib.Path(text_path).write_text('\n'.join(lines) + '\n', encoding='utf-8')
+  config = types.SimpleNamespace(arch='resnet1d', latent_dim=latent_dim, seq_len=seq_len, max_vocab=128,
+                                 text_unit='line', width=width, loss='wgan_gp', dataset=f'text:{text_path}')
+  metadata = generator_io.generator_metadata(config, step)
+  keras.utils.set_random_seed(seed)
+  generator = ARCHITECTURES['resnet1d'].build_generator(latent_dim, seq_len, len(metadata['vocab']), width)
+  generator_io.save(generator, metadata, str(path))
+  return generator
+
+
 @pytest.fixture
 def tiny_run_dir(tmp_path):
   run_dir = tmp_path / 'run'

@@ -9,6 +9,7 @@ import concurrent.futures
 import json
 import os
 import pathlib
+import re
 import shutil
 import socket
 import subprocess
@@ -22,7 +23,7 @@ from PIL import Image
 from serve import sampler
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
-GRAY, RGB = 'tiny-gray', 'tiny-rgb'
+GRAY, RGB, TEXT = 'tiny-gray', 'tiny-rgb', 'tiny-text'
 READY_LINE = 'GAN sampler ready:'
 _SERVER_ENV = {'CUDA_VISIBLE_DEVICES': '', 'TF_CPP_MIN_LOG_LEVEL': '2', 'PYTHONUNBUFFERED': '1',
                'GRADIO_ANALYTICS_ENABLED': 'False'}
@@ -32,13 +33,16 @@ _SERVER_ENV = {'CUDA_VISIBLE_DEVICES': '', 'TF_CPP_MIN_LOG_LEVEL': '2', 'PYTHONU
 # Helpers shared with test_browser.py
 
 def build_models_dir(root: pathlib.Path) -> pathlib.Path:
-  """root/models with tiny-gray (16x16x1, latent 8), tiny-rgb (16x16x3) and two malformed folders."""
+  """root/models with tiny-gray (16x16x1, latent 8), tiny-rgb (16x16x3), tiny-text (12 characters) and two
+  malformed folders."""
   from export.model_folder import export_model
-  from tests.conftest import make_tiny_run_dir
+  from tests.conftest import make_tiny_run_dir, make_tiny_text_run_dir
   models_dir = root / 'models'
   for name, channels in ((GRAY, 1), (RGB, 3)):
     make_tiny_run_dir(root / f'run-{name}', channels=channels, seed=channels)
     export_model(str(root / f'run-{name}'), models_dir=str(models_dir), name=name, log=lambda *_: None)
+  make_tiny_text_run_dir(root / f'run-{TEXT}', root / 'play.txt')
+  export_model(str(root / f'run-{TEXT}'), models_dir=str(models_dir), name=TEXT, log=lambda *_: None)
   broken = models_dir / 'broken-onnx'  # not a protobuf at all
   broken.mkdir()
   (broken / 'model.onnx').write_bytes(b'this is not an onnx model')
@@ -138,7 +142,8 @@ def sample(client, model=GRAY, seed=0, count=4, scale=1.0):
 def test_models_endpoint_lists_valid_models_and_warnings(client):
   result = client.predict(api_name='/models')
   by_name = {m['name']: m for m in result['models']}
-  assert sorted(by_name) == [GRAY, RGB]
+  assert sorted(by_name) == [GRAY, RGB, TEXT]
+  assert by_name[TEXT]['kind'] == 'text' and by_name[TEXT]['seq_len'] == 12 and by_name[TEXT]['vocab'][0] == 'unk'
   assert by_name[GRAY]['provider'] == 'CPUExecutionProvider' and by_name[GRAY]['device'] == 'CPU'
   assert (by_name[GRAY]['loss'], by_name[GRAY]['dataset'], by_name[GRAY]['step']) == ('wgan_gp', 'digits', 3)
   assert by_name[RGB]['channels'] == 3
@@ -215,7 +220,12 @@ def test_interpolate_strip_gif_and_endpoints(client):
     ('/sample', (GRAY, 1, 10000, 1.0), 'count (number of images) must be an integer from 1 to 64, got 10000'),
     ('/sample', (GRAY, 1, 'many', 1.0), 'count (number of images) must be an integer from 1 to 64'),
     ('/sample', (GRAY, 1, 4, 5.0), 'latent scale must be a number in (0, 2], got 5.0'),
-    ('/sample', ('no-such-model', 1, 4, 1.0), "unknown model 'no-such-model'; available: tiny-gray, tiny-rgb"),
+    ('/sample', ('no-such-model', 1, 4, 1.0), "unknown model 'no-such-model'; image models: tiny-gray, tiny-rgb"),
+    ('/sample', (TEXT, 1, 4, 1.0), "model 'tiny-text' is a text model; image models: tiny-gray, tiny-rgb"),
+    ('/text', (GRAY, 1, 4, 0.0), "model 'tiny-gray' is an image model; text models: tiny-text"),
+    ('/text', (TEXT, 1, 0, 0.0), 'count (number of lines) must be an integer from 1 to 64, got 0'),
+    ('/text', (TEXT, 1, 4, 7), 'temperature must be a number from 0 to 5, got 7'),
+    ('/text', (TEXT, -1, 4, 0.0), 'seed must be an integer from 0 to 4294967295, got -1'),
     ('/sample', ('broken-onnx', 1, 4, 1.0), "unknown model 'broken-onnx'"),
     ('/sample', ('../models/tiny-gray', 1, 4, 1.0), 'unknown model'),
     ('/interpolate', (GRAY, 1, 2, 1, 'slerp', 1.0), 'steps must be an integer from 2 to 64, got 1'),
@@ -231,7 +241,29 @@ def test_bad_input_is_a_clear_error_and_the_server_stays_up(client, server, api_
   assert message in str(error.value)
   assert 'Traceback' not in str(error.value)
   assert server.proc.poll() is None
-  assert len(client.predict(api_name='/models')['models']) == 2
+  assert len(client.predict(api_name='/models')['models']) == 3
+
+
+def test_text_endpoint_writes_lines_of_the_seed(client, models_dir):
+  """/text: count lines of seq_len characters from the model's vocabulary; argmax lines equal the exported
+  model's own `ids` output for the same latents; line i of a seed does not depend on the count; a temperature
+  samples other lines, the same again for the same seed."""
+  import onnxruntime as ort
+  from common.latents import latents
+  text, timing = client.predict(TEXT, 5, 6, 0, api_name='/text')
+  lines = text.split('\n')
+  metadata = json.loads((models_dir / TEXT / 'metadata.json').read_text())
+  vocab = set(metadata['vocab']) | {'\ufffd'}
+  assert len(lines) == 6 and all(len(line) == 12 and set(line) <= vocab for line in lines)
+  assert re.fullmatch(r'6 lines \(argmax\) in [0-9.]+ ms on CPU', timing)
+  session = ort.InferenceSession(str(models_dir / TEXT / 'model.onnx'), providers=['CPUExecutionProvider'])
+  ids = session.run(['ids'], {'z': latents(5, 6, metadata['latent_dim'])})[0]
+  chars = ['\ufffd' if t == 'unk' else t for t in metadata['vocab']]
+  assert lines == [''.join(chars[i] for i in row) for row in ids]
+  assert client.predict(TEXT, 5, 2, 0, api_name='/text')[0].split('\n') == lines[:2]
+  hot, hot_timing = client.predict(TEXT, 5, 6, 2.0, api_name='/text')
+  assert hot != text and hot == client.predict(TEXT, 5, 6, 2.0, api_name='/text')[0]
+  assert 'sampled at temperature 2' in hot_timing
 
 
 def test_twenty_concurrent_clients(server):

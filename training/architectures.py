@@ -17,6 +17,8 @@ from typing import Callable, Optional
 import keras
 from keras import layers
 
+from training.text_architectures import resnet1d_critic, resnet1d_generator
+
 MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 16, 128
 _KERNEL, _STRIDE = 4, 2  # symmetric "same" padding for the transposed convolutions, see module docstring
 _BN_MOMENTUM = 0.9  # moving statistics that keep up with a short run; Keras' 0.99 lags for thousands of steps
@@ -180,6 +182,100 @@ def dcgan5_critic(image_size: int, channels: int, width: int, norm: str = 'batch
   return keras.Model(images, logits, name='critic')
 
 
+# --- dcgan_family: the WGAN-GP paper's random-architecture study (Gulrajani et al. 2017, Sec. 5.1, Table 1) -----
+# The DCGAN above with the study's knobs: one nonlinearity for generator and critic, a depth (convolution layers
+# per network: the strided ones plus extra stride-1 3x3 convolutions spread over the lower resolutions), BatchNorm
+# in the generator or not, and the critic normalisation from --critic_norm (BatchNorm for the GAN, LayerNorm for
+# WGAN-GP, or none). Stride-1 3x3 "same" convolutions pad 1 / 1: CUDA-clean like the kernel-4 stride-2 layers.
+
+def shifted_softplus(x):
+  """softplus(2x + 2) / 2 - 1, the paper's smooth ReLU: about x for large x, floor -1 for very negative x."""
+  from keras import ops
+  return ops.softplus(2.0 * x + 2.0) / 2.0 - 1.0
+
+
+NONLINEARITIES = {
+    'relu': lambda name, policy: layers.ReLU(dtype=policy, name=name),
+    'leakyrelu': lambda name, policy: layers.LeakyReLU(0.2, dtype=policy, name=name),
+    'softplus': lambda name, policy: layers.Activation(shifted_softplus, dtype=policy, name=name),
+    'tanh': lambda name, policy: layers.Activation('tanh', dtype=policy, name=name),
+}
+GENERATOR_NORMS = ('batch', 'none')
+
+
+def family_min_depth(image_size: int) -> int:
+  """The strided (transposed) convolutions alone: 2 at 28x28 (7 -> 14 -> 28), 3 at 32x32, 4 at 64x64."""
+  return _geometry(image_size)[1]
+
+
+def _extra_layers(image_size: int, depth: int) -> list:
+  """Stride-1 layers per resolution level, lowest resolution first: depth 0 is the minimum; the extra layers are
+  dealt round-robin from the smallest level (the cheapest), so depth 20 at 28x28 puts 9 at 7x7 and 9 at 14x14."""
+  levels = family_min_depth(image_size)
+  depth = depth or levels
+  if depth < levels:
+    raise ValueError(f'--depth={depth} is below the {levels} strided convolutions a {image_size}x{image_size} '
+                     f'dcgan_family network needs; pass --depth >= {levels} (or 0 for the minimum)')
+  extra = depth - levels
+  return [extra // levels + (i < extra % levels) for i in range(levels)]
+
+
+def _family_block(x, filters: int, name: str, nonlinearity: str, norm: str, policy: str, conv=layers.Conv2D,
+                  kernel: int = 3, stride: int = 1):
+  x = conv(filters, kernel, stride, padding='same', use_bias=norm == 'none', dtype=policy, name=name)(x)
+  if norm == 'batch':
+    x = _batch_norm(f'{name}_bn')(x)
+  elif norm == 'layer':
+    x = layers.LayerNormalization(axis=[1, 2, 3], dtype=policy, name=f'{name}_ln')(x)
+  return NONLINEARITIES[nonlinearity](f'{name}_act', policy)(x)
+
+
+def family_generator(latent_dim: int, image_size: int, channels: int, width: int, dtype_policy: str = 'float32',
+                     nonlinearity: str = 'relu', depth: int = 0, generator_norm: str = 'batch') -> keras.Model:
+  """dcgan_generator with the study's knobs: z -> projection [BN] act -> per level: extra stride-1 3x3 convs
+  [BN] act, then a kernel-4 stride-2 transposed conv [BN] act ... -> tanh. Output (B, S, S, C) in [-1, 1]."""
+  base, n_up = _geometry(image_size)
+  extra = _extra_layers(image_size, depth)
+  projection = _projection_channels(base, n_up, width)
+  z = keras.Input((latent_dim,), name='z')
+  x = layers.Dense(base * base * projection, use_bias=generator_norm == 'none', dtype=dtype_policy, name='project')(z)
+  x = layers.Reshape((base, base, projection), name='reshape')(x)
+  if generator_norm == 'batch':
+    x = _batch_norm('project_bn')(x)
+  x = NONLINEARITIES[nonlinearity]('project_act', dtype_policy)(x)
+  filters = projection
+  for level in range(n_up):
+    for j in range(extra[level]):
+      x = _family_block(x, filters, f'level{level}_conv{j}', nonlinearity, generator_norm, dtype_policy)
+    if level < n_up - 1:
+      filters = max(width, projection // 2 ** (level + 1))
+      x = _family_block(x, filters, f'up{level}', nonlinearity, generator_norm, dtype_policy,
+                        conv=layers.Conv2DTranspose, kernel=_KERNEL, stride=_STRIDE)
+  x = layers.Conv2DTranspose(channels, _KERNEL, _STRIDE, padding='same', dtype=dtype_policy, name='to_image')(x)
+  images = layers.Activation('tanh', dtype='float32', name='images')(x)  # (B, H, W, C) in [-1, 1]
+  return keras.Model(z, images, name='generator')
+
+
+def family_critic(image_size: int, channels: int, width: int, norm: str = 'layer', input_dropout: float = 0.0,
+                  dtype_policy: str = 'float32', nonlinearity: str = 'relu', depth: int = 0) -> keras.Model:
+  """dcgan_critic with the study's knobs: per level a kernel-4 stride-2 conv [norm] act, then that level's extra
+  stride-1 3x3 convs [norm] act (mirroring the generator, highest resolution first) -> one linear logit (B, 1).
+  No normalisation on the first layer (Radford et al. 2016)."""
+  _, n_down = _geometry(image_size)
+  extra = _extra_layers(image_size, depth)[::-1]  # highest resolution first
+  images = keras.Input((image_size, image_size, channels), name='images')
+  x = layers.Dropout(input_dropout, name='input_dropout')(images) if input_dropout > 0 else images
+  for level in range(n_down):
+    filters = min(8 * width, width * 2 ** level)
+    x = _family_block(x, filters, f'down{level}', nonlinearity, 'none' if level == 0 else norm, dtype_policy,
+                      kernel=_KERNEL, stride=_STRIDE)
+    for j in range(extra[level]):
+      x = _family_block(x, filters, f'level{level}_conv{j}', nonlinearity, norm, dtype_policy)
+  x = layers.Flatten(name='flatten')(x)
+  logits = layers.Dense(1, dtype='float32', name='logits')(x)  # (B, 1), unbounded
+  return keras.Model(images, logits, name='critic')
+
+
 def mlp_generator(latent_dim: int, dims: int, width: int, depth: int = 3, dtype_policy: str = 'float32') -> keras.Model:
   """The WGAN-GP paper's toy generator (gan_toy.py): z -> depth x (Dense(width), ReLU) -> Dense(dims), He-uniform
   initialisation, no output non-linearity (the toy data is not bounded to [-1, 1]). Output: (B, dims) float32."""
@@ -212,7 +308,10 @@ class Architecture:
   image: build_generator(latent_dim, image_size, channels, width, dtype_policy),
          build_critic(image_size, channels, width, norm, input_dropout, dtype_policy);
   points: build_generator(latent_dim, dims, width, dtype_policy=...), build_critic(dims, width, norm, input_dropout,
-         dtype_policy=...).
+         dtype_policy=...);
+  text: build_generator(latent_dim, seq_len, vocab_size, width, dtype_policy), build_critic(seq_len, vocab_size,
+         width, norm, input_dropout, dtype_policy).
+  generator_options / critic_options: settings passed to the builders by name (the study's knobs).
   critic_norms: the critic normalisations it offers, narrowing the loss family's; default_critic_norm overrides
   the family's default when set (an MLP critic has no normalisation layers at all)."""
   name: str
@@ -222,6 +321,10 @@ class Architecture:
   kind: str = 'image'
   critic_norms: tuple = ('batch', 'layer', 'none')
   default_critic_norm: Optional[str] = None
+  # Settings (TrainConfig fields) the builders take as keyword arguments, recorded in generator.json's
+  # `arch_options` so that the generator can be rebuilt; other architectures refuse them.
+  generator_options: tuple = ()
+  critic_options: tuple = ()
 
 
 ARCHITECTURES = {
@@ -230,6 +333,14 @@ ARCHITECTURES = {
     'dcgan5': Architecture('dcgan5', dcgan5_generator, dcgan5_critic,
                            'MathWorks DCGAN example: 4x4x(8·width) projection, kernel-5 (transposed) convolutions, '
                            'dropout on the critic input, a 4x4 convolution to the logit'),
+    'dcgan_family': Architecture('dcgan_family', family_generator, family_critic,
+                                 "DCGAN family of the WGAN-GP paper's architecture study (Table 1): --nonlinearity, "
+                                 '--depth, --generator_norm, --critic_norm',
+                                 generator_options=('nonlinearity', 'depth', 'generator_norm'),
+                                 critic_options=('nonlinearity', 'depth')),
+    'resnet1d': Architecture('resnet1d', resnet1d_generator, resnet1d_critic,
+                             "WGAN-GP language model: 5 residual Conv1D blocks (--width channels), softmax per "
+                             'position', kind='text', critic_norms=('none',), default_critic_norm='none'),
     'mlp': Architecture('mlp', mlp_generator, mlp_critic, 'WGAN-GP toy MLP: 3 x 512 ReLU layers (--width), 2-D data',
                         kind='points', critic_norms=('none',), default_critic_norm='none'),
 }

@@ -28,16 +28,17 @@ class ConfigError(ValueError):
 
 
 def setting(default, help: str, *, low=None, high=None, low_open=False, high_open=False, choices=None,
-            resumable: bool = False, flag: bool = True):
+            resumable: bool = False, flag: bool = True, kinds: tuple = ()):
   """A TrainConfig field with what the flag, the range check and --resume need to know about it.
 
   low/high: inclusive bounds (exclusive with low_open/high_open); choices: allowed values (a callable returning
   them is looked up lazily, for registries); resumable: a resumed run may change it (execution and cadence
-  settings, not the model, data or optimisation); flag: False for values derived at run time.
+  settings, not the model, data or optimisation); flag: False for values derived at run time; kinds: the data
+  kinds (training/data_kinds.py) it applies to, when not all: another value than the default is refused for others.
   """
   return dataclasses.field(default=default, metadata=dict(help=help, low=low, high=high, low_open=low_open,
                                                            high_open=high_open, choices=choices,
-                                                           resumable=resumable, flag=flag))
+                                                           resumable=resumable, flag=flag, kinds=kinds))
 
 
 def _loss_names():
@@ -61,10 +62,39 @@ class TrainConfig:
                                       'offline.', resumable=True)
   image_size: int = setting(32, 'Square image size: 16, 32, 64, 128, or 28, 56, 112 (native MNIST-like geometry, '
                             '7 -> 14 -> 28); 28x28 data is padded to 32 for the other sizes.')
-  channels: int = setting(0, 'Set from the dataset.', flag=False)
+  channels: int = setting(0, 'Set from the dataset: image channels, or the size of the text vocabulary (the one-hot '
+                          'axis).', flag=False)
   latent_dim: int = setting(128, 'Size of the latent vector z.', low=1)
   width: int = setting(32, 'Base channel count; the 4x4 projection has 8*width channels.', low=1)
   flip: bool = setting(False, 'Random horizontal flips of the real images.')
+  # --- The architecture study's knobs (--arch=dcgan_family only; training/architectures.py) ----------------------
+  nonlinearity: str = setting('relu', 'dcgan_family: nonlinearity of generator and critic (softplus: '
+                              "softplus(2x+2)/2-1, the WGAN-GP paper's Table 1).",
+                              choices=lambda: list(architectures.NONLINEARITIES))
+  depth: int = setting(0, 'dcgan_family: convolution layers per network, the strided ones plus extra stride-1 '
+                       '3x3 layers; 0: the strided ones only (2 at 28x28, 3 at 32x32).', low=0, high=64)
+  generator_norm: str = setting('batch', 'dcgan_family: BatchNorm in the generator, or none.',
+                                choices=architectures.GENERATOR_NORMS)
+  # --- Text (--dataset=text:PATH; training/text_data.py) ---------------------------------------------------------
+  seq_len: int = setting(32, 'Characters per example (the WGAN-GP paper: 32).', low=2, high=1024, kinds=('text',))
+  max_vocab: int = setting(128, "Vocabulary cap: 'unk' plus the most frequent characters.", low=3, high=65536,
+                           kinds=('text',))
+  text_unit: str = setting('line', 'line: each non-blank line, truncated and padded with "`" (the original); '
+                           'window: consecutive windows of seq_len characters.', choices=('line', 'window'),
+                           kinds=('text',))
+  gumbel_softmax: bool = setting(False, 'The critic sees Gumbel-Softmax samples softmax((log p + g)/tau) of the '
+                                 "generator's probabilities (Jang et al. 2017) instead of the probabilities.",
+                                 kinds=('text',))
+  straight_through: bool = setting(False, "The critic sees the one-hot argmax (of the Gumbel-Softmax sample with "
+                                   '--gumbel_softmax, else of the softmax); gradients flow through the soft one.',
+                                   kinds=('text',))
+  tau: float = setting(1.0, 'Gumbel-Softmax initial temperature tau0.', low=0, low_open=True, kinds=('text',))
+  tau_min: float = setting(0.5, 'Gumbel-Softmax temperature floor (Jang et al.: 0.5).', low=0, low_open=True,
+                           kinds=('text',))
+  tau_decay: float = setting(1e-4, 'Gumbel-Softmax annealing rate r: tau = max(tau_min, tau0 exp(-r t)).', low=0,
+                             kinds=('text',))
+  tau_every: int = setting(500, 'Update the Gumbel-Softmax temperature every N generator steps.', low=1,
+                           kinds=('text',))
   # --- Optimisation (None: the loss family's default) ------------------------------------------------------------
   batch_size: int = setting(64, 'Global batch size, split over replicas.', low=1)
   steps: int = setting(2000, 'Generator updates to train for (in total, when resuming).', low=1, resumable=True)
@@ -229,6 +259,12 @@ def resolve(config: TrainConfig) -> TrainConfig:
     kind.validate(config)
   except ValueError as e:
     raise ConfigError(str(e)) from None
+  _check_arch_options(config, arch)
+  for field in fields():  # settings of another data kind
+    if field.metadata['kinds'] and kind.name not in field.metadata['kinds'] and \
+        getattr(config, field.name) != field.default:
+      raise ConfigError(f'--{field.name} applies to {" or ".join(field.metadata["kinds"])} data only '
+                        f'(--dataset={config.dataset} is {kind.name} data)')
   family = config.family
   opt = family.optimizer
   # The architecture narrows the family's critic normalisations (an MLP critic has none) and may set the default.
@@ -278,6 +314,27 @@ def resolve(config: TrainConfig) -> TrainConfig:
     if bad:
       raise ConfigError(message)
   return config
+
+
+def _check_arch_options(config: TrainConfig, arch) -> None:
+  """An architecture option (--depth, ...) given to an architecture that does not read it is refused rather than
+  silently ignored; the family's depth must reach its strided layers."""
+  options = set(arch.generator_options) | set(arch.critic_options)
+  defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+  readers = [name for name, a in architectures.ARCHITECTURES.items() if a.generator_options or a.critic_options]
+  for name in ('nonlinearity', 'depth', 'generator_norm'):
+    if name not in options and getattr(config, name) != defaults[name]:
+      raise ConfigError(f'--{name} applies to --arch={" or ".join(readers)} only, not --arch={config.arch}')
+  if 'depth' in options and config.depth:
+    minimum = architectures.family_min_depth(config.image_size)
+    if config.depth < minimum:
+      raise ConfigError(f'--depth={config.depth} is below the {minimum} strided convolutions of a '
+                        f'{config.image_size}x{config.image_size} {config.arch}; pass --depth >= {minimum} or 0')
+
+
+def arch_options(arch, config, role: str) -> dict:
+  """{option: value} that `arch`'s generator (role 'generator') or critic ('critic') builder takes from `config`."""
+  return {name: getattr(config, name) for name in getattr(arch, f'{role}_options')}
 
 
 def resume_changes(saved: TrainConfig, given: dict) -> dict:

@@ -1,9 +1,10 @@
 """Data kinds: what the trainer, generator_io and evaluation need to know about the shape of the data.
 
 The pipeline began with images only; the WGAN-GP paper's toy experiments train on 2-D points (and its language
-model on one-hot text). Everything that depended on "an image" is here, once, per kind:
+model on one-hot text, training/text_data.py). Everything that depended on "an image" is here, once, per kind:
 
-  matches(dataset)                  which `--dataset` values are of this kind ('toy:NAME' is points, the rest images)
+  matches(dataset)                  which `--dataset` values are of this kind ('toy:NAME' points, 'text:PATH' text,
+                                    the rest images)
   open(config)                      -> (source, DatasetInfo): the data, before the run knows its start step
   pipeline(source, info, config, start_batch)
                                     -> endless batches of real samples, (B, ...) float32, batch b a function of
@@ -26,8 +27,10 @@ import numpy as np
 import tensorflow as tf
 
 from training import datasets, input_pipeline, run_dir as rundir
+from training.config import arch_options
 
 TOY_PREFIX = 'toy:'
+TEXT_PREFIX = 'text:'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,13 +81,15 @@ IMAGE = DataKind(
     matches=lambda dataset: not dataset.startswith(TOY_PREFIX),
     open=_image_open,
     pipeline=_image_pipeline,
-    build_generator=lambda arch, config, policy: arch.build_generator(config.latent_dim, config.image_size,
-                                                                      config.channels, config.width, policy),
-    build_critic=lambda arch, config, policy: arch.build_critic(config.image_size, config.channels, config.width,
-                                                                config.critic_norm, config.critic_input_dropout,
-                                                                policy),
+    build_generator=lambda arch, config, policy: arch.build_generator(
+        config.latent_dim, config.image_size, config.channels, config.width, policy,
+        **arch_options(arch, config, 'generator')),
+    build_critic=lambda arch, config, policy: arch.build_critic(
+        config.image_size, config.channels, config.width, config.critic_norm, config.critic_input_dropout, policy,
+        **arch_options(arch, config, 'critic')),
     shape_metadata=_image_metadata,
-    rebuild=lambda arch, m: arch.build_generator(m['latent_dim'], m['image_height'], m['channels'], m['width']),
+    rebuild=lambda arch, m: arch.build_generator(m['latent_dim'], m['image_height'], m['channels'], m['width'],
+                                                 **m.get('arch_options', {})),
     write_samples=_image_write_samples,
     summary_images=lambda samples: (samples[:16] + 1.0) / 2.0,
     describe=lambda info, config: (f'{info.name}, {info.num_examples} images'
@@ -157,7 +162,69 @@ POINTS = DataKind(
     validate=lambda config: None,  # --image_size and --flip do not apply to points and are ignored
 )
 
-KINDS = {kind.name: kind for kind in (POINTS, IMAGE)}  # first match wins: the image kind takes the rest
+# --- Text: one-hot characters (the WGAN-GP paper's language model) ---------------------------------------------
+
+def text_corpus(dataset: str, config):
+  """The training.text_data corpus of 'text:PATH' under the config's seq_len, max_vocab and text_unit."""
+  from training import text_data
+  try:
+    return text_data.load_corpus(os.path.abspath(os.path.expanduser(dataset[len(TEXT_PREFIX):])), config.seq_len,
+                                 config.max_vocab, config.text_unit)
+  except text_data.TextError as e:
+    raise datasets.DatasetError(str(e)) from None
+
+
+def _text_open(config):
+  corpus = text_corpus(config.dataset, config)
+  return corpus, datasets.DatasetInfo(name=config.dataset, num_examples=len(corpus.train),
+                                      channels=len(corpus.vocab), num_classes=0, checksum=corpus.checksum)
+
+
+def _text_pipeline(corpus, info, config, start_batch):
+  """Shuffled per epoch like images (training/input_pipeline.py), one-hot per batch: (B, seq_len, vocab)."""
+  vocab = info.channels
+  return input_pipeline.make_input_pipeline(
+      tf.data.Dataset.from_tensor_slices(corpus.train), info, 1, config.batch_size, seed=config.seed, cache=True,
+      batch_fn=lambda ids: tf.one_hot(ids, vocab, dtype=tf.float32), start_batch=start_batch)
+
+
+def _text_metadata(config):
+  corpus = text_corpus(config.dataset, config)
+  return {'seq_len': config.seq_len, 'vocab': list(corpus.vocab), 'text_file': corpus.path, 'text_unit': config.text_unit,
+          'max_vocab': config.max_vocab, 'layout': 'NLV', 'value_range': [0.0, 1.0]}
+
+
+def _text_write_samples(run_dir, step, samples, critic, config):
+  """samples/step_N.txt: the argmax decoding of the fixed latents' probabilities, one line each."""
+  del critic
+  corpus = text_corpus(config.dataset, config)
+  path = os.path.join(run_dir, 'samples', f'step_{step:07d}.txt')
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  with open(path, 'w', encoding='utf-8') as f:
+    f.write('\n'.join(corpus.decode(np.argmax(samples, axis=-1))) + '\n')
+  return path
+
+
+TEXT = DataKind(
+    name='text',
+    matches=lambda dataset: dataset.startswith(TEXT_PREFIX),
+    open=_text_open,
+    pipeline=_text_pipeline,
+    build_generator=lambda arch, config, policy: arch.build_generator(config.latent_dim, config.seq_len,
+                                                                      config.channels, config.width, policy),
+    build_critic=lambda arch, config, policy: arch.build_critic(config.seq_len, config.channels, config.width,
+                                                                config.critic_norm, config.critic_input_dropout,
+                                                                policy),
+    shape_metadata=_text_metadata,
+    rebuild=lambda arch, m: arch.build_generator(m['latent_dim'], m['seq_len'], len(m['vocab']), m['width']),
+    write_samples=_text_write_samples,
+    summary_images=lambda samples: None,
+    describe=lambda info, config: (f'{info.name}, {info.num_examples} {config.text_unit}s of {config.seq_len} '
+                                   f'characters, vocabulary {info.channels}'),
+    validate=lambda config: None,
+)
+
+KINDS = {kind.name: kind for kind in (POINTS, TEXT, IMAGE)}  # first match wins: the image kind takes the rest
 
 
 def kind_of(dataset: str) -> DataKind:

@@ -32,6 +32,9 @@ def generator_metadata(config, step: int, provenance: Optional[dict] = None) -> 
   (training/provenance.py) travels on into exported models."""
   import tensorflow as tf  # deferred: keeps `import training.generator_io` cheap for readers of metadata
   from training import data_kinds
+  from training.architectures import ARCHITECTURES
+  from training.config import arch_options
+  options = arch_options(ARCHITECTURES[config.arch], config, 'generator')
   return {
       'format_version': FORMAT_VERSION,
       'kind': data_kinds.kind_of(config.dataset).name,
@@ -39,6 +42,7 @@ def generator_metadata(config, step: int, provenance: Optional[dict] = None) -> 
       'latent_dim': config.latent_dim,
       **data_kinds.kind_of(config.dataset).shape_metadata(config),
       'width': config.width,
+      **({'arch_options': options} if options else {}),
       'loss': config.loss,
       'dataset': config.dataset,
       'step': int(step),

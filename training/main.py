@@ -73,9 +73,10 @@ def _resumed_config(run_dir: str) -> TrainConfig:
 
 def _make_evaluator(config: TrainConfig):
   """The evaluator for --eval_every, by data kind: the dataset's judge for images (evaluation/plugin.py), the
-  exact toy metrics for 2-D points (evaluation/toy_plugin.py). Built before the run directory exists: a dataset
+  exact toy metrics for 2-D points (evaluation/toy_plugin.py), the n-gram JSD for text (evaluation/text_plugin.py).
+  Built before the run directory exists: a dataset
   without a judge, or an unusable --eval_samples, is a usage error before any training."""
-  from evaluation import plugin, toy_plugin
+  from evaluation import plugin, text_plugin, toy_plugin
   from evaluation.images import EvaluationError
   from evaluation.judge import JudgeError
   from training.data_kinds import kind_of
@@ -83,10 +84,11 @@ def _make_evaluator(config: TrainConfig):
       'image': lambda: plugin.JudgeEvaluator(config.dataset, config.run_dir, config.eval_samples, config.data_dir,
                                              config.manual_dir),
       'points': lambda: toy_plugin.ToyEvaluator(config.dataset, config.eval_samples),
+      'text': lambda: text_plugin.TextEvaluator(config.dataset, config, config.eval_samples),
   }
   try:
     return evaluators[kind_of(config.dataset).name]()
-  except (JudgeError, EvaluationError) as e:
+  except (JudgeError, EvaluationError, text_plugin.TextReferenceError) as e:
     raise ConfigError(f'--eval_every: {e}') from None
 
 

@@ -13,7 +13,7 @@ With --jit, the loss-and-gradient part is XLA-compiled; `apply_gradients` stays 
 
 import tensorflow as tf
 
-from training import ema
+from training import categorical, ema
 from training.config import TrainConfig
 from training.losses import gradient_penalty
 
@@ -76,12 +76,18 @@ def make_step_functions(config: TrainConfig, strategy, generator, critic, g_opti
   # over the step stays λ.
   penalised = [i for i in range(config.n_critic) if i % config.gp_every == 0]
   lazy_weight = config.gp_weight * config.n_critic / len(penalised)
+  # Categorical outputs (text): the critic sees Gumbel-Softmax / straight-through samples of the generator's
+  # probabilities when asked (training/categorical.py), annealed with the generator step.
+  relaxation = categorical.make_relaxation(config)
+
+  def critic_input(probs, uniform):
+    return probs if relaxation is None else relaxation(probs, uniform, g_optimizer.iterations)
 
   @compile_
   def critic_grads(batch, penalty_weight: float):
     real = batch['real']  # (B, ...): images (B, H, W, C) in [-1, 1], or points (B, 2)
     with tf.GradientTape() as tape:
-      fake = generator(batch['z'], training=True)
+      fake = critic_input(generator(batch['z'], training=True), batch.get('gumbel'))
       if fuse:
         real_logits, fake_logits = tf.split(critic(tf.concat([real, fake], 0), training=True), 2)
       else:
@@ -111,7 +117,8 @@ def make_step_functions(config: TrainConfig, strategy, generator, critic, g_opti
   @compile_
   def generator_grads(batch):
     with tf.GradientTape() as tape:
-      fake_logits = critic(generator(batch['z_gen'], training=True), training=True)
+      fake = critic_input(generator(batch['z_gen'], training=True), batch.get('gumbel_gen'))
+      fake_logits = critic(fake, training=True)
       g_loss = average(family.generator_loss(fake_logits, **g_kwargs))
       scaled = _scale(g_optimizer, g_loss)
     grads = tape.gradient(scaled, generator.trainable_variables)
@@ -172,12 +179,18 @@ def attach_randomness(config: TrainConfig):
 
   def fn(index, real):
     seed = lambda salt: tf.stack([tf.constant(config.seed, tf.int64) * 1000 + salt, index])  # noqa: E731
+    gumbel = {}
+    if config.gumbel_softmax:  # U(0, 1) per category of every fake sample, (B, seq_len, vocab)
+      shape = [batch, *real.shape[1:]]
+      gumbel = {'gumbel': tf.random.stateless_uniform(shape, seed(5)),
+                'gumbel_gen': tf.random.stateless_uniform(shape, seed(6))}
     return {
-        'real': real,  # (B, ...) real samples: images (B, H, W, C) in [-1, 1], or points (B, 2)
+        'real': real,  # (B, ...) real samples: images (B, H, W, C) in [-1, 1], points (B, 2), one-hot (B, L, V)
         'z': tf.random.stateless_normal([batch, latent], seed(1)),  # critic step's fakes
         'z_gen': tf.random.stateless_normal([batch, latent], seed(2)),  # generator step's fakes
         'alpha': tf.random.stateless_uniform([batch], seed(3)),  # one α per example, U[0, 1]
         'uniform': tf.random.stateless_uniform([batch], seed(4)),  # DCGAN label flips
+        **gumbel,
     }
 
   return fn
