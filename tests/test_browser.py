@@ -84,3 +84,32 @@ def test_generate_then_interpolate_in_a_real_browser(chromium, browser_server, t
   page.screenshot(path=str(tmp_path / 'interpolate.png'), full_page=True)
   assert not errors, errors
   assert 'Traceback' not in browser_server.log()
+
+
+def test_text_tab_in_a_real_browser(chromium, browser_server, tmp_path):
+  """The Text tab: 5 argmax lines, then sampled ones at temperature 1.5 (other lines, the time says so)."""
+  from playwright.sync_api import expect
+  if os.environ.get('SAVE_SCREENSHOT') == '1' and os.environ.get('SCREENSHOT_MODELS_DIR'):
+    pytest.skip('the screenshot models dir may hold no text model')
+  page = chromium.new_page(viewport={'width': 1280, 'height': 900})
+  errors = []
+  page.on('pageerror', lambda e: errors.append(str(e)))
+  page.goto(browser_server.url)
+  page.get_by_role('tab', name='Text').click()
+  count_box = page.locator('#text-count input[type=number]')
+  count_box.fill('5')
+  count_box.press('Enter')
+  page.locator('#generate-text').click()
+  expect(page.locator('#text-time textarea')).to_have_value(re.compile(r'^5 lines \(argmax\) in [0-9.]+ ms on '),
+                                                            timeout=30_000)
+  argmax_lines = page.locator('#text-lines textarea').input_value().split('\n')
+  assert len(argmax_lines) == 5 and all(len(line) == 12 for line in argmax_lines)
+  temperature = page.locator('#temperature input[type=number]')
+  temperature.fill('1.5')
+  temperature.press('Enter')
+  page.locator('#generate-text').click()
+  expect(page.locator('#text-time textarea')).to_have_value(re.compile(r'sampled at temperature 1\.5'),
+                                                            timeout=30_000)
+  assert page.locator('#text-lines textarea').input_value().split('\n') != argmax_lines
+  page.screenshot(path=str(tmp_path / 'text.png'), full_page=True)
+  assert not errors, errors
