@@ -10,7 +10,13 @@ API (gradio_client.Client(url).predict(..., api_name=...)):
   /interpolate  (model, seed_a, seed_b, steps, method, scale) -> (strip PNG, GIF, GIF file, timing text)
   /text         (model, seed, count, temperature) -> (the lines, one per row, timing text); text models only:
                 temperature 0 is the argmax, > 0 samples softmax(log p / T) with the seed's uniforms
-  /models       () -> {"models": [metadata + provider per model], "warnings": [skipped folders]}
+  /sample_npz   (model, seed, count, scale) -> (.npz file: images uint8 (count, H, W, C), seed, scale; timing text):
+                the whole batch in one file, one download (the /sample gallery is one download per image)
+  /models       () -> {"models": [metadata + provider, precision, requests, mean ms per model], "warnings": [...]}
+                after rescanning --models_dir (new, changed and removed model folders)
+  /health       () -> {"status": "ok", "models": n, "devices": [...], "uptime_s": s}
+Every generating endpoint's timing text names the device, the precision and the first 12 hex digits of the
+model's weights SHA-256 (metadata.json's weights_sha256), so a response says which weights made it.
 
 The page is only layout; sampling lives in serve/sampler.py and serve/models.py.
 """
@@ -26,6 +32,7 @@ import tempfile
 import time
 import uuid
 
+import numpy as np
 from absl import flags, logging
 
 from common import cli
@@ -44,6 +51,11 @@ flags.DEFINE_enum('provider', 'auto', list(models_lib.PROVIDERS), 'ONNX Runtime 
                   'really gets it, else CPU), cuda (fail without it) or cpu.')
 flags.DEFINE_string('auth', None, f'user:pass required to open the app (default: ${AUTH_ENV}, else no login).')
 flags.DEFINE_integer('max_concurrency', 4, 'Requests run at once (more wait in the queue); each runs one batch.')
+flags.DEFINE_enum('precision', 'auto', list(models_lib.PRECISIONS), 'auto: model_fp16.onnx on CUDA when the folder '
+                  'has it, model.onnx on the CPU; fp32 / fp16: that file everywhere.')
+flags.DEFINE_bool('tf32', False, 'Allow TF32 matmuls/convolutions on the CUDA EP (faster on Ampere+, 10-bit mantissa).')
+flags.DEFINE_integer('rescan_every', 0, 'Rescan --models_dir every N seconds while a page is open (new, changed, '
+                     'removed models); 0: only on Refresh.', lower_bound=0)
 
 _OUTPUT_MAX_AGE_S = 15 * 60  # how long a request's files (PNGs, grid, GIF) stay downloadable
 _DEFAULT_COUNT = 16
@@ -77,10 +89,20 @@ def _user_errors(fn):
 
 
 class Handlers:
-  """The app's actions over a fixed set of loaded models; files go to `output_dir` (served by Gradio's cache)."""
+  """The app's actions over the models of a registry (serve/models.py), rescanned on Refresh; files go to
+  `output_dir` (served by Gradio's cache)."""
 
-  def __init__(self, models: dict, warnings: list, output_dir: str):
-    self.models, self.warnings, self.output_dir = models, warnings, output_dir
+  def __init__(self, registry: models_lib.ModelRegistry, output_dir: str):
+    self.registry, self.output_dir = registry, output_dir
+    self.started = time.monotonic()
+
+  @property
+  def models(self) -> dict:
+    return self.registry.models
+
+  @property
+  def warnings(self) -> list:
+    return self.registry.warnings
 
   def names(self, kind: str) -> list:
     return [name for name, m in self.models.items() if m.kind == kind]
@@ -101,7 +123,8 @@ class Handlers:
     m = self.models[name]
     md = m.metadata
     return (f'**{name}** · loss `{md["loss"]}` · dataset `{md["dataset"]}` · step {md["step"]} · '
-            f'{m.shape_text()} · latent {md["latent_dim"]} · runs on **{m.device}** (`{m.provider}`)')
+            f'{m.shape_text()} · latent {md["latent_dim"]} · runs on **{m.device}** (`{m.provider}`, '
+            f'{m.precision})')
 
   def _new_folder(self) -> str:
     """A fresh folder under output_dir for one request's files; folders older than _OUTPUT_MAX_AGE_S go first.
@@ -137,8 +160,24 @@ class Handlers:
     gallery = [(self._write_png(image, os.path.join(folder, f'{name}-seed{seed}-{i:02d}.png')), f'seed {seed} · #{i}')
                for i, image in enumerate(images)]
     grid_path = self._write_png(sampler.grid(images), os.path.join(folder, f'{name}-seed{seed}-x{count}.png'))
+    return gallery, grid_path, self._timing(model, start, f'{count} image{"s" * (count > 1)}')
+
+  def sample_npz(self, name, seed, count, scale):
+    start = time.perf_counter()
+    model = self.model(name)
+    seed, count, scale = sampler.validate_seed(seed), sampler.validate_count(count), sampler.validate_scale(scale)
+    images = model.sample(seed, count, scale)  # (count, H, W[, 3]) uint8
+    images = images[..., None] if images.ndim == 3 else images  # (count, H, W, C)
+    path = os.path.join(self._new_folder(), f'{name}-seed{seed}-x{count}.npz')
+    np.savez(path, images=images, seed=np.uint32(seed), scale=np.float32(scale))
+    return path, self._timing(model, start, f'{count} image{"s" * (count > 1)}')
+
+  def _timing(self, model, start: float, what: str) -> str:
+    """'<what> in X ms on CPU (fp32) · weights <12 hex>', and the request counted in the model's statistics."""
     elapsed_ms = (time.perf_counter() - start) * 1e3
-    return gallery, grid_path, f'{count} image{"s" * (count > 1)} in {elapsed_ms:.1f} ms on {model.device}'
+    model.record(elapsed_ms)
+    weights = str(model.metadata.get('weights_sha256', ''))[:12] or 'unknown'
+    return f'{what} in {elapsed_ms:.1f} ms on {model.device} ({model.precision}) · weights {weights}'
 
   def interpolate(self, name, seed_a, seed_b, steps, method, scale):
     start = time.perf_counter()
@@ -149,8 +188,7 @@ class Handlers:
     stem = f'{name}-{method}-{seed_a}-{seed_b}-x{len(frames)}'
     strip_path = self._write_png(sampler.grid(frames, cols=len(frames)), os.path.join(folder, f'{stem}.png'))
     gif_path = sampler.write_gif(frames, os.path.join(folder, f'{stem}.gif'))
-    elapsed_ms = (time.perf_counter() - start) * 1e3
-    return strip_path, gif_path, gif_path, f'{len(frames)} frames ({method}) in {elapsed_ms:.1f} ms on {model.device}'
+    return strip_path, gif_path, gif_path, self._timing(model, start, f'{len(frames)} frames ({method})')
 
   def text(self, name, seed, count, temperature):
     start = time.perf_counter()
@@ -159,11 +197,33 @@ class Handlers:
     temperature = text_sampler.validate_temperature(temperature)
     lines = model.text(seed, count, temperature)
     how = 'argmax' if temperature == 0 else f'sampled at temperature {temperature:g}'
-    elapsed_ms = (time.perf_counter() - start) * 1e3
-    return '\n'.join(lines), f'{count} line{"s" * (count > 1)} ({how}) in {elapsed_ms:.1f} ms on {model.device}'
+    return '\n'.join(lines), self._timing(model, start, f'{count} line{"s" * (count > 1)} ({how})')
 
   def list_models(self):
     return {'models': [m.info() for m in self.models.values()], 'warnings': list(self.warnings)}
+
+  def rescan(self):
+    """/models: rescans --models_dir (serve/models.ModelRegistry), then lists what is served."""
+    for change in self.registry.scan():
+      print(f'models: {change}', file=sys.stderr, flush=True)
+    return self.list_models()
+
+  def choices(self):
+    """The three model dropdowns' choices after a rescan (image, image, text)."""
+    import gradio as gr
+    image_names, text_names = self.names(models_lib.SERVED_KIND), self.names(models_lib.TEXT_KIND)
+    return gr.update(choices=image_names), gr.update(choices=image_names), gr.update(choices=text_names)
+
+  def health(self):
+    return {'status': 'ok', 'models': len(self.models), 'devices': sorted({m.device for m in self.models.values()}),
+            'uptime_s': round(time.monotonic() - self.started, 1)}
+
+  def first_sample(self):
+    """What the Sample tab shows when the page opens: 16 images of seed 0 of the first image model."""
+    names = self.names(models_lib.SERVED_KIND)
+    if not names:
+      return [], None, ''
+    return self.sample(names[0], 0, _DEFAULT_COUNT, 1.0)
 
 
 def random_seed() -> int:
@@ -177,7 +237,7 @@ def random_seed_pair() -> tuple[int, int]:
 # ---------------------------------------------------------------------------------------------------------------
 # Page layout.
 
-def build_demo(handlers: Handlers, max_concurrency: int = 4):
+def build_demo(handlers: Handlers, max_concurrency: int = 4, rescan_every: int = 0):
   """The Blocks app: Sample and Interpolate tabs (image models), Text (text models), Models; every action is a
   named, queued API endpoint.
 
@@ -253,7 +313,12 @@ def build_demo(handlers: Handlers, max_concurrency: int = 4):
 
     with gr.Tab('Models', id='models'):
       models_json = gr.JSON(value=handlers.list_models(), label='Loaded models')
-      refresh = gr.Button('Refresh')
+      refresh = gr.Button('Refresh (rescan the models folder)', elem_id='refresh')
+      with gr.Row(visible=False):  # API-only outputs
+        npz_file = gr.File()
+        npz_time = gr.Textbox()
+        health_json = gr.JSON()
+        npz_button, health_button = gr.Button(), gr.Button()
 
     model.change(handlers.describe, model, model_info, api_visibility='private', queue=False)
     i_model.change(handlers.describe, i_model, i_model_info, api_visibility='private', queue=False)
@@ -266,7 +331,15 @@ def build_demo(handlers: Handlers, max_concurrency: int = 4):
     t_model.change(handlers.describe, t_model, t_model_info, api_visibility='private', queue=False)
     write.click(_user_errors(handlers.text), [t_model, t_seed, t_count, temperature], [lines, text_time],
                 api_name='text', preprocess=False)
-    refresh.click(handlers.list_models, None, models_json, api_name='models')
+    refresh.click(handlers.rescan, None, models_json, api_name='models').then(
+        handlers.choices, None, [model, i_model, t_model], api_visibility='private', queue=False)
+    npz_button.click(_user_errors(handlers.sample_npz), [model, seed, count, scale], [npz_file, npz_time],
+                     api_name='sample_npz', preprocess=False)
+    health_button.click(handlers.health, None, health_json, api_name='health')
+    demo.load(handlers.first_sample, None, [gallery, grid_file, sample_time], api_visibility='private')
+    if rescan_every:
+      gr.Timer(rescan_every).tick(handlers.rescan, None, models_json, api_visibility='private').then(
+          handlers.choices, None, [model, i_model, t_model], api_visibility='private', queue=False)
   demo.queue(default_concurrency_limit=max_concurrency)
   return demo
 
@@ -287,13 +360,16 @@ def main(argv):
     raise UsageError('--models_dir must name a folder of exported models, got an empty value')
   if os.path.exists(FLAGS.models_dir) and not os.path.isdir(FLAGS.models_dir):
     raise UsageError(f'--models_dir {FLAGS.models_dir!r} is a file, not a folder of exported models')
-  models, warnings = models_lib.discover_models(FLAGS.models_dir, FLAGS.provider)
+  registry = models_lib.ModelRegistry(FLAGS.models_dir, FLAGS.provider, precision=FLAGS.precision, tf32=FLAGS.tf32)
+  registry.scan()
+  models, warnings = registry.models, registry.warnings
   for warning in warnings:
     print(f'warning: {warning}', file=sys.stderr)
   if not models:
     return cli.error(_no_models_message(FLAGS.models_dir.rstrip('/')), 1)
   for m in models.values():
-    print(f'loaded {m.name}: {m.shape_text()}, loss {m.metadata["loss"]}, step {m.metadata["step"]}, on {m.provider}')
+    print(f'loaded {m.name}: {m.shape_text()}, loss {m.metadata["loss"]}, step {m.metadata["step"]}, on {m.provider} '
+          f'({m.precision})')
 
   from gradio.utils import get_upload_folder  # Gradio's own temp space ($GRADIO_TEMP_DIR, else <tmp>/gradio)
   os.makedirs(get_upload_folder(), exist_ok=True)
@@ -301,7 +377,7 @@ def main(argv):
   output_dir = tempfile.mkdtemp(prefix='gan-serve-', dir=get_upload_folder())
   atexit.register(shutil.rmtree, output_dir, ignore_errors=True)
   signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a plain `kill` also runs the atexit clean-up
-  demo = build_demo(Handlers(models, warnings, output_dir), FLAGS.max_concurrency)
+  demo = build_demo(Handlers(registry, output_dir), FLAGS.max_concurrency, FLAGS.rescan_every)
   try:
     _, local_url, _ = demo.launch(server_name=FLAGS.host, server_port=FLAGS.port, share=False, auth=auth,
                                   ssr_mode=False, quiet=True, prevent_thread_lock=True, footer_links=['api'],

@@ -14,20 +14,17 @@ toy runs): it is named in the warnings (top of the page, Models tab, /models) ra
 cannot be drawn. Models are only ever
 loaded from --models_dir: the UI and API pick them by name.
 
-Providers: 'cpu'; 'cuda' (fails unless the session really runs on the CUDA EP); 'auto' (the CUDA EP when a
-session gets it, else the CPU). ORT lists CUDAExecutionProvider as available whenever the GPU wheel is
-installed, and on a host without a GPU requesting it prints a screenful of errors before falling back, so
-'auto' asks for it only when the CUDA driver library loads and reports a device.
+Devices, precision (model.onnx or model_fp16.onnx), CUDA options and warm-up: serve/sessions.py.
 """
 
-import ctypes
 import dataclasses
 import json
 import os
+import threading
 
 import numpy as np
 
-from serve import sampler, text_sampler
+from serve import sampler, sessions, text_sampler
 
 MODEL_FILE = 'model.onnx'
 METADATA_FILE = 'metadata.json'
@@ -39,59 +36,12 @@ TEXT_KIND = 'text'
 _UNSERVED_KINDS = {
     'points': lambda metadata: f'a {metadata.get("dims", "?")}-D points model ({metadata.get("dataset", "?")})',
 }
-PROVIDERS = ('auto', 'cuda', 'cpu')
-_CUDA_EP, _CPU_EP = 'CUDAExecutionProvider', 'CPUExecutionProvider'
+PROVIDERS, PRECISIONS = sessions.PROVIDERS, sessions.PRECISIONS
 _PRIVATE_METADATA = ('name', 'run_dir')  # name: the folder's name wins; run_dir: a path on the exporting host
-_ORT_ERRORS_ONLY = 3  # ORT log severity: 0 verbose, 1 info, 2 warning, 3 error, 4 fatal
 
 
 class ModelError(Exception):
   """A model folder or provider request that cannot be served: the message is one line meant for the user."""
-
-
-def cuda_driver_usable() -> bool:
-  """True when libcuda loads and reports at least one device (no nvidia-smi, no ORT error spam)."""
-  try:
-    libcuda = ctypes.CDLL('libcuda.so.1')
-    count = ctypes.c_int(0)
-    if libcuda.cuInit(0) != 0 or libcuda.cuDeviceGetCount(ctypes.byref(count)) != 0:
-      return False
-    return count.value > 0
-  except (OSError, AttributeError):
-    return False
-
-
-def _session_options(threads: int | None):
-  import onnxruntime as ort
-  options = ort.SessionOptions()
-  options.log_severity_level = _ORT_ERRORS_ONLY
-  # ORT's idle worker threads spin-wait by default, taking the cores the web stack needs to encode and send
-  # the result: measured on 2 busy cores, /sample of 16 images over HTTP took ~48 ms spinning, ~30 ms not.
-  options.add_session_config_entry('session.intra_op.allow_spinning', '0')
-  if threads:
-    options.intra_op_num_threads = threads
-  return options
-
-
-def create_session(model_path: str, provider: str = 'auto', threads: int | None = None):
-  """An ORT InferenceSession on `provider` ('auto' | 'cuda' | 'cpu'). Returns (session, provider name used)."""
-  import onnxruntime as ort
-  if provider not in PROVIDERS:
-    raise ModelError(f'--provider must be one of {", ".join(PROVIDERS)}, got {provider!r}')
-  want_cuda = provider == 'cuda' or (provider == 'auto' and cuda_driver_usable())
-  if provider == 'cuda':
-    if _CUDA_EP not in ort.get_available_providers():
-      raise ModelError('--provider=cuda: this onnxruntime build has no CUDAExecutionProvider')
-    if not cuda_driver_usable():
-      raise ModelError('--provider=cuda: no usable CUDA driver/GPU on this host (libcuda.so.1 missing or no '
-                       'device); use --provider=auto or --provider=cpu')
-  providers = [_CUDA_EP, _CPU_EP] if want_cuda else [_CPU_EP]
-  session = ort.InferenceSession(model_path, sess_options=_session_options(threads), providers=providers)
-  used = session.get_providers()[0]
-  if provider == 'cuda' and used != _CUDA_EP:
-    raise ModelError(f'--provider=cuda: ONNX Runtime fell back to {used} for {model_path} (CUDA/cuDNN libraries '
-                     'missing?); use --provider=auto to accept the CPU')
-  return session, used
 
 
 @dataclasses.dataclass
@@ -103,6 +53,15 @@ class LoadedModel:
   session: object
   provider: str
   input_name: str
+  precision: str = 'fp32'  # 'fp32' (model.onnx) or 'fp16' (model_fp16.onnx)
+  requests: int = 0  # answered requests and their total time, for /models
+  total_ms: float = 0.0
+  _stats_lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False)
+
+  def record(self, elapsed_ms: float) -> None:
+    with self._stats_lock:
+      self.requests += 1
+      self.total_ms += elapsed_ms
 
   @property
   def latent_dim(self) -> int:
@@ -127,7 +86,7 @@ class LoadedModel:
 
   @property
   def device(self) -> str:
-    return 'GPU (CUDA)' if self.provider == _CUDA_EP else 'CPU'
+    return 'GPU (CUDA)' if self.provider == sessions.CUDA_EP else 'CPU'
 
   def generate(self, latents: np.ndarray) -> np.ndarray:
     """(B, latent_dim) float32 -> (B, H, W, C) float32 in [-1, 1], or text probabilities (B, seq_len, vocab)."""
@@ -148,7 +107,9 @@ class LoadedModel:
 
   def info(self) -> dict:
     """What /models reports: the metadata plus where the model runs (never the host path)."""
-    return {'name': self.name, 'provider': self.provider, 'device': self.device, **{
+    mean = round(self.total_ms / self.requests, 2) if self.requests else None
+    return {'name': self.name, 'provider': self.provider, 'device': self.device, 'precision': self.precision,
+            'requests': self.requests, 'mean_ms': mean, **{
         k: v for k, v in self.metadata.items() if k not in _PRIVATE_METADATA}}
 
 
@@ -221,8 +182,10 @@ def _check_shapes(session, metadata: dict) -> str:
   return inputs[0].name
 
 
-def load_model(folder: str, provider: str = 'auto', threads: int | None = None) -> LoadedModel:
-  """Validates and loads one model folder, runs one warm-up batch; raises ModelError with a one-line reason."""
+def load_model(folder: str, provider: str = 'auto', threads: int | None = None, precision: str = 'auto',
+               tf32: bool = False) -> LoadedModel:
+  """Validates and loads one model folder and warms it up (serve/sessions.py); raises ModelError with a
+  one-line reason."""
   import onnx
   model_path = os.path.join(folder, MODEL_FILE)
   if not os.path.isfile(model_path):
@@ -233,16 +196,16 @@ def load_model(folder: str, provider: str = 'auto', threads: int | None = None) 
   except Exception as e:  # onnx raises ValidationError, DecodeError, OSError...: all mean "not a valid model"
     raise ModelError(f'{MODEL_FILE} fails onnx.checker: {str(e).strip().splitlines()[0][:200]}') from None
   try:
-    session, used = create_session(model_path, provider, threads)
-  except ModelError:
-    raise
+    session, used, used_precision, _ = sessions.create(folder, provider, precision, threads, tf32)
+  except sessions.SessionError as e:
+    raise ModelError(str(e)) from None
   except Exception as e:  # onnxruntime's Fail / InvalidGraph / ...
     raise ModelError(f'ONNX Runtime cannot load {MODEL_FILE}: {str(e).strip().splitlines()[0][:200]}') from None
   input_name = _check_shapes(session, metadata)
   model = LoadedModel(name=os.path.basename(os.path.normpath(folder)), path=folder, metadata=metadata,
-                      session=session, provider=used, input_name=input_name)
+                      session=session, provider=used, input_name=input_name, precision=used_precision)
   try:
-    warm = model.generate(np.zeros((1, model.latent_dim), np.float32))  # first run allocates; keep it off requests
+    warm = sessions.warm_up(session, input_name, model.latent_dim, used)  # first runs allocate: not on requests
   except Exception as e:
     raise ModelError(f'the warm-up run failed: {str(e).strip().splitlines()[0][:200]}') from None
   if list(warm.shape[1:]) != output_dims(metadata):
@@ -251,28 +214,98 @@ def load_model(folder: str, provider: str = 'auto', threads: int | None = None) 
   return model
 
 
-def discover_models(models_dir: str, provider: str = 'auto', threads: int | None = None):
-  """Loads every valid model folder directly under `models_dir`.
+def _folders(models_dir: str) -> list:
+  """Names of the model folders directly under `models_dir` (a folder with model.onnx or metadata.json)."""
+  if not os.path.isdir(models_dir):
+    return []
+  names = []
+  for name in sorted(os.listdir(models_dir)):
+    folder = os.path.join(models_dir, name)
+    if not os.path.isdir(folder) or name.startswith('.'):
+      continue
+    if os.path.isfile(os.path.join(folder, MODEL_FILE)) or os.path.isfile(os.path.join(folder, METADATA_FILE)):
+      names.append(name)  # else not meant as a model folder (e.g. an export format other than ONNX)
+  return names
+
+
+def _stamp(folder: str) -> tuple:
+  """What a change of the folder's model shows in: (file, size, mtime) of the files a model is loaded from."""
+  out = []
+  for file in (MODEL_FILE, sessions.FP16_FILE, METADATA_FILE):
+    try:
+      st = os.stat(os.path.join(folder, file))
+      out.append((file, st.st_size, st.st_mtime_ns))
+    except OSError:
+      pass
+  return tuple(out)
+
+
+class ModelRegistry:
+  """The models of --models_dir, rescanned on demand: new and changed folders are loaded, removed ones dropped,
+  and a model whose new files fail their checks keeps serving its previous version (with a warning saying so).
+
+  `models` is replaced as a whole by each scan, so a request that read it sees one consistent set.
+  """
+
+  def __init__(self, models_dir: str, provider: str = 'auto', threads: int | None = None,
+               precision: str = 'auto', tf32: bool = False):
+    if provider not in PROVIDERS:
+      raise ModelError(f'--provider must be one of {", ".join(PROVIDERS)}, got {provider!r}')
+    self.models_dir, self._settings = models_dir, (provider, threads, precision, tf32)
+    self.models: dict = {}
+    self.warnings: list = []
+    self._stamps: dict = {}  # name -> stamp of the files last tried (loaded or failed)
+    self._failures: dict = {}  # name -> warning of the files last tried, when they failed
+    self._lock = threading.Lock()
+
+  def scan(self) -> list:
+    """Loads what changed since the last scan; returns one line per change. Raises ModelError when the
+    provider cannot be had at all (--provider=cuda on a CPU host), since then no folder could load."""
+    provider = self._settings[0]
+    with self._lock:
+      models, changes = {}, []
+      names = _folders(self.models_dir)
+      for name in names:
+        folder = os.path.join(self.models_dir, name)
+        stamp = _stamp(folder)
+        old = self.models.get(name)
+        if stamp == self._stamps.get(name):  # unchanged since last tried: keep what we have
+          if old is not None:
+            models[name] = old
+          continue
+        self._stamps[name] = stamp
+        try:
+          models[name] = load_model(folder, *self._settings)
+          self._failures.pop(name, None)
+          changes.append(f'{"reloaded" if old else "loaded"} {name}')
+        except ModelError as e:
+          if provider == 'cuda' and str(e).startswith('--provider=cuda'):
+            raise
+          if old is not None:
+            models[name] = old
+            self._failures[name] = (f'model folder {name!r} changed but its new files fail their checks ({e}); '
+                                    f'still serving the version loaded before')
+          else:
+            self._failures[name] = f'skipped model folder {name!r}: {e}'
+          changes.append(self._failures[name])
+      for name in set(self.models) - set(models):
+        changes.append(f'removed {name}')
+      for name in set(self._stamps) - set(names):
+        self._stamps.pop(name)
+        self._failures.pop(name, None)
+      self.models = dict(sorted(models.items()))
+      self.warnings = [self._failures[name] for name in sorted(self._failures)]
+      return changes
+
+
+def discover_models(models_dir: str, provider: str = 'auto', threads: int | None = None, precision: str = 'auto',
+                    tf32: bool = False):
+  """Loads every valid model folder directly under `models_dir` once.
 
   Returns (models: dict name -> LoadedModel in name order, warnings: list of one-line strings, one per skipped
   folder). A missing `models_dir` gives no models and no warnings; a provider that cannot be had at all
   ('cuda' on a CPU host) raises ModelError, since then no folder could load.
   """
-  models, warnings = {}, []
-  if provider not in PROVIDERS:
-    raise ModelError(f'--provider must be one of {", ".join(PROVIDERS)}, got {provider!r}')
-  if not os.path.isdir(models_dir):
-    return models, warnings
-  for name in sorted(os.listdir(models_dir)):
-    folder = os.path.join(models_dir, name)
-    if not os.path.isdir(folder) or name.startswith('.'):
-      continue
-    if not os.path.isfile(os.path.join(folder, MODEL_FILE)) and not os.path.isfile(os.path.join(folder, METADATA_FILE)):
-      continue  # not meant as a model folder (e.g. an export format other than ONNX)
-    try:
-      models[name] = load_model(folder, provider, threads)
-    except ModelError as e:
-      if provider == 'cuda' and str(e).startswith('--provider=cuda'):
-        raise
-      warnings.append(f'skipped model folder {name!r}: {e}')
-  return models, warnings
+  registry = ModelRegistry(models_dir, provider, threads, precision, tf32)
+  registry.scan()
+  return registry.models, registry.warnings

@@ -31,7 +31,7 @@ _SEED = 'seed must be an integer from 0 to 4294967295, got '
 _COUNT = 'count (number of images) must be an integer from 1 to 64, got '
 _STEPS = 'steps must be an integer from 2 to 64, got '
 _SCALE = 'latent scale must be a number in (0, 2], got '
-_UNKNOWN = '; available: digits'
+_UNKNOWN = '; image models: digits'
 _HTTP_TIMEOUT_S = 30
 
 

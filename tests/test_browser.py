@@ -49,6 +49,8 @@ def test_generate_then_interpolate_in_a_real_browser(chromium, browser_server, t
   errors = []
   page.on('pageerror', lambda e: errors.append(str(e)))
   page.goto(browser_server.url)
+  # The page opens with a sample (16 images of seed 0) before anything is pressed.
+  expect(page.locator('#gallery .thumbnail-item img')).to_have_count(16, timeout=30_000)
 
   # Sample tab: COUNT images, lossless PNGs, a grid to download and the time taken
   count_box = page.locator('#count input[type=number]')
@@ -60,7 +62,7 @@ def test_generate_then_interpolate_in_a_real_browser(chromium, browser_server, t
   for i in range(COUNT):
     assert thumbnails.nth(i).get_attribute('src').endswith(f'-{i:02d}.png')
   expect(page.locator('#grid-file')).to_contain_text(f'-seed0-x{COUNT}')  # the name; the page shows ".png" apart
-  timing = re.compile(rf'^{COUNT} images in [0-9.]+ ms on (CPU|GPU \(CUDA\))$')
+  timing = re.compile(rf'^{COUNT} images in [0-9.]+ ms on (CPU|GPU \(CUDA\)) \((fp32|fp16)\) · weights [0-9a-f]{{12}}$')
   expect(page.locator('#sample-time textarea')).to_have_value(timing)
   shot = tmp_path / 'serve_screenshot.png'
   if os.environ.get('SAVE_SCREENSHOT') == '1':

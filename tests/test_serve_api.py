@@ -168,7 +168,7 @@ def test_sample_returns_png_gallery_grid_and_time(client):
   grid = read_image(grid_path)
   np.testing.assert_array_equal(grid, sampler.grid(images))
   assert pathlib.Path(grid_path).name == f'{GRAY}-seed42-x5.png'
-  assert timing.startswith('5 images in ') and timing.endswith(' ms on CPU')
+  assert re.fullmatch(r'5 images in [0-9.]+ ms on CPU \(fp32\) · weights [0-9a-f]{12}', timing), timing
 
 
 def test_sample_matches_the_model_run_directly(client, models_dir):
@@ -255,7 +255,7 @@ def test_text_endpoint_writes_lines_of_the_seed(client, models_dir):
   metadata = json.loads((models_dir / TEXT / 'metadata.json').read_text())
   vocab = set(metadata['vocab']) | {'\ufffd'}
   assert len(lines) == 6 and all(len(line) == 12 and set(line) <= vocab for line in lines)
-  assert re.fullmatch(r'6 lines \(argmax\) in [0-9.]+ ms on CPU', timing)
+  assert re.fullmatch(r'6 lines \(argmax\) in [0-9.]+ ms on CPU \(fp32\) · weights [0-9a-f]{12}', timing)
   session = ort.InferenceSession(str(models_dir / TEXT / 'model.onnx'), providers=['CPUExecutionProvider'])
   ids = session.run(['ids'], {'z': latents(5, 6, metadata['latent_dim'])})[0]
   chars = ['\ufffd' if t == 'unk' else t for t in metadata['vocab']]
@@ -264,6 +264,30 @@ def test_text_endpoint_writes_lines_of_the_seed(client, models_dir):
   hot, hot_timing = client.predict(TEXT, 5, 6, 2.0, api_name='/text')
   assert hot != text and hot == client.predict(TEXT, 5, 6, 2.0, api_name='/text')[0]
   assert 'sampled at temperature 2' in hot_timing
+
+
+def test_sample_npz_is_the_whole_batch_in_one_file(client, models_dir):
+  """/sample_npz: the same uint8 images as /sample's gallery, in one .npz download; the weights hash in the timing
+  text is the model's."""
+  path, timing = client.predict(GRAY, 7, 5, 1.0, api_name='/sample_npz')
+  with np.load(path) as npz:
+    images, seed = npz['images'], int(npz['seed'])
+  assert images.shape == (5, 16, 16, 1) and images.dtype == np.uint8 and seed == 7
+  gallery, _, _ = sample(client, GRAY, seed=7, count=5)
+  np.testing.assert_array_equal(images[..., 0], gallery)
+  weights = json.loads((models_dir / GRAY / 'metadata.json').read_text())['weights_sha256']
+  assert timing.endswith(f'· weights {weights[:12]}')
+
+
+def test_health_and_per_model_statistics(client):
+  health = client.predict(api_name='/health')
+  assert health['status'] == 'ok' and health['models'] == 3 and health['devices'] == ['CPU']
+  assert health['uptime_s'] > 0
+  before = {m['name']: m['requests'] for m in client.predict(api_name='/models')['models']}
+  sample(client, RGB, count=2)
+  after = {m['name']: m for m in client.predict(api_name='/models')['models']}
+  assert after[RGB]['requests'] == before[RGB] + 1 and after[RGB]['mean_ms'] > 0
+  assert after[GRAY]['precision'] == 'fp32'
 
 
 def test_twenty_concurrent_clients(server):
@@ -306,8 +330,8 @@ def test_missing_models_dir_and_only_malformed_models_exit_1(tmp_path, models_di
 
 
 def test_cuda_provider_on_a_cpu_host_is_a_clear_error(models_dir):
-  from serve import models as models_lib
-  if models_lib.cuda_driver_usable():
+  from serve import sessions
+  if sessions.cuda_driver_usable():
     pytest.skip('this host has a usable GPU')
   result = run_app(f'--models_dir={models_dir}', '--provider=cuda', f'--port={free_port()}')
   assert result.returncode == 1
