@@ -150,7 +150,7 @@ def table2(rows, thresholds) -> str:
   for row in rows:
     scores.setdefault(row['arch'], {})[row['loss']] = float(row['classifier_score'])
   complete = [s for s in scores.values() if all(loss in s for loss in LOSSES)]
-  lines = [f'| min. score | only GAN | only WGAN-GP | both succeeded | both failed |', '|---|---|---|---|---|']
+  lines = ['| min. score | only GAN | only WGAN-GP | both succeeded | both failed |', '|---|---|---|---|---|']
   for t in thresholds:
     gan = [s['dcgan'] > t for s in complete]
     wgan = [s['wgan_gp'] > t for s in complete]

@@ -10,6 +10,9 @@ API (gradio_client.Client(url).predict(..., api_name=...)):
   /interpolate  (model, seed_a, seed_b, steps, method, scale) -> (strip PNG, GIF, GIF file, timing text)
   /text         (model, seed, count, temperature) -> (the lines, one per row, timing text); text models only:
                 temperature 0 is the argmax, > 0 samples softmax(log p / T) with the seed's uniforms
+  /interpolate_path (model, keyframes, steps, method, scale) -> (strip PNG, GIF, MP4, ZIP of frame PNGs, timing
+                text): through 2-8 keyframes "seed:index, ..." (image #index of the seed, as the Sample tab shows it),
+                `steps` frames per segment
   /sample_npz   (model, seed, count, scale) -> (.npz file: images uint8 (count, H, W, C), seed, scale; timing text):
                 the whole batch in one file, one download (the /sample gallery is one download per image)
   /models       () -> {"models": [metadata + provider, precision, requests, mean ms per model], "warnings": [...]}
@@ -22,22 +25,18 @@ The page is only layout; sampling lives in serve/sampler.py and serve/models.py.
 """
 
 import atexit
-import functools
 import os
-import secrets
 import shutil
 import signal
 import sys
 import tempfile
-import time
-import uuid
 
-import numpy as np
 from absl import flags, logging
 
 from common import cli
 from common.cli import UsageError  # a bad flag or environment value: one line, exit code 2
 from serve import models as models_lib
+from serve import handlers as handlers_lib
 from serve import sampler, text_sampler
 
 FLAGS = flags.FLAGS
@@ -57,8 +56,7 @@ flags.DEFINE_bool('tf32', False, 'Allow TF32 matmuls/convolutions on the CUDA EP
 flags.DEFINE_integer('rescan_every', 0, 'Rescan --models_dir every N seconds while a page is open (new, changed, '
                      'removed models); 0: only on Refresh.', lower_bound=0)
 
-_OUTPUT_MAX_AGE_S = 15 * 60  # how long a request's files (PNGs, grid, GIF) stay downloadable
-_DEFAULT_COUNT = 16
+_DEFAULT_COUNT = handlers_lib.DEFAULT_COUNT
 # Generated images are tiny (16-64 px): scale them up with crisp pixels, not the browser's blur.
 CSS = ('#gallery img, #strip img, #gif img { image-rendering: pixelated; }\n'
        '#strip img, #gif img { width: 100%; height: 100%; object-fit: contain; }')
@@ -75,169 +73,9 @@ def parse_auth(value: str | None):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Request handlers: validate, call the model, shape outputs for the components. ValueError -> gr.Error.
-
-def _user_errors(fn):
-  @functools.wraps(fn)
-  def wrapper(*args):
-    import gradio as gr
-    try:
-      return fn(*args)
-    except (ValueError, models_lib.ModelError) as e:
-      raise gr.Error(str(e), print_exception=False) from None
-  return wrapper
-
-
-class Handlers:
-  """The app's actions over the models of a registry (serve/models.py), rescanned on Refresh; files go to
-  `output_dir` (served by Gradio's cache)."""
-
-  def __init__(self, registry: models_lib.ModelRegistry, output_dir: str):
-    self.registry, self.output_dir = registry, output_dir
-    self.started = time.monotonic()
-
-  @property
-  def models(self) -> dict:
-    return self.registry.models
-
-  @property
-  def warnings(self) -> list:
-    return self.registry.warnings
-
-  def names(self, kind: str) -> list:
-    return [name for name, m in self.models.items() if m.kind == kind]
-
-  def model(self, name, kind: str = models_lib.SERVED_KIND) -> models_lib.LoadedModel:
-    """The loaded model `name` of `kind`; ValueError naming the models of that kind otherwise."""
-    names = self.names(kind)
-    if not isinstance(name, str) or name not in names:
-      other = self.models[name].kind if isinstance(name, str) and name in self.models else None
-      article = 'an' if other and other[0] in 'aeiou' else 'a'
-      what = f'model {name!r} is {article} {other} model' if other else f'unknown model {name!r}'
-      raise ValueError(f'{what}; {kind} models: {", ".join(names) or "none"}')
-    return self.models[name]
-
-  def describe(self, name) -> str:
-    if not isinstance(name, str) or name not in self.models:
-      return ''
-    m = self.models[name]
-    md = m.metadata
-    return (f'**{name}** · loss `{md["loss"]}` · dataset `{md["dataset"]}` · step {md["step"]} · '
-            f'{m.shape_text()} · latent {md["latent_dim"]} · runs on **{m.device}** (`{m.provider}`, '
-            f'{m.precision})')
-
-  def _new_folder(self) -> str:
-    """A fresh folder under output_dir for one request's files; folders older than _OUTPUT_MAX_AGE_S go first.
-
-    Every output is a file we write here, never a numpy array handed to Gradio: Gradio 6.31 saves arrays into
-    a content-addressed cache by rewriting the file in place, so two concurrent requests for the same seed
-    race, and one of them is served a half-written PNG ("Too little data for declared Content-Length").
-    A folder per request never rewrites a file another request may be reading.
-    """
-    now = time.time()
-    for entry in os.scandir(self.output_dir):
-      try:
-        if now - entry.stat().st_mtime > _OUTPUT_MAX_AGE_S:
-          shutil.rmtree(entry.path, ignore_errors=True)
-      except FileNotFoundError:  # a concurrent request removed it first
-        pass
-    folder = os.path.join(self.output_dir, uuid.uuid4().hex)
-    os.makedirs(folder)
-    return folder
-
-  @staticmethod
-  def _write_png(image, path: str) -> str:
-    with open(path, 'wb') as f:
-      f.write(sampler.png_bytes(image))
-    return path
-
-  def sample(self, name, seed, count, scale):
-    start = time.perf_counter()
-    model = self.model(name)
-    seed, count, scale = sampler.validate_seed(seed), sampler.validate_count(count), sampler.validate_scale(scale)
-    images = model.sample(seed, count, scale)  # (count, H, W[, 3]) uint8
-    folder = self._new_folder()
-    gallery = [(self._write_png(image, os.path.join(folder, f'{name}-seed{seed}-{i:02d}.png')), f'seed {seed} · #{i}')
-               for i, image in enumerate(images)]
-    grid_path = self._write_png(sampler.grid(images), os.path.join(folder, f'{name}-seed{seed}-x{count}.png'))
-    return gallery, grid_path, self._timing(model, start, f'{count} image{"s" * (count > 1)}')
-
-  def sample_npz(self, name, seed, count, scale):
-    start = time.perf_counter()
-    model = self.model(name)
-    seed, count, scale = sampler.validate_seed(seed), sampler.validate_count(count), sampler.validate_scale(scale)
-    images = model.sample(seed, count, scale)  # (count, H, W[, 3]) uint8
-    images = images[..., None] if images.ndim == 3 else images  # (count, H, W, C)
-    path = os.path.join(self._new_folder(), f'{name}-seed{seed}-x{count}.npz')
-    np.savez(path, images=images, seed=np.uint32(seed), scale=np.float32(scale))
-    return path, self._timing(model, start, f'{count} image{"s" * (count > 1)}')
-
-  def _timing(self, model, start: float, what: str) -> str:
-    """'<what> in X ms on CPU (fp32) · weights <12 hex>', and the request counted in the model's statistics."""
-    elapsed_ms = (time.perf_counter() - start) * 1e3
-    model.record(elapsed_ms)
-    weights = str(model.metadata.get('weights_sha256', ''))[:12] or 'unknown'
-    return f'{what} in {elapsed_ms:.1f} ms on {model.device} ({model.precision}) · weights {weights}'
-
-  def interpolate(self, name, seed_a, seed_b, steps, method, scale):
-    start = time.perf_counter()
-    model = self.model(name)
-    seed_a, seed_b = sampler.validate_seed(seed_a), sampler.validate_seed(seed_b)
-    frames = model.interpolate(seed_a, seed_b, steps, method, scale)  # (steps, H, W[, 3]) uint8
-    folder = self._new_folder()
-    stem = f'{name}-{method}-{seed_a}-{seed_b}-x{len(frames)}'
-    strip_path = self._write_png(sampler.grid(frames, cols=len(frames)), os.path.join(folder, f'{stem}.png'))
-    gif_path = sampler.write_gif(frames, os.path.join(folder, f'{stem}.gif'))
-    return strip_path, gif_path, gif_path, self._timing(model, start, f'{len(frames)} frames ({method})')
-
-  def text(self, name, seed, count, temperature):
-    start = time.perf_counter()
-    model = self.model(name, models_lib.TEXT_KIND)
-    seed, count = sampler.validate_seed(seed), text_sampler.validate_lines(count)
-    temperature = text_sampler.validate_temperature(temperature)
-    lines = model.text(seed, count, temperature)
-    how = 'argmax' if temperature == 0 else f'sampled at temperature {temperature:g}'
-    return '\n'.join(lines), self._timing(model, start, f'{count} line{"s" * (count > 1)} ({how})')
-
-  def list_models(self):
-    return {'models': [m.info() for m in self.models.values()], 'warnings': list(self.warnings)}
-
-  def rescan(self):
-    """/models: rescans --models_dir (serve/models.ModelRegistry), then lists what is served."""
-    for change in self.registry.scan():
-      print(f'models: {change}', file=sys.stderr, flush=True)
-    return self.list_models()
-
-  def choices(self):
-    """The three model dropdowns' choices after a rescan (image, image, text)."""
-    import gradio as gr
-    image_names, text_names = self.names(models_lib.SERVED_KIND), self.names(models_lib.TEXT_KIND)
-    return gr.update(choices=image_names), gr.update(choices=image_names), gr.update(choices=text_names)
-
-  def health(self):
-    return {'status': 'ok', 'models': len(self.models), 'devices': sorted({m.device for m in self.models.values()}),
-            'uptime_s': round(time.monotonic() - self.started, 1)}
-
-  def first_sample(self):
-    """What the Sample tab shows when the page opens: 16 images of seed 0 of the first image model."""
-    names = self.names(models_lib.SERVED_KIND)
-    if not names:
-      return [], None, ''
-    return self.sample(names[0], 0, _DEFAULT_COUNT, 1.0)
-
-
-def random_seed() -> int:
-  return secrets.randbelow(sampler.MAX_SEED + 1)
-
-
-def random_seed_pair() -> tuple[int, int]:
-  return random_seed(), random_seed()
-
-
-# ---------------------------------------------------------------------------------------------------------------
 # Page layout.
 
-def build_demo(handlers: Handlers, max_concurrency: int = 4, rescan_every: int = 0):
+def build_demo(handlers: handlers_lib.Handlers, max_concurrency: int = 4, rescan_every: int = 0):
   """The Blocks app: Sample and Interpolate tabs (image models), Text (text models), Models; every action is a
   named, queued API endpoint.
 
@@ -247,6 +85,7 @@ def build_demo(handlers: Handlers, max_concurrency: int = 4, rescan_every: int =
   for each bad API call.
   """
   import gradio as gr
+  guard = handlers_lib.user_errors
   names, text_names = handlers.names(models_lib.SERVED_KIND), handlers.names(models_lib.TEXT_KIND)
   devices = sorted({m.device for m in handlers.models.values()})
   with gr.Blocks(title='GAN sampler', analytics_enabled=False, delete_cache=(600, 3600)) as demo:
@@ -290,10 +129,15 @@ def build_demo(handlers: Handlers, max_concurrency: int = 4, rescan_every: int =
                             info='slerp follows the sphere where Gaussian latents live; lerp cuts through it')
           i_scale = gr.Slider(0.05, sampler.MAX_SCALE, value=1.0, step=0.05, label='Latent scale')
           interpolate = gr.Button('Interpolate', variant='primary', elem_id='interpolate')
+          keyframes = gr.Textbox(label='Keyframes: seed:index, ... (click images in the Sample tab to add them)',
+                                 placeholder='e.g. 0:3, 0:11, 7:0', elem_id='keyframes')
+          through = gr.Button('Interpolate through the keyframes', elem_id='interpolate-path')
         with gr.Column(scale=2):
           strip = gr.Image(label='Frames', type='filepath', height=160, elem_id='strip')
           gif = gr.Image(label='Animation (GIF)', type='filepath', height=300, elem_id='gif')
           gif_file = gr.File(label='GIF', elem_id='gif-file')
+          mp4 = gr.Video(label='Video (MP4)', elem_id='mp4', format=None)
+          frames_zip = gr.File(label='Frames (ZIP of PNGs)', elem_id='frames-zip')
           interp_time = gr.Textbox(label='Time taken', interactive=False, elem_id='interp-time')
 
     with gr.Tab('Text', id='text', visible=bool(text_names)):
@@ -322,18 +166,24 @@ def build_demo(handlers: Handlers, max_concurrency: int = 4, rescan_every: int =
 
     model.change(handlers.describe, model, model_info, api_visibility='private', queue=False)
     i_model.change(handlers.describe, i_model, i_model_info, api_visibility='private', queue=False)
-    randomise.click(random_seed, None, seed, api_visibility='private', queue=False)
-    randomise_ab.click(random_seed_pair, None, [seed_a, seed_b], api_visibility='private', queue=False)
-    generate.click(_user_errors(handlers.sample), [model, seed, count, scale], [gallery, grid_file, sample_time],
+    randomise.click(handlers_lib.random_seed, None, seed, api_visibility='private', queue=False)
+    randomise_ab.click(handlers_lib.random_seed_pair, None, [seed_a, seed_b], api_visibility='private', queue=False)
+    generate.click(guard(handlers.sample), [model, seed, count, scale], [gallery, grid_file, sample_time],
                    api_name='sample', preprocess=False)
-    interpolate.click(_user_errors(handlers.interpolate), [i_model, seed_a, seed_b, steps, method, i_scale],
+    interpolate.click(guard(handlers.interpolate), [i_model, seed_a, seed_b, steps, method, i_scale],
                       [strip, gif, gif_file, interp_time], api_name='interpolate', preprocess=False)
     t_model.change(handlers.describe, t_model, t_model_info, api_visibility='private', queue=False)
-    write.click(_user_errors(handlers.text), [t_model, t_seed, t_count, temperature], [lines, text_time],
+    write.click(guard(handlers.text), [t_model, t_seed, t_count, temperature], [lines, text_time],
                 api_name='text', preprocess=False)
     refresh.click(handlers.rescan, None, models_json, api_name='models').then(
         handlers.choices, None, [model, i_model, t_model], api_visibility='private', queue=False)
-    npz_button.click(_user_errors(handlers.sample_npz), [model, seed, count, scale], [npz_file, npz_time],
+    through.click(guard(handlers.interpolate_path), [i_model, keyframes, steps, method, i_scale],
+                  [strip, gif, mp4, frames_zip, interp_time], api_name='interpolate_path', preprocess=False)
+
+    def pick(current, evt: gr.SelectData):
+      return handlers.pick(current, evt)
+    gallery.select(pick, keyframes, keyframes, api_visibility='private', queue=False)
+    npz_button.click(guard(handlers.sample_npz), [model, seed, count, scale], [npz_file, npz_time],
                      api_name='sample_npz', preprocess=False)
     health_button.click(handlers.health, None, health_json, api_name='health')
     demo.load(handlers.first_sample, None, [gallery, grid_file, sample_time], api_visibility='private')
@@ -377,7 +227,7 @@ def main(argv):
   output_dir = tempfile.mkdtemp(prefix='gan-serve-', dir=get_upload_folder())
   atexit.register(shutil.rmtree, output_dir, ignore_errors=True)
   signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a plain `kill` also runs the atexit clean-up
-  demo = build_demo(Handlers(registry, output_dir), FLAGS.max_concurrency, FLAGS.rescan_every)
+  demo = build_demo(handlers_lib.Handlers(registry, output_dir), FLAGS.max_concurrency, FLAGS.rescan_every)
   try:
     _, local_url, _ = demo.launch(server_name=FLAGS.host, server_port=FLAGS.port, share=False, auth=auth,
                                   ssr_mode=False, quiet=True, prevent_thread_lock=True, footer_links=['api'],

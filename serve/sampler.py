@@ -150,6 +150,41 @@ def interpolation_latents(seed_a, seed_b, steps, method: str = 'slerp', *, laten
   return INTERPOLATORS[method](z_a, z_b, np.linspace(0.0, 1.0, steps))
 
 
+MAX_KEYFRAMES = 8
+
+
+def parse_keyframes(text) -> list:
+  """'12:5, 40, 7:63' -> [(12, 5), (40, 0), (7, 63)]: image `index` of `seed` (index 0 when left out), the image
+  the Sample tab shows as #index of that seed. 2 to MAX_KEYFRAMES keyframes."""
+  if not isinstance(text, str) or not text.strip():
+    raise ValueError(f'keyframes must be 2 to {MAX_KEYFRAMES} items seed:index separated by commas, e.g. '
+                     f'"12:5, 40:0", got {text!r}')
+  keyframes = []
+  for item in text.split(','):
+    seed, _, index = item.strip().partition(':')
+    keyframes.append((validate_seed(seed), as_int(index or '0', f'index in {item.strip()!r}', 0, MAX_COUNT - 1)))
+  if not 2 <= len(keyframes) <= MAX_KEYFRAMES:
+    raise ValueError(f'keyframes must be 2 to {MAX_KEYFRAMES} items seed:index, got {len(keyframes)}')
+  return keyframes
+
+
+def keyframe_latents(keyframes, steps, method: str = 'slerp', *, latent_dim: int, scale: float = 1.0) -> np.ndarray:
+  """A path through the keyframes' latents, `steps` frames per segment with the shared ends once:
+  ((K - 1)(steps - 1) + 1, latent_dim) float32. Keyframe (seed, i) is row i of the seed's latents, so the path
+  starts and ends exactly at images the Sample tab showed."""
+  steps, method = validate_steps(steps), validate_method(method)
+  points = [latent_from_seed_row(seed, index, latent_dim, scale) for seed, index in keyframes]
+  t = np.linspace(0.0, 1.0, steps)
+  segments = [INTERPOLATORS[method](a, b, t)[(1 if i else 0):] for i, (a, b) in enumerate(zip(points, points[1:]))]
+  return np.concatenate(segments).astype(np.float32)
+
+
+def latent_from_seed_row(seed, index: int, latent_dim: int, scale: float = 1.0) -> np.ndarray:
+  """Row `index` of latent_from_seed(seed, ...): (latent_dim,) float32."""
+  z = common_latents.latents(validate_seed(seed), 1, int(latent_dim), start=int(index))[0]
+  return (z.astype(np.float64) * validate_scale(scale)).astype(np.float32)  # as latent_from_seed rounds
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Images.
 

@@ -71,6 +71,12 @@ def test_generate_then_interpolate_in_a_real_browser(chromium, browser_server, t
   page.screenshot(path=str(shot), full_page=True)
   assert shot.stat().st_size > 10_000
 
+  # Picking: clicking images #2 and #5 of the sample puts them in the keyframes box
+  page.locator('#gallery .thumbnail-item').nth(2).click()
+  page.keyboard.press('Escape')  # leave the gallery's preview mode
+  page.locator('#gallery .thumbnail-item').nth(5).click()
+  page.keyboard.press('Escape')
+
   # Interpolate tab: a strip of STEPS frames and an animated GIF
   page.get_by_role('tab', name='Interpolate').click()
   steps_box = page.locator('#steps input[type=number]')
@@ -83,6 +89,14 @@ def test_generate_then_interpolate_in_a_real_browser(chromium, browser_server, t
   gif_src = page.locator('#gif img').get_attribute('src')
   response = page.request.get(gif_src)
   assert response.ok and response.body()[:6] in (b'GIF87a', b'GIF89a')
+  # Through the picked keyframes: an MP4 the page plays and a ZIP of the frames
+  expect(page.locator('#keyframes textarea')).to_have_value('0:2, 0:5')
+  page.locator('#interpolate-path').click()
+  expect(page.locator('#mp4 video')).to_have_attribute('src', re.compile(r'\.mp4$'), timeout=30_000)
+  expect(page.locator('#frames-zip')).to_contain_text('-frames')
+  video_src = page.locator('#mp4 video').get_attribute('src')
+  body = page.request.get(video_src).body()
+  assert body[4:8] == b'ftyp'
   page.screenshot(path=str(tmp_path / 'interpolate.png'), full_page=True)
   assert not errors, errors
   assert 'Traceback' not in browser_server.log()

@@ -6,7 +6,6 @@ import errno
 import json
 import re
 import os
-import shutil
 import signal
 import subprocess
 import sys

@@ -233,6 +233,9 @@ def test_interpolate_strip_gif_and_endpoints(client):
     ('/interpolate', (GRAY, 1, -2, 4, 'slerp', 1.0), 'seed must be an integer from 0 to 4294967295, got -2'),
     ('/interpolate', (GRAY, 1, 2, 4, 'cubic', 1.0), "method must be one of slerp, lerp, got 'cubic'"),
     ('/interpolate', ('no-such-model', 1, 2, 4, 'slerp', 1.0), "unknown model 'no-such-model'"),
+    ('/interpolate_path', (GRAY, '3:2', 4, 'slerp', 1.0), 'keyframes must be 2 to 8 items seed:index, got 1'),
+    ('/interpolate_path', (GRAY, '3:2, 4:64', 4, 'slerp', 1.0), "index in '4:64' must be an integer from 0 to 63"),
+    ('/interpolate_path', (GRAY, '', 4, 'slerp', 1.0), 'keyframes must be 2 to 8 items seed:index'),
 ])
 def test_bad_input_is_a_clear_error_and_the_server_stays_up(client, server, api_name, args, message):
   from gradio_client.exceptions import AppError
@@ -264,6 +267,27 @@ def test_text_endpoint_writes_lines_of_the_seed(client, models_dir):
   hot, hot_timing = client.predict(TEXT, 5, 6, 2.0, api_name='/text')
   assert hot != text and hot == client.predict(TEXT, 5, 6, 2.0, api_name='/text')[0]
   assert 'sampled at temperature 2' in hot_timing
+
+
+def test_interpolate_path_through_keyframes_with_mp4_and_frames(client):
+  """/interpolate_path: 3 keyframes x 4 steps = 7 frames; the path starts and ends at the very images /sample
+  showed as #2 of seed 3 and #5 of seed 9; the ZIP holds the 7 frames losslessly; the MP4 is an H.264 file."""
+  import zipfile
+  strip, gif, mp4, frames_zip, timing = client.predict(GRAY, '3:2, 0, 9:5', 4, 'slerp', 1.0,
+                                                       api_name='/interpolate_path')
+  assert timing.startswith('7 frames through 3 keyframes (slerp) in ')
+  with zipfile.ZipFile(frames_zip) as archive:
+    names = sorted(archive.namelist())
+    frames = [np.asarray(Image.open(archive.open(name))) for name in names]
+  assert len(frames) == 7 and all(name.endswith('.png') for name in names)
+  np.testing.assert_array_equal(frames[0], sample(client, GRAY, seed=3, count=3)[0][2])
+  np.testing.assert_array_equal(frames[-1], sample(client, GRAY, seed=9, count=6)[0][5])
+  np.testing.assert_array_equal(frames[3], sample(client, GRAY, seed=0, count=1)[0][0])
+  video = mp4['video'] if isinstance(mp4, dict) else mp4
+  with open(video, 'rb') as f:
+    head = f.read(12)
+  assert head[4:8] == b'ftyp' and os.path.getsize(video) > 1000
+  assert read_image(strip).ndim == 2 and open(gif, 'rb').read(6) in (b'GIF87a', b'GIF89a')
 
 
 def test_sample_npz_is_the_whole_batch_in_one_file(client, models_dir):

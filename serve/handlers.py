@@ -1,0 +1,205 @@
+"""Request handlers of the app: validate the inputs, call the model, write the files the components show.
+
+Every handler raises ValueError (or ModelError) with a one-line message for a bad request; `user_errors` turns
+those into gr.Error without a stack trace. Each request writes into a folder of its own under `output_dir`
+(see Handlers._new_folder). serve/app.py lays the page out and names the API endpoints.
+"""
+
+import functools
+import os
+import re
+import secrets
+import shutil
+import sys
+import time
+import uuid
+
+import numpy as np
+
+from serve import models as models_lib
+from serve import sampler, text_sampler, video
+
+OUTPUT_MAX_AGE_S = 15 * 60  # how long a request's files (PNGs, grid, GIF, MP4) stay downloadable
+DEFAULT_COUNT = 16
+
+def user_errors(fn):
+  @functools.wraps(fn)
+  def wrapper(*args):
+    import gradio as gr
+    try:
+      return fn(*args)
+    except (ValueError, models_lib.ModelError) as e:
+      raise gr.Error(str(e), print_exception=False) from None
+  return wrapper
+
+
+class Handlers:
+  """The app's actions over the models of a registry (serve/models.py), rescanned on Refresh; files go to
+  `output_dir` (served by Gradio's cache)."""
+
+  def __init__(self, registry: models_lib.ModelRegistry, output_dir: str):
+    self.registry, self.output_dir = registry, output_dir
+    self.started = time.monotonic()
+
+  @property
+  def models(self) -> dict:
+    return self.registry.models
+
+  @property
+  def warnings(self) -> list:
+    return self.registry.warnings
+
+  def names(self, kind: str) -> list:
+    return [name for name, m in self.models.items() if m.kind == kind]
+
+  def model(self, name, kind: str = models_lib.SERVED_KIND) -> models_lib.LoadedModel:
+    """The loaded model `name` of `kind`; ValueError naming the models of that kind otherwise."""
+    names = self.names(kind)
+    if not isinstance(name, str) or name not in names:
+      other = self.models[name].kind if isinstance(name, str) and name in self.models else None
+      article = 'an' if other and other[0] in 'aeiou' else 'a'
+      what = f'model {name!r} is {article} {other} model' if other else f'unknown model {name!r}'
+      raise ValueError(f'{what}; {kind} models: {", ".join(names) or "none"}')
+    return self.models[name]
+
+  def describe(self, name) -> str:
+    if not isinstance(name, str) or name not in self.models:
+      return ''
+    m = self.models[name]
+    md = m.metadata
+    return (f'**{name}** · loss `{md["loss"]}` · dataset `{md["dataset"]}` · step {md["step"]} · '
+            f'{m.shape_text()} · latent {md["latent_dim"]} · runs on **{m.device}** (`{m.provider}`, '
+            f'{m.precision})')
+
+  def _new_folder(self) -> str:
+    """A fresh folder under output_dir for one request's files; folders older than OUTPUT_MAX_AGE_S go first.
+
+    Every output is a file we write here, never a numpy array handed to Gradio: Gradio 6.31 saves arrays into
+    a content-addressed cache by rewriting the file in place, so two concurrent requests for the same seed
+    race, and one of them is served a half-written PNG ("Too little data for declared Content-Length").
+    A folder per request never rewrites a file another request may be reading.
+    """
+    now = time.time()
+    for entry in os.scandir(self.output_dir):
+      try:
+        if now - entry.stat().st_mtime > OUTPUT_MAX_AGE_S:
+          shutil.rmtree(entry.path, ignore_errors=True)
+      except FileNotFoundError:  # a concurrent request removed it first
+        pass
+    folder = os.path.join(self.output_dir, uuid.uuid4().hex)
+    os.makedirs(folder)
+    return folder
+
+  @staticmethod
+  def _write_png(image, path: str) -> str:
+    with open(path, 'wb') as f:
+      f.write(sampler.png_bytes(image))
+    return path
+
+  def sample(self, name, seed, count, scale):
+    start = time.perf_counter()
+    model = self.model(name)
+    seed, count, scale = sampler.validate_seed(seed), sampler.validate_count(count), sampler.validate_scale(scale)
+    images = model.sample(seed, count, scale)  # (count, H, W[, 3]) uint8
+    folder = self._new_folder()
+    gallery = [(self._write_png(image, os.path.join(folder, f'{name}-seed{seed}-{i:02d}.png')), f'seed {seed} · #{i}')
+               for i, image in enumerate(images)]
+    grid_path = self._write_png(sampler.grid(images), os.path.join(folder, f'{name}-seed{seed}-x{count}.png'))
+    return gallery, grid_path, self._timing(model, start, f'{count} image{"s" * (count > 1)}')
+
+  def sample_npz(self, name, seed, count, scale):
+    start = time.perf_counter()
+    model = self.model(name)
+    seed, count, scale = sampler.validate_seed(seed), sampler.validate_count(count), sampler.validate_scale(scale)
+    images = model.sample(seed, count, scale)  # (count, H, W[, 3]) uint8
+    images = images[..., None] if images.ndim == 3 else images  # (count, H, W, C)
+    path = os.path.join(self._new_folder(), f'{name}-seed{seed}-x{count}.npz')
+    np.savez(path, images=images, seed=np.uint32(seed), scale=np.float32(scale))
+    return path, self._timing(model, start, f'{count} image{"s" * (count > 1)}')
+
+  def interpolate_path(self, name, keyframes, steps, method, scale):
+    start = time.perf_counter()
+    model = self.model(name)
+    keyframes = sampler.parse_keyframes(keyframes)
+    latents = sampler.keyframe_latents(keyframes, steps, method, latent_dim=model.latent_dim, scale=scale)
+    frames = sampler.to_uint8(model.generate(latents))  # ((K-1)(steps-1)+1, H, W[, 3]) uint8
+    folder = self._new_folder()
+    stem = f'{name}-{method}-' + '-'.join(f'{s}_{i}' for s, i in keyframes) + f'-x{len(frames)}'
+    stem = stem if len(stem) <= 120 else f'{name}-{method}-{len(keyframes)}keys-x{len(frames)}'
+    strip_path = self._write_png(sampler.grid(frames, cols=min(len(frames), 16)), os.path.join(folder, f'{stem}.png'))
+    gif_path = sampler.write_gif(frames, os.path.join(folder, f'{stem}.gif'))
+    mp4_path = video.write_mp4(frames, os.path.join(folder, f'{stem}.mp4'))
+    zip_path = video.write_frames_zip(frames, os.path.join(folder, f'{stem}-frames.zip'), stem)
+    return strip_path, gif_path, mp4_path, zip_path, self._timing(
+        model, start, f'{len(frames)} frames through {len(keyframes)} keyframes ({method})')
+
+  def pick(self, keyframes, evt):
+    """A click on image #i of the Sample gallery (caption 'seed S · #i') appends 'S:i' to the keyframes."""
+    caption = (evt.value or {}).get('caption', '') if isinstance(evt.value, dict) else ''
+    match = re.fullmatch(r'seed (\d+) · #(\d+)', caption or '')
+    if not match:
+      return keyframes
+    items = [k.strip() for k in (keyframes or '').split(',') if k.strip()][-(sampler.MAX_KEYFRAMES - 1):]
+    return ', '.join(items + [f'{match.group(1)}:{match.group(2)}'])
+
+  def _timing(self, model, start: float, what: str) -> str:
+    """'<what> in X ms on CPU (fp32) · weights <12 hex>', and the request counted in the model's statistics."""
+    elapsed_ms = (time.perf_counter() - start) * 1e3
+    model.record(elapsed_ms)
+    weights = str(model.metadata.get('weights_sha256', ''))[:12] or 'unknown'
+    return f'{what} in {elapsed_ms:.1f} ms on {model.device} ({model.precision}) · weights {weights}'
+
+  def interpolate(self, name, seed_a, seed_b, steps, method, scale):
+    start = time.perf_counter()
+    model = self.model(name)
+    seed_a, seed_b = sampler.validate_seed(seed_a), sampler.validate_seed(seed_b)
+    frames = model.interpolate(seed_a, seed_b, steps, method, scale)  # (steps, H, W[, 3]) uint8
+    folder = self._new_folder()
+    stem = f'{name}-{method}-{seed_a}-{seed_b}-x{len(frames)}'
+    strip_path = self._write_png(sampler.grid(frames, cols=len(frames)), os.path.join(folder, f'{stem}.png'))
+    gif_path = sampler.write_gif(frames, os.path.join(folder, f'{stem}.gif'))
+    return strip_path, gif_path, gif_path, self._timing(model, start, f'{len(frames)} frames ({method})')
+
+  def text(self, name, seed, count, temperature):
+    start = time.perf_counter()
+    model = self.model(name, models_lib.TEXT_KIND)
+    seed, count = sampler.validate_seed(seed), text_sampler.validate_lines(count)
+    temperature = text_sampler.validate_temperature(temperature)
+    lines = model.text(seed, count, temperature)
+    how = 'argmax' if temperature == 0 else f'sampled at temperature {temperature:g}'
+    return '\n'.join(lines), self._timing(model, start, f'{count} line{"s" * (count > 1)} ({how})')
+
+  def list_models(self):
+    return {'models': [m.info() for m in self.models.values()], 'warnings': list(self.warnings)}
+
+  def rescan(self):
+    """/models: rescans --models_dir (serve/models.ModelRegistry), then lists what is served."""
+    for change in self.registry.scan():
+      print(f'models: {change}', file=sys.stderr, flush=True)
+    return self.list_models()
+
+  def choices(self):
+    """The three model dropdowns' choices after a rescan (image, image, text)."""
+    import gradio as gr
+    image_names, text_names = self.names(models_lib.SERVED_KIND), self.names(models_lib.TEXT_KIND)
+    return gr.update(choices=image_names), gr.update(choices=image_names), gr.update(choices=text_names)
+
+  def health(self):
+    return {'status': 'ok', 'models': len(self.models), 'devices': sorted({m.device for m in self.models.values()}),
+            'uptime_s': round(time.monotonic() - self.started, 1)}
+
+  def first_sample(self):
+    """What the Sample tab shows when the page opens: 16 images of seed 0 of the first image model."""
+    names = self.names(models_lib.SERVED_KIND)
+    if not names:
+      return [], None, ''
+    return self.sample(names[0], 0, DEFAULT_COUNT, 1.0)
+
+
+def random_seed() -> int:
+  return secrets.randbelow(sampler.MAX_SEED + 1)
+
+
+def random_seed_pair() -> tuple[int, int]:
+  return random_seed(), random_seed()
+
