@@ -6,7 +6,8 @@ r"""Serving overhead: the /sample API end to end vs ONNX Runtime called directly
   HTTP API           the documented REST route against `python -m serve.app` in its own process, as curl or
                      a browser uses it: POST /gradio_api/call/sample, read the SSE result, then (second
                      variant) GET the 17 PNGs it names: queue, Gradio's file cache, HTTP, JSON
-  gradio_client      `Client(url).predict(..., api_name="/sample")`, with and without downloading the files.
+  gradio_client      `Client(url).predict(..., api_name="/sample")`, with and without downloading the files, and
+                     /sample_npz: the whole batch as one .npz file, one download
                      gradio_client 2.7 polls its message queue with time.sleep(0.05), so a call costs at least
                      ~50-100 ms whatever the server does (a /models call returning a small JSON costs the same)
 
@@ -22,12 +23,13 @@ after the other (a browser fetches them in parallel, and only those in view), an
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
 from absl import app, flags, logging
+
+from benchmarks.app_server import start_server
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 flags.DEFINE_string('models_dir', 'models', 'Folder of exported models (as serve.app reads it).')
@@ -54,28 +56,6 @@ def interleaved_medians(variants: dict, runs: int, warmup: int) -> dict:
       fn(seed)
       times[label].append((time.perf_counter() - start) * 1e3)
   return {label: statistics.median(t) for label, t in times.items()}
-
-
-def start_server(models_dir: str, provider: str, log_path: str):
-  """Starts serve.app on a free port, returns (process, url) once it printed its ready line."""
-  import socket
-  with socket.socket() as s:
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-  log = open(log_path, 'w')
-  env = {**os.environ, 'PYTHONUNBUFFERED': '1', 'GRADIO_ANALYTICS_ENABLED': 'False'}
-  proc = subprocess.Popen([sys.executable, '-m', 'serve.app', f'--models_dir={models_dir}', f'--port={port}',
-                           f'--provider={provider}'], cwd=_REPO, stdout=log, stderr=subprocess.STDOUT, env=env)
-  deadline = time.monotonic() + 120
-  while True:
-    with open(log_path) as f:
-      text = f.read()
-    if 'GAN sampler ready:' in text:
-      return proc, f'http://127.0.0.1:{port}/'
-    if proc.poll() is not None or time.monotonic() > deadline:
-      proc.kill()
-      raise RuntimeError(f'serve.app did not start:\n{text}')
-    time.sleep(0.2)
 
 
 def http_call(http, url: str, api_name: str, data: list) -> list:
@@ -148,6 +128,8 @@ def main(argv):
           'gradio_client, URLs only': lambda seed: urls_only.predict(name, seed, count, 1.0, api_name='/sample'),
           'gradio_client, files downloaded': lambda seed: downloading.predict(name, seed, count, 1.0,
                                                                              api_name='/sample'),
+          'gradio_client, /sample_npz (1 file downloaded)': lambda seed: downloading.predict(
+              name, seed, count, 1.0, api_name='/sample_npz'),
       }, FLAGS.runs, FLAGS.warmup)
   finally:
     proc.terminate()
@@ -158,7 +140,7 @@ def main(argv):
   for label, ms in results.items():
     extra = f'{ms - base:12.1f} {ms / base:6.2f}x' if label not in (RAW_ORT, RAW_PNG) else ''
     print(f'{label:42s} {ms:10.1f} {extra}')
-  for label in (API_RESULT, END_TO_END, 'gradio_client, URLs only'):
+  for label in (API_RESULT, END_TO_END, 'gradio_client, URLs only', 'gradio_client, /sample_npz (1 file downloaded)'):
     overhead = results[label] - base
     verdict = 'within' if overhead <= TARGET_OVERHEAD_MS else 'OVER'
     print(f'overhead of {label}: {overhead:.1f} ms, {results[label] / base:.2f}x raw ORT + PNG '

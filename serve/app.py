@@ -53,10 +53,15 @@ flags.DEFINE_integer('max_concurrency', 4, 'Requests run at once (more wait in t
 flags.DEFINE_enum('precision', 'auto', list(models_lib.PRECISIONS), 'auto: model_fp16.onnx on CUDA when the folder '
                   'has it, model.onnx on the CPU; fp32 / fp16: that file everywhere.')
 flags.DEFINE_bool('tf32', False, 'Allow TF32 matmuls/convolutions on the CUDA EP (faster on Ampere+, 10-bit mantissa).')
+flags.DEFINE_integer('keep_outputs_s', handlers_lib.OUTPUT_MAX_AGE_S, "Seconds a request's files stay "
+                     'downloadable; older ones are deleted (and forgotten by Gradio) on later requests.', lower_bound=1)
 flags.DEFINE_integer('rescan_every', 0, 'Rescan --models_dir every N seconds while a page is open (new, changed, '
                      'removed models); 0: only on Refresh.', lower_bound=0)
 
 _DEFAULT_COUNT = handlers_lib.DEFAULT_COUNT
+# Gradio keeps every session's component state (~50 KB each, measured with tracemalloc; each gradio_client is
+# a session) up to this many, oldest dropped first: its default 10,000 lets memory grow by ~500 MB.
+SESSION_CAPACITY = 500
 # Generated images are tiny (16-64 px): scale them up with crisp pixels, not the browser's blur.
 CSS = ('#gallery img, #strip img, #gif img { image-rendering: pixelated; }\n'
        '#strip img, #gif img { width: 100%; height: 100%; object-fit: contain; }')
@@ -191,6 +196,7 @@ def build_demo(handlers: handlers_lib.Handlers, max_concurrency: int = 4, rescan
       gr.Timer(rescan_every).tick(handlers.rescan, None, models_json, api_visibility='private').then(
           handlers.choices, None, [model, i_model, t_model], api_visibility='private', queue=False)
   demo.queue(default_concurrency_limit=max_concurrency)
+  handlers.demo = demo
   return demo
 
 
@@ -227,11 +233,11 @@ def main(argv):
   output_dir = tempfile.mkdtemp(prefix='gan-serve-', dir=get_upload_folder())
   atexit.register(shutil.rmtree, output_dir, ignore_errors=True)
   signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a plain `kill` also runs the atexit clean-up
-  demo = build_demo(handlers_lib.Handlers(registry, output_dir), FLAGS.max_concurrency, FLAGS.rescan_every)
+  demo = build_demo(handlers_lib.Handlers(registry, output_dir, FLAGS.keep_outputs_s), FLAGS.max_concurrency, FLAGS.rescan_every)
   try:
     _, local_url, _ = demo.launch(server_name=FLAGS.host, server_port=FLAGS.port, share=False, auth=auth,
                                   ssr_mode=False, quiet=True, prevent_thread_lock=True, footer_links=['api'],
-                                  css=CSS)
+                                  css=CSS, state_session_capacity=SESSION_CAPACITY)
   except OSError as e:  # port taken
     return cli.error(f'cannot serve on {FLAGS.host}:{FLAGS.port}: {e}', 1)
   print(f'GAN sampler ready: {local_url}' + ('  (login required)' if auth else ''), flush=True)

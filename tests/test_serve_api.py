@@ -384,3 +384,19 @@ def test_auth_from_the_environment(models_dir, tmp_path):
 def test_bad_auth_value_is_a_usage_error(tmp_path):
   result = run_app(f'--models_dir={tmp_path}', '--auth=nocolon')
   assert result.returncode == 2 and '--auth / $GAN_SERVE_AUTH must look like user:password' in result.stderr
+
+
+def test_a_short_load_run_with_a_model_file_overwritten_mid_run(models_dir, tmp_path):
+  """benchmarks/serve_load.py for real, briefly: 4 clients, 2 rounds of 4 s, the served model's file replaced by
+  garbage 1 s in; every request succeeds (the server keeps the version it loaded) and the figures are written."""
+  out = tmp_path / 'load.json'
+  done = subprocess.run([sys.executable, '-m', 'benchmarks.serve_load', f'--models_dir={models_dir}', '--clients=4',
+                         '--seconds=4', '--rounds=2', '--garbage_at=1', f'--json={out}'], cwd=REPO_ROOT,
+                        capture_output=True, text=True, timeout=240, env={**os.environ, **_SERVER_ENV})
+  assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+  assert 'still serving the version loaded before' in done.stdout
+  figures = json.loads(out.read_text())
+  assert figures['model'] == GRAY and len(figures['rounds']) == 2
+  assert all(r['errors'] == 0 and r['requests'] > 0 and r['p99_ms'] >= r['p50_ms'] > 0 for r in figures['rounds'])
+  import onnx
+  onnx.checker.check_model(str(models_dir / GRAY / 'model.onnx'))  # the load run copied the folder, never changed it
