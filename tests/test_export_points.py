@@ -153,11 +153,11 @@ def test_a_kind_export_does_not_know_fails_in_one_line(tmp_path):
   folder = tmp_path / 'run' / 'generator'
   folder.mkdir(parents=True)
   (folder / 'generator.weights.h5').write_bytes(b'')
-  (folder / 'generator.json').write_text(json.dumps({'format_version': 1, 'kind': 'text', 'arch': 'x',
+  (folder / 'generator.json').write_text(json.dumps({'format_version': 1, 'kind': 'graph', 'arch': 'x',
                                                      'latent_dim': 8, 'loss': 'wgan_gp', 'dataset': 'x',
                                                      'step': 1}))
-  with pytest.raises(ExportError, match=r"^the run holds a generator of kind 'text'; this version exports image, "
-                                        r"points$"):
+  with pytest.raises(ExportError, match=r"^the run holds a generator of kind 'graph'; this version exports image, "
+                                        r"points, text$"):
     export_model(str(tmp_path / 'run'), models_dir=str(tmp_path / 'models'), log=lambda _: None)
   assert not (tmp_path / 'models').exists()
 
@@ -178,14 +178,14 @@ def test_serve_lists_the_image_model_and_reports_the_points_one(exported, tmp_pa
   models, warnings = models_lib.discover_models(str(models_dir), 'cpu')
   assert list(models) == ['tiny-gray']
   assert warnings == [
-      "skipped model folder 'odd-kind': a model of kind ['points']; this app serves image generators",
-      f"skipped model folder '{NAME}': a 2-D points model ({DATASET}); this app serves image generators"]
+      "skipped model folder 'odd-kind': a model of kind ['points']; this app serves image and text generators",
+      f"skipped model folder '{NAME}': a 2-D points model ({DATASET}); this app serves image and text generators"]
 
   shutil.rmtree(models_dir / 'tiny-gray')
   shutil.rmtree(odd)
   proc = _run('serve.app', f'--models_dir={models_dir}', '--provider=cpu')  # only the points model: nothing to serve
   assert proc.returncode == 1 and 'Traceback' not in proc.stderr, proc.stderr[-2000:]
   assert proc.stderr.splitlines() == [
-      f"warning: skipped model folder '{NAME}': a 2-D points model ({DATASET}); this app serves image generators",
+      f"warning: skipped model folder '{NAME}': a 2-D points model ({DATASET}); this app serves image and text generators",
       f'error: no models in {models_dir}/: train with `python -m training.main` and export with '
       '`python -m export.to_onnx`']
