@@ -40,20 +40,25 @@ LOSSES = ('dcgan', 'wgan_gp')  # the paper's "GAN" and "WGAN-GP" columns
 COLUMNS = ('arch', 'nonlinearity', 'depth', 'width', 'generator_norm', 'critic_norm', 'loss', 'steps', 'batch_size',
            'seconds', 'status', 'classifier_score')
 
-flags.DEFINE_integer('num_archs', 20, 'Architectures to draw (the paper: 200).', lower_bound=1, upper_bound=1000)
-flags.DEFINE_integer('steps', 500, 'Generator steps per architecture and loss (the paper: 100,000 at 32x32).',
-                     lower_bound=1, upper_bound=1_000_000)
-flags.DEFINE_list('widths', ['8', '16', '32'], "Base widths to draw from (the paper's 32, 64, 128 / 4).")
-flags.DEFINE_integer('batch_size', 64, 'Batch size of every run.', lower_bound=1)
-flags.DEFINE_string('dataset', 'mnist', 'A dataset with a judge and 28x28 images: mnist or fashion_mnist.')
-flags.DEFINE_list('thresholds', ['2', '4', '6', '8'], 'Classifier-score thresholds of the table (Table 2: 2-8).')
-flags.DEFINE_integer('num_samples', 1000, 'Samples per classifier score.', lower_bound=10)
-flags.DEFINE_integer('seed', 0, 'Seed of the architecture draws and of every run.', lower_bound=0)
-flags.DEFINE_string('out', os.path.join('runs', 'architecture_sweep'), 'Output folder; an existing sweep there '
-                    'resumes.')
-flags.DEFINE_string('manual_dir', None, 'Folder with the original archives (default: ../shared/data/<dataset>).')
-flags.DEFINE_string('data_dir', None, 'TFDS data_dir (default: <out>/tfds, prepared offline once).')
 FLAGS = flags.FLAGS
+
+
+def _define_flags():
+  """Flags exist only when this file runs as a program: importing it (the tests do) defines none, so it never
+  collides with training.main's flags of the same names."""
+  flags.DEFINE_integer('num_archs', 20, 'Architectures to draw (the paper: 200).', lower_bound=1, upper_bound=1000)
+  flags.DEFINE_integer('steps', 500, 'Generator steps per architecture and loss (the paper: 100,000 at 32x32).',
+                       lower_bound=1, upper_bound=1_000_000)
+  flags.DEFINE_list('widths', ['8', '16', '32'], "Base widths to draw from (the paper's 32, 64, 128 / 4).")
+  flags.DEFINE_integer('batch_size', 64, 'Batch size of every run.', lower_bound=1)
+  flags.DEFINE_string('dataset', 'mnist', 'A dataset with a judge and 28x28 images: mnist or fashion_mnist.')
+  flags.DEFINE_list('thresholds', ['2', '4', '6', '8'], 'Classifier-score thresholds of the table (Table 2: 2-8).')
+  flags.DEFINE_integer('num_samples', 1000, 'Samples per classifier score.', lower_bound=10)
+  flags.DEFINE_integer('seed', 0, 'Seed of the architecture draws and of every run.', lower_bound=0)
+  flags.DEFINE_string('out', os.path.join('runs', 'architecture_sweep'), 'Output folder; an existing sweep there '
+                      'resumes.')
+  flags.DEFINE_string('manual_dir', None, 'Folder with the original archives (default: ../shared/data/<dataset>).')
+  flags.DEFINE_string('data_dir', None, 'TFDS data_dir (default: <out>/tfds, prepared offline once).')
 
 
 class SweepError(Exception):
@@ -238,4 +243,5 @@ def _errors() -> dict:
 
 
 if __name__ == '__main__':
+  _define_flags()
   cli.run(main, errors=_errors())

@@ -16,15 +16,20 @@ RUN_FIELDS = ('arch', 'latent_dim', 'image_height', 'image_width', 'channels', '
               'dataset', 'step')
 
 
+FAMILY_OPTIONS = {'nonlinearity': 'softplus', 'depth': 5, 'generator_norm': 'none'}
+
+
 def make_run_dir(path, arch='dcgan', loss='wgan_gp', image_size=16, channels=1, step=3):
   """A run directory with an untrained tiny generator of `arch` (conftest's helper builds DCGAN only)."""
   import types
   import keras
   from training import generator_io
   keras.utils.set_random_seed(step)
-  generator = ARCHITECTURES[arch].build_generator(LATENT_DIM, image_size, channels, 4)
+  # An architecture with options gets non-default ones, so that generator.json must carry them for the rebuild.
+  options = {name: FAMILY_OPTIONS[name] for name in ARCHITECTURES[arch].generator_options}
+  generator = ARCHITECTURES[arch].build_generator(LATENT_DIM, image_size, channels, 4, **options)
   config = types.SimpleNamespace(arch=arch, latent_dim=LATENT_DIM, image_size=image_size, channels=channels,
-                                 width=4, loss=loss, dataset='digits')
+                                 width=4, loss=loss, dataset='digits', **options)
   generator_io.save(generator, generator_io.generator_metadata(config, step), str(path))
   return generator
 
