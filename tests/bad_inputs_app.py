@@ -211,7 +211,7 @@ def run_app_cases(cases, root: pathlib.Path) -> dict:
   """Starts one server on a fresh models dir under `root`, runs `cases` one after another; {id: AppResult}."""
   import logging
   from gradio_client import Client
-  from tests.test_serve_api import Server  # the same start-up the serving tests use
+  from tests.serve_server import Server  # the same start-up the serving tests use
   logging.getLogger('httpx').setLevel(logging.WARNING)  # a line per request under absl's INFO otherwise
   root.mkdir(parents=True, exist_ok=True)
   model_folder(Workspace(root, shared=None), f'models/{MODEL}')

@@ -86,3 +86,10 @@ def tiny_config(run_dir, **overrides):
                 sample_every=2, ckpt_every=2, log_every=1, num_samples=4, strategy='one_device', run_dir=str(run_dir))
   values.update(overrides)
   return resolve(TrainConfig(**values))
+
+
+@pytest.fixture(scope='session')
+def serve_models_dir(tmp_path_factory):
+  """The models dir the serving tests share (tests/serve_server.build_models_dir), built once per session."""
+  from tests.serve_server import build_models_dir
+  return build_models_dir(tmp_path_factory.mktemp('serve'))

@@ -14,7 +14,7 @@ import shutil
 
 import pytest
 
-from tests.test_serve_api import REPO_ROOT, Server, build_models_dir
+from tests.serve_server import REPO_ROOT, Server, build_models_dir
 
 COUNT = 12
 STEPS = 5

@@ -75,7 +75,7 @@ def test_app_savedmodel_and_onnx_give_the_same_images(runtimes):
 def test_gradio_sample_endpoint_matches_the_savedmodel(folder, runtimes, tmp_path):
   # the real server, as a user reaches it: gradio_client -> /sample -> gallery PNGs read back
   from gradio_client import Client
-  from tests.test_serve_api import Server, sample
+  from tests.serve_server import Server, sample
   server = Server(tmp_path / 'server.log', f'--models_dir={folder.parent}', '--provider=cpu').wait_ready()
   try:
     served, _, _ = sample(Client(server.url, verbose=False), model=NAME, seed=SEED, count=COUNT)

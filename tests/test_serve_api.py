@@ -1,8 +1,5 @@
-"""The real server (`python -m serve.app` in a subprocess on a free port) driven through gradio_client.
-
-One session-scoped models dir holds two exported tiny generators (grayscale and RGB, written by
-export.model_folder.export_model from conftest's tiny run dirs) and two malformed folders that must be skipped
-with a warning. The helpers here are shared with tests/test_browser.py.
+"""The app's API, driven through gradio_client against the real server (tests/serve_server.py): every endpoint's
+outputs, determinism, bad requests answered with one clear message while the server keeps serving, concurrency.
 """
 
 import concurrent.futures
@@ -10,111 +7,21 @@ import json
 import os
 import pathlib
 import re
-import shutil
-import socket
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from serve import sampler
-
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
-GRAY, RGB, TEXT = 'tiny-gray', 'tiny-rgb', 'tiny-text'
-READY_LINE = 'GAN sampler ready:'
-_SERVER_ENV = {'CUDA_VISIBLE_DEVICES': '', 'TF_CPP_MIN_LOG_LEVEL': '2', 'PYTHONUNBUFFERED': '1',
-               'GRADIO_ANALYTICS_ENABLED': 'False'}
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Helpers shared with test_browser.py
-
-def build_models_dir(root: pathlib.Path) -> pathlib.Path:
-  """root/models with tiny-gray (16x16x1, latent 8), tiny-rgb (16x16x3), tiny-text (12 characters) and two
-  malformed folders."""
-  from export.model_folder import export_model
-  from tests.conftest import make_tiny_run_dir, make_tiny_text_run_dir
-  models_dir = root / 'models'
-  for name, channels in ((GRAY, 1), (RGB, 3)):
-    make_tiny_run_dir(root / f'run-{name}', channels=channels, seed=channels)
-    export_model(str(root / f'run-{name}'), models_dir=str(models_dir), name=name, log=lambda *_: None)
-  make_tiny_text_run_dir(root / f'run-{TEXT}', root / 'play.txt')
-  export_model(str(root / f'run-{TEXT}'), models_dir=str(models_dir), name=TEXT, log=lambda *_: None)
-  broken = models_dir / 'broken-onnx'  # not a protobuf at all
-  broken.mkdir()
-  (broken / 'model.onnx').write_bytes(b'this is not an onnx model')
-  shutil.copy(models_dir / GRAY / 'metadata.json', broken / 'metadata.json')
-  mismatch = models_dir / 'wrong-latent-dim'  # a valid graph whose metadata disagrees with its input shape
-  mismatch.mkdir()
-  shutil.copy(models_dir / GRAY / 'model.onnx', mismatch / 'model.onnx')
-  metadata = json.loads((models_dir / GRAY / 'metadata.json').read_text())
-  (mismatch / 'metadata.json').write_text(json.dumps({**metadata, 'latent_dim': 9}))
-  return models_dir
-
-
-def free_port() -> int:
-  with socket.socket() as s:
-    s.bind(('127.0.0.1', 0))
-    return s.getsockname()[1]
-
-
-class Server:
-  """`python -m serve.app` in a subprocess; `url` once it printed its ready line."""
-
-  def __init__(self, log_path: pathlib.Path, *flags, env=None):
-    self.port = free_port()
-    self.log_path = log_path
-    self._log = open(log_path, 'w')
-    self.proc = subprocess.Popen([sys.executable, '-m', 'serve.app', f'--port={self.port}', *flags], cwd=REPO_ROOT,
-                                 env={**os.environ, **_SERVER_ENV, **(env or {})}, stdout=self._log,
-                                 stderr=subprocess.STDOUT)
-    self.url = f'http://127.0.0.1:{self.port}/'
-
-  def log(self) -> str:
-    return self.log_path.read_text()
-
-  def wait_ready(self, timeout_s: float = 90) -> 'Server':
-    deadline = time.monotonic() + timeout_s
-    while READY_LINE not in self.log():
-      if self.proc.poll() is not None:
-        raise RuntimeError(f'serve.app exited with {self.proc.returncode}:\n{self.log()}')
-      if time.monotonic() > deadline:
-        raise RuntimeError(f'serve.app not ready after {timeout_s} s:\n{self.log()}')
-      time.sleep(0.2)
-    return self
-
-  def stop(self) -> None:
-    if self.proc.poll() is None:
-      self.proc.terminate()
-      try:
-        self.proc.wait(10)
-      except subprocess.TimeoutExpired:
-        self.proc.kill()
-        self.proc.wait()
-    self._log.close()
-
-
-def run_app(*flags, env=None, timeout=60) -> subprocess.CompletedProcess:
-  """Runs `python -m serve.app` to completion (for start-up failures)."""
-  return subprocess.run([sys.executable, '-m', 'serve.app', *flags], cwd=REPO_ROOT, capture_output=True,
-                        text=True, timeout=timeout, env={**os.environ, **_SERVER_ENV, **(env or {})})
-
-
-def read_image(path) -> np.ndarray:
-  with Image.open(path) as image:
-    assert image.format == 'PNG', f'{path} is {image.format}, not a lossless PNG'
-    return np.asarray(image)
+from tests.serve_server import GRAY, READY_LINE, RGB, TEXT, Server, read_image, sample
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Fixtures
 
-@pytest.fixture(scope='session')
-def models_dir(tmp_path_factory) -> pathlib.Path:
-  return build_models_dir(tmp_path_factory.mktemp('serve'))
+@pytest.fixture(scope='module')
+def models_dir(serve_models_dir) -> pathlib.Path:
+  return serve_models_dir
 
 
 @pytest.fixture(scope='module')
@@ -129,11 +36,6 @@ def server(models_dir, tmp_path_factory):
 def client(server):
   from gradio_client import Client
   return Client(server.url, verbose=False)
-
-
-def sample(client, model=GRAY, seed=0, count=4, scale=1.0):
-  gallery, grid_path, timing = client.predict(model, seed, count, scale, api_name='/sample')
-  return np.stack([read_image(item['image']) for item in gallery]), grid_path, timing
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -332,71 +234,3 @@ def test_twenty_concurrent_clients(server):
     np.testing.assert_array_equal(images, results[seed][0])
     np.testing.assert_array_equal(strip, results[seed][1])
   assert server.proc.poll() is None and 'Traceback' not in server.log()
-
-
-def test_no_models_exits_1_with_a_message(tmp_path):
-  empty = tmp_path / 'models'
-  empty.mkdir()
-  result = run_app(f'--models_dir={empty}', f'--port={free_port()}')
-  assert result.returncode == 1
-  assert (f'no models in {empty}/: train with `python -m training.main` and export with '
-          '`python -m export.to_onnx`') in result.stderr
-  assert 'Traceback' not in result.stderr + result.stdout
-
-
-def test_missing_models_dir_and_only_malformed_models_exit_1(tmp_path, models_dir):
-  bad = tmp_path / 'bad'
-  shutil.copytree(models_dir / 'broken-onnx', bad / 'broken-onnx')
-  result = run_app(f'--models_dir={bad}', f'--port={free_port()}')
-  assert result.returncode == 1
-  assert "skipped model folder 'broken-onnx'" in result.stderr and f'no models in {bad}/' in result.stderr
-  assert 'Traceback' not in result.stderr
-
-
-def test_cuda_provider_on_a_cpu_host_is_a_clear_error(models_dir):
-  from serve import sessions
-  if sessions.cuda_driver_usable():
-    pytest.skip('this host has a usable GPU')
-  result = run_app(f'--models_dir={models_dir}', '--provider=cuda', f'--port={free_port()}')
-  assert result.returncode == 1
-  assert '--provider=cuda: no usable CUDA driver/GPU on this host' in result.stderr
-  assert 'Traceback' not in result.stderr
-
-
-def test_auth_from_the_environment(models_dir, tmp_path):
-  from gradio_client import Client
-  only_gray = tmp_path / 'models'
-  shutil.copytree(models_dir / GRAY, only_gray / GRAY)
-  server = Server(tmp_path / 'auth.log', f'--models_dir={only_gray}', env={'GAN_SERVE_AUTH': 'alice:s3cret'})
-  try:
-    server.wait_ready()
-    assert '(login required)' in server.log()
-    with pytest.raises(Exception):
-      Client(server.url, verbose=False).predict(api_name='/models')
-    with pytest.raises(Exception):
-      Client(server.url, auth=('alice', 'wrong'), verbose=False)
-    authed = Client(server.url, auth=('alice', 's3cret'), verbose=False)
-    assert [m['name'] for m in authed.predict(api_name='/models')['models']] == [GRAY]
-  finally:
-    server.stop()
-
-
-def test_bad_auth_value_is_a_usage_error(tmp_path):
-  result = run_app(f'--models_dir={tmp_path}', '--auth=nocolon')
-  assert result.returncode == 2 and '--auth / $GAN_SERVE_AUTH must look like user:password' in result.stderr
-
-
-def test_a_short_load_run_with_a_model_file_overwritten_mid_run(models_dir, tmp_path):
-  """benchmarks/serve_load.py for real, briefly: 4 clients, 2 rounds of 4 s, the served model's file replaced by
-  garbage 1 s in; every request succeeds (the server keeps the version it loaded) and the figures are written."""
-  out = tmp_path / 'load.json'
-  done = subprocess.run([sys.executable, '-m', 'benchmarks.serve_load', f'--models_dir={models_dir}', '--clients=4',
-                         '--seconds=4', '--rounds=2', '--garbage_at=1', f'--json={out}'], cwd=REPO_ROOT,
-                        capture_output=True, text=True, timeout=240, env={**os.environ, **_SERVER_ENV})
-  assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-  assert 'still serving the version loaded before' in done.stdout
-  figures = json.loads(out.read_text())
-  assert figures['model'] == GRAY and len(figures['rounds']) == 2
-  assert all(r['errors'] == 0 and r['requests'] > 0 and r['p99_ms'] >= r['p50_ms'] > 0 for r in figures['rounds'])
-  import onnx
-  onnx.checker.check_model(str(models_dir / GRAY / 'model.onnx'))  # the load run copied the folder, never changed it
