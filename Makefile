@@ -31,7 +31,7 @@ test: venv browser
 
 demo: venv
 	$(PY) -m training.main --flagfile=training/presets/digits.flags --run_dir=runs/demo-digits-$$(date +%Y%m%d-%H%M%S)
-	$(PY) -m export.to_onnx --name=digits-wgan-gp --overwrite
+	$(PY) -m export.to_onnx --name=digits-wgan-gp --fp16 --overwrite
 	$(PY) -m export.to_savedmodel --name=digits-wgan-gp
 	$(PY) -m serve.app --models_dir=models
 

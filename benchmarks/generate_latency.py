@@ -2,9 +2,8 @@ r"""Generation latency on the CPU: the TF SavedModel (serving_default) vs ONNX R
 
   python -m benchmarks.generate_latency
 
-Two freshly exported (untrained: latency does not depend on the weights) generators:
-  digits   the demo preset (training/presets/digits.flags): 16x16x1, latent 64, width 16
-  dcgan64  DCGAN 64x64 RGB, latent 128, width 64 (0.085 GFLOP per image)
+Two freshly exported untrained generators (benchmarks/bench_models.py: digits, the demo preset's shape, and
+dcgan64, DCGAN 64x64 RGB with latent 128 and width 64).
 Both runtimes get the same thread count (--threads, default: the cores this process may use) and run one
 after the other, never at the same time. Target: ORT >= 2.5x the SavedModel at batch 1.
 """
@@ -14,37 +13,18 @@ import statistics
 import sys
 import tempfile
 import time
-import types
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 os.environ.setdefault('CUDA_VISIBLE_DEVICES', '')  # a CPU comparison, also on a GPU host
 
 from absl import app, flags
 
+from benchmarks.bench_models import MODELS, export_untrained
+
 flags.DEFINE_list('batches', ['1', '16', '64'], 'Batch sizes to time.')
 flags.DEFINE_integer('threads', 0, 'Threads for each runtime (0: the cores this process may use).')
 flags.DEFINE_float('seconds', 1.0, 'Minimum timed seconds per measurement (at least 5 runs, after 3 warm-ups).')
 FLAGS = flags.FLAGS
-
-MODELS = {  # name: (latent_dim, image_size, channels, width)
-    'digits': (64, 16, 1, 16),
-    'dcgan64': (128, 64, 3, 64),
-}
-
-
-def _export(work: str, name: str, latent_dim: int, image_size: int, channels: int, width: int) -> str:
-  import keras
-  from export.model_folder import export_model
-  from training import generator_io
-  from training.architectures import ARCHITECTURES
-  keras.utils.set_random_seed(0)
-  generator = ARCHITECTURES['dcgan'].build_generator(latent_dim, image_size, channels, width)
-  config = types.SimpleNamespace(arch='dcgan', latent_dim=latent_dim, image_size=image_size, channels=channels,
-                                 width=width, loss='wgan_gp', dataset=name)
-  run_dir = os.path.join(work, 'runs', name)
-  generator_io.save(generator, generator_io.generator_metadata(config, 0), run_dir)
-  return export_model(run_dir, models_dir=os.path.join(work, 'models'), name=name,
-                      formats=('onnx', 'savedmodel'), log=lambda line: None)
 
 
 def _median_ms(fn) -> float:
@@ -76,7 +56,7 @@ def main(argv):
   print(f'{"model":<8} {"batch":>5} {"TF SavedModel ms":>17} {"ORT ms":>9} {"ORT speedup":>12}')
   with tempfile.TemporaryDirectory() as work:
     for name, shape in MODELS.items():
-      folder = _export(work, name, *shape)
+      folder = export_untrained(work, name)
       serve = tf.saved_model.load(os.path.join(folder, 'saved_model', '1')).signatures['serving_default']
       options = ort.SessionOptions()
       options.intra_op_num_threads = threads

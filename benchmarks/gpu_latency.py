@@ -1,15 +1,19 @@
-r"""ONNX Runtime on an NVIDIA GPU: proves an exported model.onnx runs entirely on the CUDA EP, and times it.
+r"""ONNX Runtime on an NVIDIA GPU: proves exported generators run entirely on the CUDA EP, and times them.
 
-  python -m benchmarks.gpu_latency --model=models/digits-wgan-gp/model.onnx
+  python -m benchmarks.gpu_models --out=gpu_models            # here, with TensorFlow: DCGAN 64x64x3 + the demo shape
+  python -m benchmarks.gpu_latency --model=gpu_models/dcgan64,gpu_models/digits,models/digits-wgan-gp
 
+--model takes model.onnx files and model folders; a folder is timed in fp32 (model.onnx) and, when it holds one,
+fp16 (model_fp16.onnx, float32 z and images at the edges), as `serve.app --precision=auto` would pick on CUDA.
 1. `onnxruntime.preload_dlls()` (CUDA / cuDNN from pip wheels), then a session with providers CUDA, CPU.
 2. `get_providers()[0]` must be CUDAExecutionProvider; onnxruntime-gpu lists CUDA as *available* on any host,
    so anything else (a CPU-only host, a missing driver) ends here: one `error:` line, exit 2.
 3. The session is created with log_severity_level=1 (INFO), ORT's placement lines are captured from stderr and
    the nodes placed on the CPU EP and the Memcpy nodes are counted: a CUDA-clean graph has neither.
 4. Latency at batch 1/64/1024 with plain run() (host arrays in and out) and with io-binding (z and images
-   stay on the GPU), so the difference is the host <-> device copy. See /work/shared/GPU.md.
-Exit status: 0 CUDA-clean, 1 some node ran on the CPU (or a Memcpy was inserted), 2 no CUDA session.
+   stay on the GPU), so the difference is the host <-> device copy; fp16 rows give their speed-up over fp32.
+   Target (H100, DCGAN 64x64 fp32): batch 64 <= 0.35 ms with io-binding. See /work/shared/GPU.md.
+Exit status: 0 all CUDA-clean, 1 some node ran on the CPU (or a Memcpy was inserted), 2 no CUDA session.
 """
 
 import os
@@ -22,10 +26,11 @@ from absl import flags
 
 from common import cli
 
-flags.DEFINE_string('model', None, 'Path of a model.onnx (input z, output images).')
+flags.DEFINE_list('model', None, 'model.onnx files or model folders (fp32 and, when present, fp16), comma-separated.')
 flags.DEFINE_list('batches', ['1', '64', '1024'], 'Batch sizes to time.')
 flags.DEFINE_integer('iters', 50, 'Timed runs per measurement (after 5 warm-up runs).', lower_bound=1)
 FLAGS = flags.FLAGS
+FP32_FILE, FP16_FILE = 'model.onnx', 'model_fp16.onnx'  # as export/model_folder.py writes them
 
 
 class NoCudaSession(Exception):
@@ -92,37 +97,71 @@ def _time(fn, iters: int) -> float:
   return (time.perf_counter() - t0) / iters * 1e3  # ms
 
 
-def main(argv):
-  del argv  # common.cli.run refuses positional arguments
-  if not FLAGS.model:
-    raise cli.UsageError('pass --model=PATH/model.onnx and no positional arguments')
-  if not os.path.isfile(FLAGS.model):
-    raise cli.UsageError(f'no model file {FLAGS.model!r}')
-  if not FLAGS.batches or not all(b.isdigit() and int(b) > 0 for b in FLAGS.batches):
-    raise cli.UsageError(f'--batches takes positive integers, got {",".join(FLAGS.batches) or "nothing"}')
-  batches = [int(b) for b in FLAGS.batches]
+def model_files(paths) -> list:
+  """[(label, precision, path)] for --model: a file as given (fp16 when named model_fp16.onnx), a folder's
+  model.onnx and model_fp16.onnx. Raises UsageError for a path that holds neither."""
+  found = []
+  for path in paths:
+    if os.path.isfile(path):
+      precision = 'fp16' if os.path.basename(path) == FP16_FILE else 'fp32'
+      found.append((os.path.basename(os.path.dirname(os.path.abspath(path))), precision, path))
+    elif os.path.isfile(os.path.join(path, FP32_FILE)):
+      label = os.path.basename(os.path.normpath(path))
+      found.append((label, 'fp32', os.path.join(path, FP32_FILE)))
+      if os.path.isfile(os.path.join(path, FP16_FILE)):
+        found.append((label, 'fp16', os.path.join(path, FP16_FILE)))
+    else:
+      raise cli.UsageError(f'no model file or model folder (with {FP32_FILE}) at {path!r}')
+  return found
+
+
+def latencies(session, batches, iters: int, device: str = 'cuda') -> list:
+  """[(batch, run() ms, io-binding ms)]: z from the host each call vs z and images bound on `device`."""
   import numpy as np
   import onnxruntime as ort
-  session, log = cuda_session(FLAGS.model)
-  placed = placement(log)
-  print(f'providers: {session.get_providers()}')
-  print(f'CPU-placed nodes: {placed["cpu_nodes"]}  Memcpy nodes: {placed["memcpy_nodes"]}  '
-        f'dropped to CPU: {placed["dropped"] or "none"}')
-  latent_dim = session.get_inputs()[0].shape[1]
-  print(f'{"batch":>6} {"run() ms":>10} {"io-binding ms":>14}')
+  z_input, output = session.get_inputs()[0], session.get_outputs()[0].name
+  rows = []
   for batch in batches:
-    z = np.random.RandomState(0).standard_normal((batch, latent_dim)).astype(np.float32)
-    plain = _time(lambda: session.run(['images'], {'z': z}), FLAGS.iters)
+    z = np.random.RandomState(0).standard_normal((batch, z_input.shape[1])).astype(np.float32)
+    plain = _time(lambda: session.run([output], {z_input.name: z}), iters)
     binding = session.io_binding()
-    binding.bind_ortvalue_input('z', ort.OrtValue.ortvalue_from_numpy(z, 'cuda', 0))
-    binding.bind_output('images', 'cuda')
+    binding.bind_ortvalue_input(z_input.name, ort.OrtValue.ortvalue_from_numpy(z, device, 0))
+    binding.bind_output(output, device)
 
     def bound():
       session.run_with_iobinding(binding)
       binding.synchronize_outputs()
 
-    print(f'{batch:>6} {plain:>10.3f} {_time(bound, FLAGS.iters):>14.3f}')
-  return 1 if placed['cpu_nodes'] or placed['memcpy_nodes'] or placed['dropped'] else 0
+    rows.append((batch, plain, _time(bound, iters)))
+  return rows
+
+
+def main(argv):
+  del argv  # common.cli.run refuses positional arguments
+  if not FLAGS.model:
+    raise cli.UsageError('pass --model=PATH[,PATH...] (model.onnx files or model folders) and no positional arguments')
+  if not FLAGS.batches or not all(b.isdigit() and int(b) > 0 for b in FLAGS.batches):
+    raise cli.UsageError(f'--batches takes positive integers, got {",".join(FLAGS.batches) or "nothing"}')
+  batches = [int(b) for b in FLAGS.batches]
+  files = model_files(FLAGS.model)
+  results, unclean = {}, []
+  for label, precision, path in files:
+    session, log = cuda_session(path)
+    placed = placement(log)
+    print(f'{label} {precision} ({path}): providers {session.get_providers()}; CPU-placed nodes '
+          f'{placed["cpu_nodes"]}, Memcpy nodes {placed["memcpy_nodes"]}, dropped to CPU: '
+          f'{placed["dropped"] or "none"}', flush=True)
+    if placed['cpu_nodes'] or placed['memcpy_nodes'] or placed['dropped']:
+      unclean.append(f'{label} {precision}')
+    results[label, precision] = latencies(session, batches, FLAGS.iters)
+  print(f'\n{"model":<16} {"precision":<9} {"batch":>6} {"run() ms":>10} {"io-binding ms":>14} {"vs fp32":>8}')
+  for (label, precision), rows in results.items():
+    for i, (batch, plain, bound) in enumerate(rows):
+      fp32 = results.get((label, 'fp32'))
+      ratio = f'{fp32[i][2] / bound:.2f}x' if precision == 'fp16' and fp32 else ''
+      print(f'{label:<16} {precision:<9} {batch:>6} {plain:>10.3f} {bound:>14.3f} {ratio:>8}')
+  print(f'\nCUDA-clean: {"all" if not unclean else "NOT " + ", ".join(unclean)}')
+  return 1 if unclean else 0
 
 
 if __name__ == '__main__':

@@ -1,0 +1,67 @@
+"""benchmarks.gpu_models (export here, carry to a GPU host) and the parts of benchmarks.gpu_latency that run on
+any host: which files a --model entry names, and the run()/io-binding timing loop (on the CPU EP here)."""
+
+import os
+
+import pytest
+
+from tests.test_export_cli import assert_one_line_error, contents, run_module
+
+
+@pytest.fixture(scope='module')
+def gpu_models(tmp_path_factory):
+  out = tmp_path_factory.mktemp('gpu') / 'gpu_models'
+  proc = run_module('benchmarks.gpu_models', f'--out={out}', '--models=digits')
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  return out
+
+
+def test_gpu_models_writes_fp32_and_fp16_folders(gpu_models):
+  import json
+  assert sorted(os.listdir(gpu_models)) == ['digits']  # no work folder left behind
+  folder = gpu_models / 'digits'
+  assert {'model.onnx', 'model_fp16.onnx', 'metadata.json'} <= set(os.listdir(folder))
+  metadata = json.loads((folder / 'metadata.json').read_text())
+  assert (metadata['latent_dim'], metadata['image_height'], metadata['width']) == (64, 16, 16)
+  assert metadata['cuda_fallback_nodes'] == 0 and metadata['fp16_parity_max_abs_diff'] < metadata['fp16_tolerance']
+
+
+def test_gpu_models_refuses_existing_folders_and_unknown_models(gpu_models):
+  before = contents(gpu_models)
+  assert_one_line_error(run_module('benchmarks.gpu_models', f'--out={gpu_models}', '--models=digits'), 2,
+                        'already exist', '--overwrite')
+  assert_one_line_error(run_module('benchmarks.gpu_models', f'--out={gpu_models}', '--models=digits,cifar'), 2,
+                        'cifar')
+  assert_one_line_error(run_module('benchmarks.gpu_models'), 2, '--out')
+  assert contents(gpu_models) == before
+
+
+def test_model_files_expands_folders_to_fp32_and_fp16(gpu_models, tmp_path):
+  from benchmarks import gpu_latency
+  from common.cli import UsageError
+  folder = gpu_models / 'digits'
+  assert gpu_latency.model_files([str(folder)]) == [('digits', 'fp32', str(folder / 'model.onnx')),
+                                                     ('digits', 'fp16', str(folder / 'model_fp16.onnx'))]
+  assert gpu_latency.model_files([str(folder / 'model_fp16.onnx')]) == [
+      ('digits', 'fp16', str(folder / 'model_fp16.onnx'))]
+  with pytest.raises(UsageError, match='no model file'):
+    gpu_latency.model_files([str(tmp_path)])
+
+
+@pytest.mark.parametrize('file', ['model.onnx', 'model_fp16.onnx'])
+def test_latencies_time_run_and_io_binding(gpu_models, file):
+  import onnxruntime as ort
+  from benchmarks import gpu_latency
+  session = ort.InferenceSession(str(gpu_models / 'digits' / file), providers=['CPUExecutionProvider'])
+  rows = gpu_latency.latencies(session, [1, 3], iters=2, device='cpu')
+  assert [row[0] for row in rows] == [1, 3]
+  assert all(plain > 0 and bound > 0 for _, plain, bound in rows), rows
+
+
+def test_gpu_latency_on_a_folder_needs_a_cuda_session(gpu_models):
+  proc = run_module('benchmarks.gpu_latency', f'--model={gpu_models / "digits"}', '--batches=1', '--iters=1')
+  if proc.returncode in (0, 1) and 'providers ' in proc.stdout:
+    pytest.skip('this host has a working CUDA EP')
+  assert_one_line_error(proc, 2, 'not CUDAExecutionProvider')
+  assert_one_line_error(run_module('benchmarks.gpu_latency', f'--model={gpu_models / "nothing"}'), 2,
+                        'no model file')
