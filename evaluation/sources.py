@@ -95,7 +95,7 @@ def onnx_source(model_path: str) -> Source:
   return Source(model_path, generate_fn, latent_dim, image_size, channels, props.get('dataset'))
 
 
-def _saved_model_dir(path: str) -> str:
+def saved_model_dir(path: str) -> str:
   """models/<name>, models/<name>/saved_model or models/<name>/saved_model/<version> -> the version folder
   (the highest version, as TF Serving loads it)."""
   for candidate in (path, os.path.join(path, 'saved_model')):
@@ -116,7 +116,7 @@ def saved_model_source(path: str) -> Source:
   saved_model/<version>); the latent size and image shape from the signature itself.
   """
   import tensorflow as tf
-  version_dir = _saved_model_dir(path)
+  version_dir = saved_model_dir(path)
   try:
     loaded = tf.saved_model.load(version_dir)
     serving = loaded.signatures['serving_default']

@@ -52,8 +52,8 @@ def _generator(flag: str, path: str):
       session = cpu_session(f.read())
     return (lambda z: session.run(['probs'], {'z': z})[0]), metadata
   import tensorflow as tf
-  from evaluation.sources import _saved_model_dir
-  serving = tf.saved_model.load(_saved_model_dir(path)).signatures['serving_default']
+  from evaluation.sources import saved_model_dir
+  serving = tf.saved_model.load(saved_model_dir(path)).signatures['serving_default']
   return (lambda z: serving(z=tf.constant(z))['probs'].numpy()), metadata
 
 

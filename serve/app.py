@@ -17,7 +17,8 @@ API (gradio_client.Client(url).predict(..., api_name=...)):
                 the whole batch in one file, one download (the /sample gallery is one download per image)
   /models       () -> {"models": [metadata + provider, precision, requests, mean ms per model], "warnings": [...]}
                 after rescanning --models_dir (new, changed and removed model folders)
-  /health       () -> {"status": "ok", "models": n, "devices": [...], "uptime_s": s}
+  /health       () -> {"status": "ok", "models": n, "devices": [...], "uptime_s": s, "sessions": n,
+                "max_sessions": --max_sessions}: sessions whose component state the server holds
 Every generating endpoint's timing text names the device, the precision and the first 12 hex digits of the
 model's weights SHA-256 (metadata.json's weights_sha256), so a response says which weights made it.
 
@@ -55,13 +56,15 @@ flags.DEFINE_enum('precision', 'auto', list(models_lib.PRECISIONS), 'auto: model
 flags.DEFINE_bool('tf32', False, 'Allow TF32 matmuls/convolutions on the CUDA EP (faster on Ampere+, 10-bit mantissa).')
 flags.DEFINE_integer('keep_outputs_s', handlers_lib.OUTPUT_MAX_AGE_S, "Seconds a request's files stay "
                      'downloadable; older ones are deleted (and forgotten by Gradio) on later requests.', lower_bound=1)
+flags.DEFINE_integer('max_sessions', 100, 'Browser tabs / API clients whose component state (picked keyframes, ...) '
+                     'is kept, most recent first; each holds ~140 KB of Python objects.', lower_bound=1)
 flags.DEFINE_integer('rescan_every', 0, 'Rescan --models_dir every N seconds while a page is open (new, changed, '
                      'removed models); 0: only on Refresh.', lower_bound=0)
 
 _DEFAULT_COUNT = handlers_lib.DEFAULT_COUNT
-# Gradio keeps every session's component state (~50 KB each, measured with tracemalloc; each gradio_client is
-# a session) up to this many, oldest dropped first: its default 10,000 lets memory grow by ~500 MB.
-SESSION_CAPACITY = 500
+# --max_sessions: Gradio keeps every session's component state (a copy of each component's config: ~140 KB per
+# session measured with tracemalloc; each gradio_client is a session) up to this many, oldest dropped first.
+# Its default, 10,000, lets the heap grow by ~1.4 GB: under load, new clients were the server's steady growth.
 # Generated images are tiny (16-64 px): scale them up with crisp pixels, not the browser's blur.
 CSS = ('#gallery img, #strip img, #gif img { image-rendering: pixelated; }\n'
        '#strip img, #gif img { width: 100%; height: 100%; object-fit: contain; }')
@@ -93,7 +96,8 @@ def build_demo(handlers: handlers_lib.Handlers, max_concurrency: int = 4, rescan
   guard = handlers_lib.user_errors
   names, text_names = handlers.names(models_lib.SERVED_KIND), handlers.names(models_lib.TEXT_KIND)
   devices = sorted({m.device for m in handlers.models.values()})
-  with gr.Blocks(title='GAN sampler', analytics_enabled=False, delete_cache=(600, 3600)) as demo:
+  from serve import api_errors
+  with api_errors.Blocks(title='GAN sampler', analytics_enabled=False, delete_cache=(600, 3600)) as demo:
     count_all = len(handlers.models)
     gr.Markdown(f'# GAN sampler\n{count_all} model{"s" * (count_all != 1)} on {" and ".join(devices)} · '
                 'image #i of a seed is the same for any count, here and in the exported SavedModel at scale 1.')
@@ -233,11 +237,14 @@ def main(argv):
   output_dir = tempfile.mkdtemp(prefix='gan-serve-', dir=get_upload_folder())
   atexit.register(shutil.rmtree, output_dir, ignore_errors=True)
   signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a plain `kill` also runs the atexit clean-up
-  demo = build_demo(handlers_lib.Handlers(registry, output_dir, FLAGS.keep_outputs_s), FLAGS.max_concurrency, FLAGS.rescan_every)
+  from serve import api_errors  # imports Gradio
+  demo = build_demo(handlers_lib.Handlers(registry, output_dir, FLAGS.keep_outputs_s), FLAGS.max_concurrency,
+                    FLAGS.rescan_every)
   try:
     _, local_url, _ = demo.launch(server_name=FLAGS.host, server_port=FLAGS.port, share=False, auth=auth,
                                   ssr_mode=False, quiet=True, prevent_thread_lock=True, footer_links=['api'],
-                                  css=CSS, state_session_capacity=SESSION_CAPACITY)
+                                  css=CSS, state_session_capacity=FLAGS.max_sessions,
+                                  app_kwargs=api_errors.APP_KWARGS)
   except OSError as e:  # port taken
     return cli.error(f'cannot serve on {FLAGS.host}:{FLAGS.port}: {e}', 1)
   print(f'GAN sampler ready: {local_url}' + ('  (login required)' if auth else ''), flush=True)

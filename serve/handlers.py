@@ -196,8 +196,10 @@ class Handlers:
     return gr.update(choices=image_names), gr.update(choices=image_names), gr.update(choices=text_names)
 
   def health(self):
+    holder = getattr(self.demo, 'state_holder', None)  # sessions: the memory that grows with clients (--max_sessions)
     return {'status': 'ok', 'models': len(self.models), 'devices': sorted({m.device for m in self.models.values()}),
-            'uptime_s': round(time.monotonic() - self.started, 1)}
+            'uptime_s': round(time.monotonic() - self.started, 1),
+            'sessions': len(holder.session_data) if holder else 0, 'max_sessions': holder.capacity if holder else 0}
 
   def first_sample(self):
     """What the Sample tab shows when the page opens: 16 images of seed 0 of the first image model."""

@@ -53,6 +53,7 @@ class LoadedModel:
   session: object
   provider: str
   input_name: str
+  output_name: str  # the first output: images, or text probabilities (a text graph's `ids` is not needed here)
   precision: str = 'fp32'  # 'fp32' (model.onnx) or 'fp16' (model_fp16.onnx)
   requests: int = 0  # answered requests and their total time, for /models
   total_ms: float = 0.0
@@ -90,7 +91,7 @@ class LoadedModel:
 
   def generate(self, latents: np.ndarray) -> np.ndarray:
     """(B, latent_dim) float32 -> (B, H, W, C) float32 in [-1, 1], or text probabilities (B, seq_len, vocab)."""
-    return self.session.run(None, {self.input_name: np.ascontiguousarray(latents, np.float32)})[0]
+    return self.session.run([self.output_name], {self.input_name: np.ascontiguousarray(latents, np.float32)})[0]
 
   def sample(self, seed, count, scale=1.0) -> np.ndarray:
     """uint8 images (count, H, W[, 3]) of `seed`; image i depends on (model, seed, i, scale) alone.
@@ -164,9 +165,9 @@ def output_dims(metadata: dict) -> list:
   return [metadata['image_height'], metadata['image_width'], metadata['channels']]
 
 
-def _check_shapes(session, metadata: dict) -> str:
+def _check_shapes(session, metadata: dict) -> tuple:
   """Checks the graph's one input (B, latent_dim) and first output (B, H, W, C) or (B, seq_len, vocab) against
-  the metadata."""
+  the metadata; returns their names."""
   inputs, outputs = session.get_inputs(), session.get_outputs()
   if len(inputs) != 1:
     raise ModelError(f'the graph has {len(inputs)} inputs, expected one latent input')
@@ -179,7 +180,7 @@ def _check_shapes(session, metadata: dict) -> str:
     if len(shape) != len(dims) + 1 or any(isinstance(s, int) and s != d for s, d in zip(shape[1:], dims)):
       raise ModelError(f'graph {role} {arg.name!r} has shape {shape}, metadata says (batch, '
                        f'{", ".join(map(str, dims))})')
-  return inputs[0].name
+  return inputs[0].name, outputs[0].name
 
 
 def load_model(folder: str, provider: str = 'auto', threads: int | None = None, precision: str = 'auto',
@@ -201,9 +202,10 @@ def load_model(folder: str, provider: str = 'auto', threads: int | None = None, 
     raise ModelError(str(e)) from None
   except Exception as e:  # onnxruntime's Fail / InvalidGraph / ...
     raise ModelError(f'ONNX Runtime cannot load {MODEL_FILE}: {str(e).strip().splitlines()[0][:200]}') from None
-  input_name = _check_shapes(session, metadata)
+  input_name, output_name = _check_shapes(session, metadata)
   model = LoadedModel(name=os.path.basename(os.path.normpath(folder)), path=folder, metadata=metadata,
-                      session=session, provider=used, input_name=input_name, precision=used_precision)
+                      session=session, provider=used, input_name=input_name, output_name=output_name,
+                      precision=used_precision)
   try:
     warm = sessions.warm_up(session, input_name, model.latent_dim, used)  # first runs allocate: not on requests
   except Exception as e:

@@ -95,12 +95,9 @@ APP = [
     AppCase('app_http_data_not_a_list', '/sample', message='...Input should be a valid list...',
             body='{"data": "digits"}', status=422),
     AppCase('app_http_too_few_values', '/sample', message='...sample...4...3...',
-            body='{"data": ["digits", 1, 4]}',
-            known_bug='the error event carries no text ({"error": null}) and the server logs a traceback '
-            "(Gradio's own input-count check, before serve/app.py's handler runs)"),
+            body='{"data": ["digits", 1, 4]}'),
     AppCase('app_http_unknown_endpoint', '/generate', message='.../generate...', body='{"data": ["digits", 1, 4, 1.0]}',
-            status=404, known_bug='HTTP 500 "Internal Server Error" and a traceback in the server log '
-            "(Gradio's FnIndexInferError, not caught in serve/app.py)"),
+            status=404),
 ]
 APP_BY_ID = {case.id: case for case in APP}
 

@@ -65,6 +65,22 @@ def test_auth_from_the_environment(models_dir, tmp_path):
     server.stop()
 
 
+def test_max_sessions_bounds_the_sessions_the_server_holds(models_dir, tmp_path):
+  """Each gradio_client is a session whose component state the server keeps (~140 KB): with --max_sessions=2 the
+  third client's first call evicts the oldest, as /health reports."""
+  from gradio_client import Client
+  only_gray = tmp_path / 'models'
+  shutil.copytree(models_dir / GRAY, only_gray / GRAY)
+  server = Server(tmp_path / 'sessions.log', f'--models_dir={only_gray}', '--max_sessions=2')
+  try:
+    server.wait_ready()
+    held = [Client(server.url, verbose=False).predict(api_name='/health') for _ in range(4)]
+    assert [h['sessions'] for h in held] == [1, 2, 2, 2] and held[-1]['max_sessions'] == 2
+  finally:
+    server.stop()
+  assert 'Traceback' not in server.log()
+
+
 def test_bad_auth_value_is_a_usage_error(tmp_path):
   result = run_app(f'--models_dir={tmp_path}', '--auth=nocolon')
   assert result.returncode == 2 and '--auth / $GAN_SERVE_AUTH must look like user:password' in result.stderr
@@ -75,12 +91,22 @@ def test_a_short_load_run_with_a_model_file_overwritten_mid_run(models_dir, tmp_
   garbage 1 s in; every request succeeds (the server keeps the version it loaded) and the figures are written."""
   out = tmp_path / 'load.json'
   done = subprocess.run([sys.executable, '-m', 'benchmarks.serve_load', f'--models_dir={models_dir}', '--clients=4',
-                         '--seconds=4', '--rounds=2', '--garbage_at=1', f'--json={out}'], cwd=REPO_ROOT,
-                        capture_output=True, text=True, timeout=240, env={**os.environ, **_SERVER_ENV})
+                         '--seconds=4', '--rounds=2', '--warmup_rounds=0', '--garbage_at=1', f'--json={out}'],
+                        cwd=REPO_ROOT, capture_output=True, text=True, timeout=240, env={**os.environ, **_SERVER_ENV})
   assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
   assert 'still serving the version loaded before' in done.stdout
   figures = json.loads(out.read_text())
   assert figures['model'] == GRAY and len(figures['rounds']) == 2
   assert all(r['errors'] == 0 and r['requests'] > 0 and r['p99_ms'] >= r['p50_ms'] > 0 for r in figures['rounds'])
+  assert all(r['rss_max_mib'] >= r['rss_mean_mib'] > 100 for r in figures['rounds'])  # sampled during the round
+  means = [r['rss_mean_mib'] for r in figures['rounds']]
+  assert figures['rss_growth_percent'] == pytest.approx((means[1] - means[0]) / means[0] * 100)  # no warm-up round
   import onnx
   onnx.checker.check_model(str(models_dir / GRAY / 'model.onnx'))  # the load run copied the folder, never changed it
+
+
+def test_a_load_run_needs_a_round_after_the_warm_up(tmp_path):
+  done = subprocess.run([sys.executable, '-m', 'benchmarks.serve_load', f'--models_dir={tmp_path}', '--rounds=2',
+                         '--warmup_rounds=2'], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+  assert done.returncode == 2 and done.stderr.strip().splitlines()[-1] == (
+      'error: --warmup_rounds=2 leaves no round to measure of --rounds=2'), done.stderr[-2000:]
