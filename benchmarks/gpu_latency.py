@@ -8,8 +8,9 @@ fp16 (model_fp16.onnx, float32 z and images at the edges), as `serve.app --preci
 1. `onnxruntime.preload_dlls()` (CUDA / cuDNN from pip wheels), then a session with providers CUDA, CPU.
 2. `get_providers()[0]` must be CUDAExecutionProvider; onnxruntime-gpu lists CUDA as *available* on any host,
    so anything else (a CPU-only host, a missing driver) ends here: one `error:` line, exit 2.
-3. The session is created with log_severity_level=1 (INFO), ORT's placement lines are captured from stderr and
-   the nodes placed on the CPU EP and the Memcpy nodes are counted: a CUDA-clean graph has neither.
+3. The session is created with log_severity_level=0 (VERBOSE: ORT 1.31 logs the node placement only there), its
+   log is captured from stderr and every node's provider is read from it, with the Memcpy nodes ORT inserted:
+   a CUDA-clean graph has no node on the CPU EP and no Memcpy node.
 4. Latency at batch 1/64/1024 with plain run() (host arrays in and out) and with io-binding (z and images
    stay on the GPU), so the difference is the host <-> device copy; fp16 rows give their speed-up over fp32.
    Target (H100, DCGAN 64x64 fp32): batch 64 <= 0.35 ms with io-binding. See /work/shared/GPU.md.
@@ -62,7 +63,7 @@ def cuda_session(model_path: str):
   if hasattr(ort, 'preload_dlls'):
     ort.preload_dlls()
   options = ort.SessionOptions()
-  options.log_severity_level = 1  # INFO: node placement and the Memcpy nodes ORT inserts
+  options.log_severity_level = 0  # VERBOSE: ORT logs the node placement at this level only (1.31)
   with _CapturedStderr() as captured:
     try:
       session = ort.InferenceSession(model_path, options,
@@ -78,14 +79,30 @@ def cuda_session(model_path: str):
   return session, captured.text
 
 
+_PLACED = re.compile(r'(?:Node\(s\)|All nodes) placed on \[(\w+)\]\. Number of nodes: (\d+)')
+_NODE = re.compile(r'VerifyEachNodeIsAssignedToAnEp\]\s{3}(\S+) \((.*)\)')
+
+
 def placement(log: str) -> dict:
-  """CPU-placed node and Memcpy counts read from ORT's INFO log of session creation."""
+  """Every node's provider, read from ORT's VERBOSE log of session creation (session_state.cc's "Node placements":
+  "All nodes placed on [EP]. Number of nodes: N" when one EP takes the graph, else per EP a "Node(s) placed on"
+  line followed by one "OpType (name)" line per node), plus the Memcpy nodes ORT inserted and the nodes it
+  dropped to the CPU."""
+  providers, nodes, current = {}, {}, None
+  for line in log.splitlines():
+    placed = _PLACED.search(line)
+    if placed:
+      current = placed.group(1)
+      providers[current] = providers.get(current, 0) + int(placed.group(2))
+      continue
+    node = _NODE.search(line)
+    if node and current:
+      nodes.setdefault(current, []).append(f'{node.group(1)} ({node.group(2)})')
   memcpy = sum(int(n) for n in re.findall(r'(\d+) Memcpy nodes are added', log))
   dropped = re.findall(r'Dropping the (\w+) node: (\S+)', log)
-  cpu_nodes = re.findall(r'Node\(s\) placed on \[CPUExecutionProvider\]\. Number of nodes: (\d+)', log)
   fallback = re.findall(r'CUDA kernel not supported\. Fallback to CPU execution provider for Op type: (\w+)', log)
-  return {'cpu_nodes': sum(int(n) for n in cpu_nodes), 'memcpy_nodes': memcpy,
-          'dropped': [f'{op} {name}' for op, name in dropped] + fallback}
+  return {'providers': providers, 'nodes': nodes, 'cpu_nodes': providers.get('CPUExecutionProvider', 0),
+          'memcpy_nodes': memcpy, 'dropped': [f'{op} {name}' for op, name in dropped] + fallback}
 
 
 def _time(fn, iters: int) -> float:
@@ -148,9 +165,12 @@ def main(argv):
   for label, precision, path in files:
     session, log = cuda_session(path)
     placed = placement(log)
-    print(f'{label} {precision} ({path}): providers {session.get_providers()}; CPU-placed nodes '
-          f'{placed["cpu_nodes"]}, Memcpy nodes {placed["memcpy_nodes"]}, dropped to CPU: '
-          f'{placed["dropped"] or "none"}', flush=True)
+    counts = ', '.join(f'{ep} {n}' for ep, n in placed['providers'].items()) or 'not in the log'
+    print(f'{label} {precision} ({path}): providers {session.get_providers()}; nodes placed: {counts}; CPU-placed '
+          f'nodes {placed["cpu_nodes"]} {placed["nodes"].get("CPUExecutionProvider", "")}, Memcpy nodes '
+          f'{placed["memcpy_nodes"]}, dropped to CPU: {placed["dropped"] or "none"}', flush=True)
+    if not placed['providers']:
+      unclean.append(f'{label} {precision} (no node placement in ORT\'s log: cannot prove it CUDA-clean)')
     if placed['cpu_nodes'] or placed['memcpy_nodes'] or placed['dropped']:
       unclean.append(f'{label} {precision}')
     results[label, precision] = latencies(session, batches, FLAGS.iters)

@@ -65,3 +65,39 @@ def test_gpu_latency_on_a_folder_needs_a_cuda_session(gpu_models):
   assert_one_line_error(proc, 2, 'not CUDAExecutionProvider')
   assert_one_line_error(run_module('benchmarks.gpu_latency', f'--model={gpu_models / "nothing"}'), 2,
                         'no model file')
+
+
+def test_placement_reads_ort_s_own_log_of_a_real_session(gpu_models):
+  """The parser against what ORT 1.31 really logs (here one EP takes the graph: "All nodes placed on ...")."""
+  import onnxruntime as ort
+  from benchmarks import gpu_latency
+  options = ort.SessionOptions()
+  options.log_severity_level = 0
+  with gpu_latency._CapturedStderr() as captured:
+    ort.InferenceSession(str(gpu_models / 'digits' / 'model.onnx'), options, providers=['CPUExecutionProvider'])
+  placed = gpu_latency.placement(captured.text)
+  assert list(placed['providers']) == ['CPUExecutionProvider'] and placed['cpu_nodes'] > 5, placed
+  assert placed['memcpy_nodes'] == 0 and placed['dropped'] == []
+
+
+def test_placement_of_a_graph_split_between_cuda_and_cpu():
+  """A split graph as session_state.cc logs it (per EP a count line, then one "OpType (name)" line per node), with
+  the Memcpy and asymmetric-pads warnings ORT prints for a ConvTranspose the CUDA EP cannot run."""
+  from benchmarks import gpu_latency
+  prefix = '2026-11-24 10:00:00.0 [V:onnxruntime:, session_state.cc:1581 VerifyEachNodeIsAssignedToAnEp]'
+  log = '\n'.join([
+      '2026-11-24 10:00:00.0 [W:onnxruntime:, conv_transpose.cc:60 GetCapability] Dropping the ConvTranspose '
+      'node: up1 to CPU because it requires asymmetric padding which the CUDA EP currently does not support',
+      '2026-11-24 10:00:00.0 [W:onnxruntime:, transformer_memcpy.cc:74 ApplyImpl] 2 Memcpy nodes are added to '
+      'the graph main_graph for CUDAExecutionProvider. It might have negative impact on performance.',
+      f'{prefix} Node placements',
+      f'{prefix}  Node(s) placed on [CUDAExecutionProvider]. Number of nodes: 3',
+      f'{prefix}   Gemm (dense)', f'{prefix}   MemcpyToHost (Memcpy)', f'{prefix}   MemcpyFromHost (Memcpy_1)',
+      f'{prefix}  Node(s) placed on [CPUExecutionProvider]. Number of nodes: 1',
+      f'{prefix}   ConvTranspose (up1)',
+  ])
+  placed = gpu_latency.placement(log)
+  assert placed['providers'] == {'CUDAExecutionProvider': 3, 'CPUExecutionProvider': 1}
+  assert placed['nodes']['CPUExecutionProvider'] == ['ConvTranspose (up1)'] and placed['cpu_nodes'] == 1
+  assert placed['memcpy_nodes'] == 2 and placed['dropped'] == ['ConvTranspose up1']
+  assert gpu_latency.placement('')['providers'] == {}  # nothing logged: main() calls that not proven clean
