@@ -10,16 +10,16 @@ after the other, never at the same time. Target: ORT >= 2.5x the SavedModel at b
 
 import os
 import statistics
-import sys
 import tempfile
 import time
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 os.environ.setdefault('CUDA_VISIBLE_DEVICES', '')  # a CPU comparison, also on a GPU host
 
-from absl import app, flags
+from absl import flags
 
 from benchmarks.bench_models import MODELS, export_untrained
+from common import cli
 
 flags.DEFINE_list('batches', ['1', '16', '64'], 'Batch sizes to time.')
 flags.DEFINE_integer('threads', 0, 'Threads for each runtime (0: the cores this process may use).')
@@ -39,9 +39,9 @@ def _median_ms(fn) -> float:
 
 
 def main(argv):
-  if len(argv) > 1:
-    print(f'error: unexpected arguments: {" ".join(argv[1:])}', file=sys.stderr)
-    return 2
+  del argv  # common.cli.run refuses positional arguments
+  if not FLAGS.batches or not all(b.isdigit() and int(b) > 0 for b in FLAGS.batches):
+    raise cli.UsageError(f'--batches takes positive integers, got {",".join(FLAGS.batches) or "nothing"}')
   import logging as std_logging
   from absl import logging
   logging.set_verbosity(logging.WARNING)  # the exports' INFO lines would split the table
@@ -50,6 +50,7 @@ def main(argv):
   import numpy as np
   import onnxruntime as ort
   import tensorflow as tf
+  from evaluation.sources import saved_model_dir
   tf.config.threading.set_intra_op_parallelism_threads(threads)
   tf.config.threading.set_inter_op_parallelism_threads(1)  # one op at a time, as ORT's sequential mode
   print(f'TF {tf.__version__} vs ONNX Runtime {ort.__version__}, {threads} threads each, CPU')
@@ -57,7 +58,7 @@ def main(argv):
   with tempfile.TemporaryDirectory() as work:
     for name, shape in MODELS.items():
       folder = export_untrained(work, name)
-      serve = tf.saved_model.load(os.path.join(folder, 'saved_model', '1')).signatures['serving_default']
+      serve = tf.saved_model.load(saved_model_dir(folder)).signatures['serving_default']
       options = ort.SessionOptions()
       options.intra_op_num_threads = threads
       options.inter_op_num_threads = 1
@@ -73,4 +74,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

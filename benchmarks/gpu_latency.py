@@ -14,7 +14,8 @@ fp16 (model_fp16.onnx, float32 z and images at the edges), as `serve.app --preci
 4. Latency at batch 1/64/1024 with plain run() (host arrays in and out) and with io-binding (z and images
    stay on the GPU), so the difference is the host <-> device copy; fp16 rows give their speed-up over fp32.
    Target (H100, DCGAN 64x64 fp32): batch 64 <= 0.35 ms with io-binding. See /work/shared/GPU.md.
-Exit status: 0 all CUDA-clean, 1 some node ran on the CPU (or a Memcpy was inserted), 2 no CUDA session.
+Exit status: 0 all CUDA-clean, 1 some node ran on the CPU, a Memcpy was inserted or ORT logged no placement,
+2 no CUDA session or bad flags.
 """
 
 import os
@@ -129,6 +130,10 @@ def model_files(paths) -> list:
         found.append((label, 'fp16', os.path.join(path, FP16_FILE)))
     else:
       raise cli.UsageError(f'no model file or model folder (with {FP32_FILE}) at {path!r}')
+  labels = [(label, precision) for label, precision, _ in found]
+  twice = sorted({f'{label} {precision}' for label, precision in labels if labels.count((label, precision)) > 1})
+  if twice:  # rows and the fp16-vs-fp32 ratio are matched by name
+    raise cli.UsageError(f'--model names {", ".join(twice)} more than once (folders of the same name?)')
   return found
 
 
@@ -137,16 +142,18 @@ def latencies(session, batches, iters: int, device: str = 'cuda') -> list:
   import numpy as np
   import onnxruntime as ort
   z_input, output = session.get_inputs()[0], session.get_outputs()[0].name
+  quiet = ort.RunOptions()
+  quiet.log_severity_level = 3  # runs would log at the session's level (VERBOSE, for the placement) by default
   rows = []
   for batch in batches:
     z = np.random.RandomState(0).standard_normal((batch, z_input.shape[1])).astype(np.float32)
-    plain = _time(lambda: session.run([output], {z_input.name: z}), iters)
+    plain = _time(lambda: session.run([output], {z_input.name: z}, quiet), iters)
     binding = session.io_binding()
     binding.bind_ortvalue_input(z_input.name, ort.OrtValue.ortvalue_from_numpy(z, device, 0))
     binding.bind_output(output, device)
 
     def bound():
-      session.run_with_iobinding(binding)
+      session.run_with_iobinding(binding, quiet)
       binding.synchronize_outputs()
 
     rows.append((batch, plain, _time(bound, iters)))
@@ -171,7 +178,7 @@ def main(argv):
           f'{placed["memcpy_nodes"]}, dropped to CPU: {placed["dropped"] or "none"}', flush=True)
     if not placed['providers']:
       unclean.append(f'{label} {precision} (no node placement in ORT\'s log: cannot prove it CUDA-clean)')
-    if placed['cpu_nodes'] or placed['memcpy_nodes'] or placed['dropped']:
+    elif placed['cpu_nodes'] or placed['memcpy_nodes'] or placed['dropped']:
       unclean.append(f'{label} {precision}')
     results[label, precision] = latencies(session, batches, FLAGS.iters)
   print(f'\n{"model":<16} {"precision":<9} {"batch":>6} {"run() ms":>10} {"io-binding ms":>14} {"vs fp32":>8}')

@@ -58,4 +58,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  cli.run(main, errors={ExportError: 1})
+  cli.run(main, errors={ExportError: 1, OSError: 1})  # OSError: --out cannot be written

@@ -7,9 +7,11 @@ The server (`python -m serve.app`) runs in its own process on 127.0.0.1 (loopbac
 bounded by the flags). Every client loops /sample (--count images, a new seed each call) until the round ends.
 Per round: requests/s, p50/p99 latency, errors; and the server's resident memory (VmRSS, read every 0.25 s: mean
 and max per round). The goal is 0 errors and < 10% growth of the mean RSS from the first round after
---warmup_rounds to the last: under 20 clients the server's native heap rises for its first ~2,000 requests and
-then holds (docs/benchmarks.md), so a run that should show a leak runs past that: --rounds=12 --warmup_rounds=4. With --garbage_at=S the first model's model.onnx is overwritten with
-random bytes S seconds into the first round and /models (a rescan) is called: the server must keep serving the
+--warmup_rounds to the last: under 20 clients the server's native heap rises for its first ~1,600 requests and
+then holds (docs/benchmarks.md), so a run that should show a leak runs past that: --rounds=12 --warmup_rounds=4.
+The server keeps request files for --seconds (--keep_outputs_s; its default is 900 s), so the rounds after the
+first see files deleted as fast as new ones come. With --garbage_at=S the first model's model.onnx is overwritten
+with random bytes S seconds into the first round and /models (a rescan) is called: the server must keep serving the
 version it loaded, with no failed request. Prints one table; --json writes the figures.
 """
 
@@ -18,11 +20,12 @@ import json
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 
-from absl import app, flags, logging
+from absl import flags, logging
+
+from common import cli
 
 flags.DEFINE_string('models_dir', 'models', 'Folder of exported models (as serve.app reads it); copied, never changed.')
 flags.DEFINE_string('model', None, 'Model folder name (default: the first image model).')
@@ -109,9 +112,10 @@ def run_round(url: str, name: str, clients: int, seconds: float, count: int, dow
 def main(argv):
   del argv
   if FLAGS.warmup_rounds >= FLAGS.rounds:
-    print(f'error: --warmup_rounds={FLAGS.warmup_rounds} leaves no round to measure of --rounds={FLAGS.rounds}',
-          file=sys.stderr)
-    return 2
+    raise cli.UsageError(f'--warmup_rounds={FLAGS.warmup_rounds} leaves no round to measure of '
+                         f'--rounds={FLAGS.rounds}')
+  if not os.path.isdir(FLAGS.models_dir):
+    raise cli.UsageError(f'--models_dir={FLAGS.models_dir!r} is not a folder of exported models')
   logging.set_verbosity(logging.WARNING)
   from benchmarks.app_server import start_server
   from serve import models as models_lib
@@ -121,15 +125,12 @@ def main(argv):
   models, _ = models_lib.discover_models(models_dir, 'cpu')
   images = [n for n, m in models.items() if m.kind == models_lib.SERVED_KIND]
   if not images:
-    print(f'error: no image model in {FLAGS.models_dir}/', file=sys.stderr)
-    return 1
+    return cli.error(f'no image model in {FLAGS.models_dir}/', 1)
   name = FLAGS.model or images[0]
   if name not in images:
-    print(f'error: no image model {name!r} in {FLAGS.models_dir}/ (have: {", ".join(images)})', file=sys.stderr)
-    return 1
+    raise cli.UsageError(f'no image model {name!r} in {FLAGS.models_dir}/ (have: {", ".join(images)})')
   del models
-  # Request files are kept for one round (the app's default is 15 minutes), so that the rounds after the first
-  # show the steady state: files (and Gradio's record of them) removed as fast as new ones come.
+  # Request files are kept for one round (the app's default is 15 minutes): see the docstring.
   proc, url = start_server(models_dir, 'cpu', os.path.join(work, 'server.log'), [f'--keep_outputs_s={FLAGS.seconds}'])
 
   def garbage():
@@ -158,11 +159,11 @@ def main(argv):
   finally:
     proc.terminate()
     proc.wait(20)
-  base = rounds[min(FLAGS.warmup_rounds, len(rounds) - 1)]
+  base = rounds[FLAGS.warmup_rounds]
   growth = (rounds[-1]['rss_mean_mib'] - base['rss_mean_mib']) / base['rss_mean_mib'] * 100
   total_errors = sum(r['errors'] for r in rounds)
   print(f'RSS {rss_start:.0f} MiB at start, {rounds[-1]["rss_mean_mib"]:.0f} mean in round {len(rounds)}, max '
-        f'{max(r["rss_max_mib"] for r in rounds):.0f}; from round {rounds.index(base) + 1} (after '
+        f'{max(r["rss_max_mib"] for r in rounds):.0f}; from round {FLAGS.warmup_rounds + 1} (after '
         f'{FLAGS.warmup_rounds} warm-up round(s)) to round {len(rounds)}: {growth:+.1f}% (goal < 10%); errors '
         f'{total_errors} (goal 0)')
   if FLAGS.json:
@@ -175,4 +176,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

@@ -25,8 +25,9 @@ class Blocks(gr.Blocks):
 
   def validate_inputs(self, block_fn, inputs):
     if len(inputs) < len(block_fn.inputs):
-      raise gr.Error(f'/{block_fn.api_name} takes {len(block_fn.inputs)} values, got {len(inputs)} '
-                     f'(docs/serving.md lists them)', print_exception=False)
+      name = block_fn.api_name or block_fn.name
+      raise gr.Error(f'/{name} takes {len(block_fn.inputs)} values, got {len(inputs)} (docs/serving.md lists them)',
+                     print_exception=False)
     super().validate_inputs(block_fn, inputs)
 
 
@@ -38,4 +39,6 @@ async def unknown_endpoint(request, error):
                                  f'{_endpoints(request.app.get_blocks())}'}, status_code=404)
 
 
-APP_KWARGS = {'exception_handlers': {FnIndexInferError: unknown_endpoint}}
+def app_kwargs() -> dict:
+  """For `launch(app_kwargs=...)`: a new dict each time, as Gradio adds its own keys to the one it is given."""
+  return {'exception_handlers': {FnIndexInferError: unknown_endpoint}}

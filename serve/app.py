@@ -57,14 +57,12 @@ flags.DEFINE_bool('tf32', False, 'Allow TF32 matmuls/convolutions on the CUDA EP
 flags.DEFINE_integer('keep_outputs_s', handlers_lib.OUTPUT_MAX_AGE_S, "Seconds a request's files stay "
                      'downloadable; older ones are deleted (and forgotten by Gradio) on later requests.', lower_bound=1)
 flags.DEFINE_integer('max_sessions', 100, 'Browser tabs / API clients whose component state (picked keyframes, ...) '
-                     'is kept, most recent first; each holds ~140 KB of Python objects.', lower_bound=1)
+                     'is kept, most recent first; each holds ~140 KB of Python objects. Beyond it the least '
+                     'recently active session loses its state (its picks start over).', lower_bound=1)
 flags.DEFINE_integer('rescan_every', 0, 'Rescan --models_dir every N seconds while a page is open (new, changed, '
                      'removed models); 0: only on Refresh.', lower_bound=0)
 
 _DEFAULT_COUNT = handlers_lib.DEFAULT_COUNT
-# --max_sessions: Gradio keeps every session's component state (a copy of each component's config: ~140 KB per
-# session measured with tracemalloc; each gradio_client is a session) up to this many, oldest dropped first.
-# Its default, 10,000, lets the heap grow by ~1.4 GB: under load, new clients were the server's steady growth.
 # Generated images are tiny (16-64 px): scale them up with crisp pixels, not the browser's blur.
 CSS = ('#gallery img, #strip img, #gif img { image-rendering: pixelated; }\n'
        '#strip img, #gif img { width: 100%; height: 100%; object-fit: contain; }')
@@ -243,8 +241,11 @@ def main(argv):
   try:
     _, local_url, _ = demo.launch(server_name=FLAGS.host, server_port=FLAGS.port, share=False, auth=auth,
                                   ssr_mode=False, quiet=True, prevent_thread_lock=True, footer_links=['api'],
+                                  # Gradio keeps each session's component state (a copy of every component's
+                                  # config, ~140 KB by tracemalloc; each gradio_client is a session), by default
+                                  # 10,000 (~1.4 GB): under load new clients were the server's steady growth.
                                   css=CSS, state_session_capacity=FLAGS.max_sessions,
-                                  app_kwargs=api_errors.APP_KWARGS)
+                                  app_kwargs=api_errors.app_kwargs())
   except OSError as e:  # port taken
     return cli.error(f'cannot serve on {FLAGS.host}:{FLAGS.port}: {e}', 1)
   print(f'GAN sampler ready: {local_url}' + ('  (login required)' if auth else ''), flush=True)
