@@ -14,20 +14,26 @@ MODELS = {  # name: (latent_dim, image_size, channels, width)
 }
 
 
-def export_untrained(work: str, name: str, formats=('onnx', 'savedmodel'), fp16: bool = False) -> str:
-  """Builds MODELS[name] as a DCGAN generator with seed 0, saves it as a run dir under work/runs and exports it
-  to work/models/<name>/ through the same export as a trained run (every check, parity included). Returns the
-  model folder."""
+def save_untrained_run(run_dir: str, latent_dim: int, image_size: int, channels: int, width: int,
+                       loss: str = 'wgan_gp', dataset: str = 'digits', step: int = 0, seed: int = 0):
+  """An untrained DCGAN generator (weights from `seed`) saved as training saves one, in run_dir/generator/;
+  returns the Keras model. Also the tests' tiny run dirs (tests/conftest.py)."""
   import keras
-  from export.model_folder import export_model
   from training import generator_io
   from training.architectures import ARCHITECTURES
-  latent_dim, image_size, channels, width = MODELS[name]
-  keras.utils.set_random_seed(0)
+  keras.utils.set_random_seed(seed)
   generator = ARCHITECTURES['dcgan'].build_generator(latent_dim, image_size, channels, width)
   config = types.SimpleNamespace(arch='dcgan', latent_dim=latent_dim, image_size=image_size, channels=channels,
-                                 width=width, loss='wgan_gp', dataset=name)
+                                 width=width, loss=loss, dataset=dataset)
+  generator_io.save(generator, generator_io.generator_metadata(config, step), str(run_dir))
+  return generator
+
+
+def export_untrained(work: str, name: str, formats=('onnx', 'savedmodel'), fp16: bool = False) -> str:
+  """Saves MODELS[name] untrained (seed 0) as a run dir under work/runs and exports it to work/models/<name>/
+  through the same export as a trained run (every check, parity included). Returns the model folder."""
+  from export.model_folder import export_model
   run_dir = os.path.join(work, 'runs', name)
-  generator_io.save(generator, generator_io.generator_metadata(config, 0), run_dir)
+  save_untrained_run(run_dir, *MODELS[name], dataset=name)
   return export_model(run_dir, models_dir=os.path.join(work, 'models'), name=name, formats=formats, fp16=fp16,
                       overwrite=True, log=lambda line: None)

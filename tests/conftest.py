@@ -36,16 +36,9 @@ def shared_data() -> pathlib.Path:
 def make_tiny_run_dir(path, loss='wgan_gp', dataset='digits', latent_dim=8, image_size=16, channels=1,
                       width=4, step=3, seed=0):
   """A run directory holding an untrained tiny generator, as training writes it (for export/serve tests)."""
-  import types
-  import keras
-  from training import generator_io
-  from training.architectures import ARCHITECTURES
-  keras.utils.set_random_seed(seed)
-  generator = ARCHITECTURES['dcgan'].build_generator(latent_dim, image_size, channels, width)
-  config = types.SimpleNamespace(arch='dcgan', latent_dim=latent_dim, image_size=image_size, channels=channels,
-                                 width=width, loss=loss, dataset=dataset)
-  generator_io.save(generator, generator_io.generator_metadata(config, step), str(path))
-  return generator
+  from benchmarks.bench_models import save_untrained_run
+  return save_untrained_run(path, latent_dim, image_size, channels, width, loss=loss, dataset=dataset, step=step,
+                            seed=seed)
 
 
 def make_tiny_text_run_dir(path, text_path, seq_len=12, latent_dim=8, width=4, step=3, seed=0):
