@@ -1,5 +1,6 @@
 # make demo: fresh clone -> .venv -> train on the embedded digits -> export ONNX -> serve on 127.0.0.1:7860
 # make test: fresh clone -> .venv -> the whole test suite (what CI runs)
+# make test-fast: the tests not marked slow (no subprocess, server, browser, export or training run): the edit loop
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -9,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONUNBUFFERED := 1
 
-.PHONY: demo test venv browser bench clean
+.PHONY: demo test test-fast venv browser bench clean
 
 venv: $(STAMP)
 $(STAMP): requirements.txt
@@ -28,6 +29,10 @@ browser:
 
 test: venv browser
 	$(PY) -m pytest -q tests
+
+# The slow marker is registered in pytest.ini; CI keeps running `make test`, which includes the slow tests.
+test-fast: venv
+	$(PY) -m pytest -q -m "not slow" tests
 
 demo: venv
 	$(PY) -m training.main --flagfile=training/presets/digits.flags --run_dir=runs/demo-digits-$$(date +%Y%m%d-%H%M%S)

@@ -17,7 +17,8 @@ def start_server(models_dir: str, provider: str, log_path: str, extra_flags=()):
   log = open(log_path, 'w')
   env = {**os.environ, 'PYTHONUNBUFFERED': '1', 'GRADIO_ANALYTICS_ENABLED': 'False'}
   proc = subprocess.Popen([sys.executable, '-m', 'serve.app', f'--models_dir={models_dir}', f'--port={port}',
-                           f'--provider={provider}', *extra_flags], cwd=_REPO, stdout=log, stderr=subprocess.STDOUT, env=env)
+                           f'--provider={provider}', *extra_flags], cwd=_REPO, stdout=log, stderr=subprocess.STDOUT,
+                          env=env)
   deadline = time.monotonic() + 120
   while True:
     with open(log_path) as f:

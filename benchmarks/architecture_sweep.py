@@ -98,7 +98,7 @@ def score(run_dir: str, dataset: str, num_samples: int) -> float:
   import numpy as np
   from common.latents import latents
   from evaluation import images, judge, metrics
-  from evaluation.sources import LATENT_SEED
+  from common.artifacts import SAMPLE_SEED as LATENT_SEED
   from training import generator_io
   generator, metadata = generator_io.load(run_dir)
   z = latents(LATENT_SEED, num_samples, metadata['latent_dim'])
@@ -119,7 +119,7 @@ def train_row(architecture: dict, loss: str, settings: dict, out: str) -> dict:
     trainer.train(config, log=lambda line: None)
     status, value = 'ok', score(run_dir, settings['dataset'], settings['num_samples'])
   except trainer.TrainingError as e:  # NaN/Inf losses: the architecture did not train
-    status, value = 'diverged: ' + str(e).splitlines()[0][:120], 1.0
+    status, value = 'diverged: ' + cli.first_line(e)[:120], 1.0
   keras.backend.clear_session()  # forty models in one process: free each one's graphs
   return {**{k: architecture[k] for k in ('arch', 'nonlinearity', 'depth', 'width')},
           'generator_norm': config.generator_norm, 'critic_norm': config.critic_norm, 'loss': loss,
@@ -237,7 +237,7 @@ def main(argv):
 def _errors() -> dict:
   from evaluation.judge import JudgeError
   from training.config import ConfigError
-  from training.datasets import DatasetError
+  from data.datasets import DatasetError
   from training.generator_io import RunDirError
   return {SweepError: 1, JudgeError: 1, DatasetError: 1, RunDirError: 1, ConfigError: 2}
 

@@ -41,24 +41,29 @@ from absl import flags
 from common import cli
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# The run: a tiny model on the embedded digits, one metrics row per step, grids only at the end.
-flags.DEFINE_integer('kills', 20, 'SIGKILLs (each followed by a --resume).', lower_bound=1, upper_bound=1000)
-flags.DEFINE_integer('steps', 500, 'Generator steps of the run (long enough to outlast every kill).', lower_bound=2)
-flags.DEFINE_integer('ckpt_every', 5, 'Checkpoint cadence in steps: small, so kills often land in a write.',
-                     lower_bound=1)
-# The kills
-flags.DEFINE_float('max_delay', 1.5, 'Kills aimed at training: seconds after training started, drawn in [0, this].')
-flags.DEFINE_float('save_fraction', 0.5, 'Share of kills aimed at a checkpoint write [0, 1].')
-flags.DEFINE_float('save_window', 0.03, 'Kills aimed at a write: seconds after ckpt-N_temp appears, drawn in '
-                   '[0, this] (a write takes 10-100 ms here).')
-flags.DEFINE_integer('seed', 0, 'Seed of the kill schedule (aims and delays).')
-# Files and limits
-flags.DEFINE_string('work_dir', '', 'Where the two runs and their logs go (must be empty or absent; default: a '
-                    'temporary folder, removed unless --keep).')
-flags.DEFINE_bool('keep', False, 'Keep the temporary work folder.')
-flags.DEFINE_string('json', '', 'Write the figures (settings, every kill, summary) to this JSON file.')
-flags.DEFINE_float('timeout', 600.0, 'Seconds any one training process may take.')
 FLAGS = flags.FLAGS
+
+
+def _define_flags() -> None:
+  """Defined when the benchmark runs as a command, so importing it (tests, other benchmarks) defines no flags."""
+  # The run: a tiny model on the embedded digits, one metrics row per step, grids only at the end.
+  flags.DEFINE_integer('kills', 20, 'SIGKILLs (each followed by a --resume).', lower_bound=1, upper_bound=1000)
+  flags.DEFINE_integer('steps', 500, 'Generator steps of the run (long enough to outlast every kill).', lower_bound=2)
+  flags.DEFINE_integer('ckpt_every', 5, 'Checkpoint cadence in steps: small, so kills often land in a write.',
+                       lower_bound=1)
+  # The kills
+  flags.DEFINE_float('max_delay', 1.5, 'Kills aimed at training: seconds after training started, drawn in [0, this].')
+  flags.DEFINE_float('save_fraction', 0.5, 'Share of kills aimed at a checkpoint write [0, 1].')
+  flags.DEFINE_float('save_window', 0.03, 'Kills aimed at a write: seconds after ckpt-N_temp appears, drawn in '
+                     '[0, this] (a write takes 10-100 ms here).')
+  flags.DEFINE_integer('seed', 0, 'Seed of the kill schedule (aims and delays).')
+  # Files and limits
+  flags.DEFINE_string('work_dir', '', 'Where the two runs and their logs go (must be empty or absent; default: a '
+                      'temporary folder, removed unless --keep).')
+  flags.DEFINE_bool('keep', False, 'Keep the temporary work folder.')
+  flags.DEFINE_string('json', '', 'Write the figures (settings, every kill, summary) to this JSON file.')
+  flags.DEFINE_float('timeout', 600.0, 'Seconds any one training process may take.')
+
 
 TRAIN_FLAGS = ('--dataset=digits', '--image_size=16', '--latent_dim=8', '--width=8', '--batch_size=16',
                '--log_every=1', '--sample_every=1000', '--num_samples=4', '--deterministic')
@@ -370,4 +375,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  _define_flags()
   cli.run(main, errors={BenchmarkError: 1})

@@ -19,12 +19,16 @@ os.environ.setdefault('CUDA_VISIBLE_DEVICES', '')  # a CPU comparison, also on a
 from absl import flags
 
 from benchmarks.bench_models import MODELS, export_untrained
-from common import cli
+from common import artifacts, cli
 
-flags.DEFINE_list('batches', ['1', '16', '64'], 'Batch sizes to time.')
-flags.DEFINE_integer('threads', 0, 'Threads for each runtime (0: the cores this process may use).')
-flags.DEFINE_float('seconds', 1.0, 'Minimum timed seconds per measurement (at least 5 runs, after 3 warm-ups).')
 FLAGS = flags.FLAGS
+
+
+def _define_flags() -> None:
+  """Defined when the benchmark runs as a command, so importing it (tests, other benchmarks) defines no flags."""
+  flags.DEFINE_list('batches', ['1', '16', '64'], 'Batch sizes to time.')
+  flags.DEFINE_integer('threads', 0, 'Threads for each runtime (0: the cores this process may use).')
+  flags.DEFINE_float('seconds', 1.0, 'Minimum timed seconds per measurement (at least 5 runs, after 3 warm-ups).')
 
 
 def _median_ms(fn) -> float:
@@ -62,7 +66,7 @@ def main(argv):
       options = ort.SessionOptions()
       options.intra_op_num_threads = threads
       options.inter_op_num_threads = 1
-      session = ort.InferenceSession(os.path.join(folder, 'model.onnx'), options,
+      session = ort.InferenceSession(os.path.join(folder, artifacts.ONNX_FILE), options,
                                      providers=['CPUExecutionProvider'])
       for batch in (int(b) for b in FLAGS.batches):
         z = np.random.RandomState(batch).standard_normal((batch, shape[0])).astype(np.float32)
@@ -74,4 +78,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  _define_flags()
   cli.run(main)

@@ -26,13 +26,17 @@ import time
 
 from absl import flags
 
-from common import cli
+from common import artifacts, cli
 
-flags.DEFINE_list('model', None, 'model.onnx files or model folders (fp32 and, when present, fp16), comma-separated.')
-flags.DEFINE_list('batches', ['1', '64', '1024'], 'Batch sizes to time.')
-flags.DEFINE_integer('iters', 50, 'Timed runs per measurement (after 5 warm-up runs).', lower_bound=1)
 FLAGS = flags.FLAGS
-FP32_FILE, FP16_FILE = 'model.onnx', 'model_fp16.onnx'  # as export/model_folder.py writes them
+FP32_FILE, FP16_FILE = artifacts.ONNX_FILE, artifacts.ONNX_FP16_FILE  # a model folder's two precisions
+
+
+def _define_flags() -> None:
+  """Defined when the benchmark runs as a command, so importing it (tests, other benchmarks) defines no flags."""
+  flags.DEFINE_list('model', None, 'model.onnx files or model folders (fp32 and, when present, fp16), comma-separated.')
+  flags.DEFINE_list('batches', ['1', '64', '1024'], 'Batch sizes to time.')
+  flags.DEFINE_integer('iters', 50, 'Timed runs per measurement (after 5 warm-up runs).', lower_bound=1)
 
 
 class NoCudaSession(Exception):
@@ -70,7 +74,7 @@ def cuda_session(model_path: str):
       session = ort.InferenceSession(model_path, options,
                                      providers=['CUDAExecutionProvider', 'CPUExecutionProvider'])
     except Exception as e:  # noqa: BLE001 - ORT raises its own types; the user gets one line
-      session, error = None, str(e).splitlines()[0] if str(e) else type(e).__name__
+      session, error = None, cli.first_line(e) or type(e).__name__
   if session is None:
     raise NoCudaSession(f'cannot create an ONNX Runtime session for {model_path}: {error}')
   providers = session.get_providers()
@@ -192,4 +196,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  _define_flags()
   cli.run(main, errors={NoCudaSession: 2})

@@ -21,10 +21,14 @@ from benchmarks.bench_models import MODELS, export_untrained
 from common import cli
 from export.loader import ExportError
 
-flags.DEFINE_string('out', None, 'Folder to write the model folders into (created if missing).')
-flags.DEFINE_list('models', list(MODELS), f'Which of {", ".join(MODELS)} to write.')
-flags.DEFINE_bool('overwrite', False, 'Replace model folders of the same names under --out.')
 FLAGS = flags.FLAGS
+
+
+def _define_flags() -> None:
+  """Defined when the benchmark runs as a command, so importing it (tests, other benchmarks) defines no flags."""
+  flags.DEFINE_string('out', None, 'Folder to write the model folders into (created if missing).')
+  flags.DEFINE_list('models', list(MODELS), f'Which of {", ".join(MODELS)} to write.')
+  flags.DEFINE_bool('overwrite', False, 'Replace model folders of the same names under --out.')
 
 
 def main(argv):
@@ -58,4 +62,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  _define_flags()
   cli.run(main, errors={ExportError: 1, OSError: 1})  # OSError: --out cannot be written

@@ -23,14 +23,19 @@ from absl import flags
 
 from common import cli
 
-flags.DEFINE_integer('depth', 12, 'Hidden layers of the critic (the paper: 12).', lower_bound=2, upper_bound=64)
-flags.DEFINE_integer('width', 512, 'Units per critic layer.', lower_bound=4, upper_bound=4096)
-flags.DEFINE_integer('steps', 300, 'Generator steps per setting (5 critic steps each).', lower_bound=1,
-                     upper_bound=100_000)
-flags.DEFINE_list('clip_values', ['0.1', '0.01', '0.001'], 'Weight clipping thresholds c to compare.')
-flags.DEFINE_integer('seed', 0, 'Seed of weights and data.', lower_bound=0)
-flags.DEFINE_string('out', None, 'Figure path (default: runs/gradient_norms-<time>.png; a .json beside it).')
 FLAGS = flags.FLAGS
+
+
+def _define_flags() -> None:
+  """Defined when the benchmark runs as a command, so importing it (tests, other benchmarks) defines no flags."""
+  flags.DEFINE_integer('depth', 12, 'Hidden layers of the critic (the paper: 12).', lower_bound=2, upper_bound=64)
+  flags.DEFINE_integer('width', 512, 'Units per critic layer.', lower_bound=4, upper_bound=4096)
+  flags.DEFINE_integer('steps', 300, 'Generator steps per setting (5 critic steps each).', lower_bound=1,
+                       upper_bound=100_000)
+  flags.DEFINE_list('clip_values', ['0.1', '0.01', '0.001'], 'Weight clipping thresholds c to compare.')
+  flags.DEFINE_integer('seed', 0, 'Seed of weights and data.', lower_bound=0)
+  flags.DEFINE_string('out', None, 'Figure path (default: runs/gradient_norms-<time>.png; a .json beside it).')
+
 
 BATCH, N_CRITIC, LATENT_DIM = 256, 5, 2
 
@@ -40,11 +45,11 @@ def train_and_measure(clip_value, gp_weight, seed: int):
   import numpy as np
   import tensorflow as tf
   import keras
-  from training import data_kinds
+  from data import toy_data
   from training.architectures import mlp_critic, mlp_generator
   from training.losses import gradient_penalty
   keras.utils.set_random_seed(seed)
-  spec = data_kinds.toy_spec('toy:swissroll')
+  spec = toy_data.spec_of('toy:swissroll')
   rng = np.random.default_rng(seed)
   generator = mlp_generator(LATENT_DIM, 2, 512)
   critic = mlp_critic(2, FLAGS.width, depth=FLAGS.depth)
@@ -147,4 +152,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  _define_flags()
   cli.run(main)

@@ -35,23 +35,31 @@ import time
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
-from absl import app, flags, logging
+from absl import flags, logging
+
+from common import cli
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-flags.DEFINE_string('manual_dir', os.path.join(_REPO, '..', 'shared', 'data', 'fashion_mnist'),
-                    'Original Fashion-MNIST archives.')
-flags.DEFINE_string('data_dir', None, 'TFDS data_dir (default: a temporary one, prepared offline).')
-flags.DEFINE_float('minutes', 3.0, 'Wall-time budget of each loss, in minutes, from process start to SIGTERM.')
-flags.DEFINE_list('losses', ['wgan_gp', 'wgan', 'lsgan', 'dcgan'], 'Losses to compare, each with the Fashion-MNIST '
-                  'preset (ignored with --presets).')
-flags.DEFINE_list('presets', [], 'Recipes to compare instead of losses: LABEL=FLAGFILE pairs, e.g. '
-                  'new=training/presets/fashion_mnist.flags,old=/tmp/old_fashion_mnist.flags (each with its own loss).')
-flags.DEFINE_bool('keras_io', True, 'Also train the keras-io WGAN-GP recipe (benchmarks/keras_io_recipe.py) for '
-                  'the same budget, as the baseline row.')
-flags.DEFINE_integer('ckpt_every', 100, 'Generator steps between checkpoints: the points of the curves.')
-flags.DEFINE_integer('num_samples', 1000, 'Samples per evaluation (and real images per side of the floor).')
-flags.DEFINE_string('out', None, 'Where the runs, quality.csv and quality.png go (default: runs/quality-<time>).')
 FLAGS = flags.FLAGS
+
+
+def _define_flags() -> None:
+  """Defined when the benchmark runs as a command, so importing it (tests, other benchmarks) defines no flags."""
+  flags.DEFINE_string('manual_dir', os.path.join(_REPO, '..', 'shared', 'data', 'fashion_mnist'),
+                      'Original Fashion-MNIST archives.')
+  flags.DEFINE_string('data_dir', None, 'TFDS data_dir (default: a temporary one, prepared offline).')
+  flags.DEFINE_float('minutes', 3.0, 'Wall-time budget of each loss, in minutes, from process start to SIGTERM.')
+  flags.DEFINE_list('losses', ['wgan_gp', 'wgan', 'lsgan', 'dcgan'], 'Losses to compare, each with the Fashion-MNIST '
+                    'preset (ignored with --presets).')
+  flags.DEFINE_list('presets', [], 'Recipes to compare instead of losses: LABEL=FLAGFILE pairs, e.g. '
+                    'new=training/presets/fashion_mnist.flags,old=/tmp/old_fashion_mnist.flags (each with its own '
+                    'loss).')
+  flags.DEFINE_bool('keras_io', True, 'Also train the keras-io WGAN-GP recipe (benchmarks/keras_io_recipe.py) for '
+                    'the same budget, as the baseline row.')
+  flags.DEFINE_integer('ckpt_every', 100, 'Generator steps between checkpoints: the points of the curves.')
+  flags.DEFINE_integer('num_samples', 1000, 'Samples per evaluation (and real images per side of the floor).')
+  flags.DEFINE_string('out', None, 'Where the runs, quality.csv and quality.png go (default: runs/quality-<time>).')
+
 
 DATASET = 'fashion_mnist'
 PRESET = 'training/presets/fashion_mnist.flags'
@@ -67,7 +75,7 @@ def recipes() -> list:
   pairs = [item.partition('=') for item in FLAGS.presets]
   bad = [label for label, sep, path in pairs if not sep or not label or not os.path.isfile(path)]
   if bad:
-    raise app.UsageError(f'--presets takes LABEL=FLAGFILE pairs of existing files; check {", ".join(bad)}')
+    raise cli.UsageError(f'--presets takes LABEL=FLAGFILE pairs of existing files; check {", ".join(bad)}')
   return [(label, path, []) for label, _, path in pairs]
 
 
@@ -162,7 +170,8 @@ def run_speed(label: str, run_dir: str, rows: list) -> tuple:
     return label, 0, float('nan'), float('nan'), config['n_critic']
   last = rows[-1]
   # Each critic update reads a fresh real batch (Algorithm 1 of the WGAN-GP paper).
-  return label, last['step'], last['wall_s'], last['step'] * config['n_critic'] * config['batch_size'] / last['wall_s'], config['n_critic']
+  examples_per_s = last['step'] * config['n_critic'] * config['batch_size'] / last['wall_s']
+  return label, last['step'], last['wall_s'], examples_per_s, config['n_critic']
 
 
 def speed_table(speeds: list) -> str:
@@ -216,11 +225,10 @@ def table(rows: list, floor: dict, seconds: float) -> str:
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
+  del argv  # common.cli.run refuses positional arguments
   logging.set_verbosity(logging.WARNING)  # TFDS logs a line per split opened; the table is what matters
   from evaluation.plugin import JudgeEvaluator
-  from training import datasets
+  from data import datasets
   out_dir = FLAGS.out or os.path.join(_REPO, 'runs', 'quality-' + datetime.datetime.now().strftime('%Y%m%d-%H%M%S'))
   os.makedirs(out_dir, exist_ok=True)
   work = tempfile.mkdtemp(prefix='quality-tfds-')
@@ -272,4 +280,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  _define_flags()
+  cli.run(main)

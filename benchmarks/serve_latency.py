@@ -27,18 +27,25 @@ import sys
 import tempfile
 import time
 
-from absl import app, flags, logging
+from absl import flags, logging
 
 from benchmarks.app_server import start_server
+from common import cli
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-flags.DEFINE_string('models_dir', 'models', 'Folder of exported models (as serve.app reads it).')
-flags.DEFINE_string('model', None, 'Model folder name (default: the first valid one).')
-flags.DEFINE_integer('count', 16, 'Images per request (one grid).')
-flags.DEFINE_integer('runs', 30, 'Timed calls per variant.')
-flags.DEFINE_integer('warmup', 3, 'Untimed calls per variant first.')
-flags.DEFINE_enum('provider', 'cpu', ['auto', 'cuda', 'cpu'], 'ONNX Runtime provider, same for both sides.')
 FLAGS = flags.FLAGS
+
+
+def _define_flags() -> None:
+  """Defined when the benchmark runs as a command, so importing it (tests, other benchmarks) defines no flags."""
+  flags.DEFINE_string('models_dir', 'models', 'Folder of exported models (as serve.app reads it).')
+  flags.DEFINE_string('model', None, 'Model folder name (default: the first valid one).')
+  flags.DEFINE_integer('count', 16, 'Images per request (one grid).')
+  flags.DEFINE_integer('runs', 30, 'Timed calls per variant.')
+  flags.DEFINE_integer('warmup', 3, 'Untimed calls per variant first.')
+  flags.DEFINE_enum('provider', 'cpu', ['auto', 'cuda', 'cpu'], 'ONNX Runtime provider, same for both sides.')
+
+
 TARGET_OVERHEAD_MS = 50.0
 API_RESULT, END_TO_END = 'HTTP API, result JSON only', 'HTTP API + GET the 17 PNGs'
 RAW_ORT, RAW_PNG = 'raw ORT session.run', 'raw + PNG encoding'
@@ -77,10 +84,11 @@ def http_sample(http, url: str, name: str, seed: int, count: int, fetch_files: b
 
 
 def main(argv):
-  del argv
+  del argv  # common.cli.run refuses positional arguments
   logging.set_verbosity(logging.WARNING)  # httpx logs every request at INFO
   import httpx
   from gradio_client import Client
+  from common import images
   from serve import models as models_lib
   from serve import sampler
 
@@ -88,13 +96,11 @@ def main(argv):
   for warning in warnings:
     print(f'warning: {warning}', file=sys.stderr)
   if not models:
-    print(f'error: no models in {FLAGS.models_dir}/: train with `python -m training.main` and export with '
-          '`python -m export.to_onnx`', file=sys.stderr)
-    return 1
+    return cli.error(f'no models in {FLAGS.models_dir}/: train with `python -m training.main` and export with '
+                     '`python -m export.to_onnx`', 1)
   name = FLAGS.model or next(iter(models))
   if name not in models:
-    print(f'error: no model {name!r} in {FLAGS.models_dir}/ (have: {", ".join(models)})', file=sys.stderr)
-    return 1
+    return cli.error(f'no model {name!r} in {FLAGS.models_dir}/ (have: {", ".join(models)})', 1)
   model, count = models[name], FLAGS.count
   md = model.metadata
   print(f'model {name}: {md["image_height"]}x{md["image_width"]}x{md["channels"]}, latent {md["latent_dim"]}, '
@@ -107,12 +113,12 @@ def main(argv):
     model.session.run(None, {model.input_name: latents})
 
   def raw_png(seed):
-    images = model.sample(seed, count)
-    for i, image in enumerate(images):
+    batch = model.sample(seed, count)  # (count, H, W[, 3]) uint8
+    for i, image in enumerate(batch):
       with open(os.path.join(out_dir, f'{i:02d}.png'), 'wb') as f:
-        f.write(sampler.png_bytes(image))
+        f.write(images.png_bytes(image))
     with open(os.path.join(out_dir, 'grid.png'), 'wb') as f:
-      f.write(sampler.png_bytes(sampler.grid(images)))
+      f.write(images.png_bytes(images.grid(batch)))  # the app's grid: white, no frame
 
   proc, url = start_server(FLAGS.models_dir, FLAGS.provider, os.path.join(out_dir, 'server.log'))
   try:
@@ -149,4 +155,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  _define_flags()
+  cli.run(main)

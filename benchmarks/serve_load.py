@@ -25,20 +25,25 @@ import time
 
 from absl import flags, logging
 
-from common import cli
+from common import artifacts, cli, kinds
 
-flags.DEFINE_string('models_dir', 'models', 'Folder of exported models (as serve.app reads it); copied, never changed.')
-flags.DEFINE_string('model', None, 'Model folder name (default: the first image model).')
-flags.DEFINE_integer('clients', 20, 'Concurrent clients.', lower_bound=1, upper_bound=64)
-flags.DEFINE_integer('seconds', 30, 'Length of a round.', lower_bound=1, upper_bound=600)
-flags.DEFINE_integer('rounds', 3, 'Rounds, back to back.', lower_bound=1, upper_bound=40)
-flags.DEFINE_integer('warmup_rounds', 1, 'Rounds at the start that the RSS growth is not measured from (the server '
-                     'warms up to a plateau under concurrency; see docs/benchmarks.md).', lower_bound=0)
-flags.DEFINE_integer('count', 16, 'Images per request.', lower_bound=1, upper_bound=64)
-flags.DEFINE_bool('download', False, 'Clients download every gallery file (as the default gradio_client does).')
-flags.DEFINE_float('garbage_at', None, 'Overwrite the model file with garbage this many seconds into round 1.')
-flags.DEFINE_string('json', None, 'Also write the figures as JSON here.')
 FLAGS = flags.FLAGS
+
+
+def _define_flags() -> None:
+  """Defined when the benchmark runs as a command, so importing it (tests, other benchmarks) defines no flags."""
+  flags.DEFINE_string('models_dir', 'models', 'Folder of exported models (as serve.app reads it); copied, never '
+                      'changed.')
+  flags.DEFINE_string('model', None, 'Model folder name (default: the first image model).')
+  flags.DEFINE_integer('clients', 20, 'Concurrent clients.', lower_bound=1, upper_bound=64)
+  flags.DEFINE_integer('seconds', 30, 'Length of a round.', lower_bound=1, upper_bound=600)
+  flags.DEFINE_integer('rounds', 3, 'Rounds, back to back.', lower_bound=1, upper_bound=40)
+  flags.DEFINE_integer('warmup_rounds', 1, 'Rounds at the start that the RSS growth is not measured from (the server '
+                       'warms up to a plateau under concurrency; see docs/benchmarks.md).', lower_bound=0)
+  flags.DEFINE_integer('count', 16, 'Images per request.', lower_bound=1, upper_bound=64)
+  flags.DEFINE_bool('download', False, 'Clients download every gallery file (as the default gradio_client does).')
+  flags.DEFINE_float('garbage_at', None, 'Overwrite the model file with garbage this many seconds into round 1.')
+  flags.DEFINE_string('json', None, 'Also write the figures as JSON here.')
 
 
 def rss_mib(pid: int) -> float:
@@ -123,7 +128,7 @@ def main(argv):
   models_dir = os.path.join(work, 'models')
   shutil.copytree(FLAGS.models_dir, models_dir)  # the garbage step must not touch the user's models
   models, _ = models_lib.discover_models(models_dir, 'cpu')
-  images = [n for n, m in models.items() if m.kind == models_lib.SERVED_KIND]
+  images = [n for n, m in models.items() if m.kind == kinds.IMAGE]
   if not images:
     return cli.error(f'no image model in {FLAGS.models_dir}/', 1)
   name = FLAGS.model or images[0]
@@ -135,10 +140,11 @@ def main(argv):
 
   def garbage():
     from gradio_client import Client
-    with open(os.path.join(models_dir, name, 'model.onnx'), 'wb') as f:
+    with open(os.path.join(models_dir, name, artifacts.ONNX_FILE), 'wb') as f:
       f.write(os.urandom(4096))
     warnings = Client(url, verbose=False).predict(api_name='/models')['warnings']
-    print(f'  model.onnx of {name} overwritten with garbage; /models says: {"; ".join(warnings)}', flush=True)
+    print(f'  {artifacts.ONNX_FILE} of {name} overwritten with garbage; /models says: {"; ".join(warnings)}',
+          flush=True)
 
   rounds = []
   try:
@@ -176,4 +182,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  _define_flags()
   cli.run(main)

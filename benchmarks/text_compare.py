@@ -34,13 +34,17 @@ SAMPLERS = {
     'straight_through': ['--gumbel_softmax', '--straight_through'],
 }
 
-flags.DEFINE_list('samplers', list(SAMPLERS), f'Some of {", ".join(SAMPLERS)}.')
-flags.DEFINE_integer('steps', 600, 'Generator steps per sampler (the paper: 200,000).', lower_bound=1)
-flags.DEFINE_string('text', os.path.join(_REPO, '..', 'shared', 'data', 'tinyshakespeare', 'input.txt'),
-                    'UTF-8 text file.')
-flags.DEFINE_integer('num_lines', 640, 'Generated and real lines per JSD (the paper: 640).', lower_bound=10)
-flags.DEFINE_string('out', os.path.join('runs', 'text_compare'), 'Output folder (must be empty or new).')
 FLAGS = flags.FLAGS
+
+
+def _define_flags() -> None:
+  """Defined when the benchmark runs as a command, so importing it (tests, other benchmarks) defines no flags."""
+  flags.DEFINE_list('samplers', list(SAMPLERS), f'Some of {", ".join(SAMPLERS)}.')
+  flags.DEFINE_integer('steps', 600, 'Generator steps per sampler (the paper: 200,000).', lower_bound=1)
+  flags.DEFINE_string('text', os.path.join(_REPO, '..', 'shared', 'data', 'tinyshakespeare', 'input.txt'),
+                      'UTF-8 text file.')
+  flags.DEFINE_integer('num_lines', 640, 'Generated and real lines per JSD (the paper: 640).', lower_bound=10)
+  flags.DEFINE_string('out', os.path.join('runs', 'text_compare'), 'Output folder (must be empty or new).')
 
 
 class BenchmarkError(Exception):
@@ -60,7 +64,8 @@ def train(name: str, run_dir: str) -> float:
 
 
 def table(rows) -> str:
-  lines = ['| critic input | steps | seconds | JSD 1-gram | 2-gram | 3-gram | 4-gram |', '|---|---|---|---|---|---|---|']
+  lines = ['| critic input | steps | seconds | JSD 1-gram | 2-gram | 3-gram | 4-gram |',
+           '|---|---|---|---|---|---|---|']
   for r in rows:
     lines.append(f'| {r["sampler"]} | {r["steps"]} | {r["seconds"]:.0f} | ' +
                  ' | '.join(f'{r["samples"][f"jsd{n}"]:.3f}' for n in (1, 2, 3, 4)) + ' |')
@@ -102,4 +107,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  _define_flags()
   cli.run(main, errors={BenchmarkError: 1})

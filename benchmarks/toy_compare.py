@@ -27,15 +27,20 @@ from absl import flags
 
 from common import cli
 
-flags.DEFINE_string('dataset', 'toy:25gaussians', 'toy:8gaussians, toy:25gaussians or toy:swissroll.')
-flags.DEFINE_list('losses', ['wgan_gp', 'wgan', 'lsgan', 'dcgan'], 'Losses, each trained for --steps.')
-flags.DEFINE_integer('steps', 2000, 'Generator steps per loss (the original ran 100,000).', lower_bound=1,
-                     upper_bound=200_000)
-flags.DEFINE_integer('num_points', 1000, 'Generated and real points per score (the exact EMD is O(n³)).',
-                     lower_bound=10, upper_bound=5000)
-flags.DEFINE_integer('seed', 0, 'Training seed of every loss.', lower_bound=0)
-flags.DEFINE_string('out', None, 'Output folder (default: runs/toy_compare-<time>).')
 FLAGS = flags.FLAGS
+
+
+def _define_flags() -> None:
+  """Defined when the benchmark runs as a command, so importing it (tests, other benchmarks) defines no flags."""
+  flags.DEFINE_string('dataset', 'toy:25gaussians', 'toy:8gaussians, toy:25gaussians or toy:swissroll.')
+  flags.DEFINE_list('losses', ['wgan_gp', 'wgan', 'lsgan', 'dcgan'], 'Losses, each trained for --steps.')
+  flags.DEFINE_integer('steps', 2000, 'Generator steps per loss (the original ran 100,000).', lower_bound=1,
+                       upper_bound=200_000)
+  flags.DEFINE_integer('num_points', 1000, 'Generated and real points per score (the exact EMD is O(n³)).',
+                       lower_bound=10, upper_bound=5000)
+  flags.DEFINE_integer('seed', 0, 'Training seed of every loss.', lower_bound=0)
+  flags.DEFINE_string('out', None, 'Output folder (default: runs/toy_compare-<time>).')
+
 
 # The toy preset's settings that are not a loss family's: data, model, batch, cadence.
 _TOY = dict(arch='mlp', latent_dim=2, width=512, batch_size=256, ema_decay=0.0, log_every=100, num_samples=256)
@@ -53,7 +58,8 @@ def train_and_score(loss: str, out: str, log=print) -> dict:
   import tensorflow as tf
   from common.latents import latents
   from evaluation import toy_metrics
-  from evaluation.sources import LATENT_SEED
+  from common.artifacts import SAMPLE_SEED as LATENT_SEED
+  from data import toy_data
   from training import data_kinds, generator_io, trainer
   from training.architectures import ARCHITECTURES
   from training.config import TrainConfig, resolve
@@ -69,7 +75,7 @@ def train_and_score(loss: str, out: str, log=print) -> dict:
   latest = tf.train.latest_checkpoint(os.path.join(config.run_dir, 'checkpoints'))
   tf.train.Checkpoint(critic=critic).restore(latest).expect_partial()
   points = np.asarray(generator(latents(LATENT_SEED, FLAGS.num_points, config.latent_dim), training=False))
-  spec = data_kinds.toy_spec(FLAGS.dataset)
+  spec = toy_data.spec_of(FLAGS.dataset)
   scores = toy_metrics.toy_scores(points, spec, np.random.default_rng(LATENT_SEED))
   log(f'{loss}: {FLAGS.steps} steps in {seconds:.0f} s; ' + ', '.join(
       f'{k} {v:.4g}' for k, v in scores.items() if k != 'n'))
@@ -99,7 +105,7 @@ def figure(rows, path: str) -> str:
   import matplotlib
   matplotlib.use('Agg')
   import matplotlib.pyplot as plt
-  from training import toy_plots
+  from data import toy_plots
   fig, axes = plt.subplots(1, len(rows), figsize=(3.2 * len(rows), 3.4), dpi=100, squeeze=False)
   for ax, r in zip(axes[0], rows):
     toy_plots.draw(ax, r['real'], r['points'], r['critic'], title=f'{r["loss"]}: EMD {r["emd"]:.3f}' + (
@@ -116,11 +122,12 @@ def main(argv):
   del argv
   from absl import logging
   logging.set_verbosity(logging.WARNING)  # TF's checkpoint INFO lines
-  from training import data_kinds
-  from training.datasets import DatasetError
+  from common import kinds
+  from data import toy_data
+  from data.datasets import DatasetError
   from training.losses import LOSSES
   try:
-    data_kinds.toy_spec(FLAGS.dataset if FLAGS.dataset.startswith(data_kinds.TOY_PREFIX) else 'toy:?')
+    toy_data.spec_of(FLAGS.dataset if FLAGS.dataset.startswith(kinds.TOY_PREFIX) else 'toy:?')
   except DatasetError as e:
     raise cli.UsageError(f'--dataset: {e}') from None
   unknown = [loss for loss in FLAGS.losses if loss not in LOSSES]
@@ -140,4 +147,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  _define_flags()
   cli.run(main, errors={BenchmarkError: 1})

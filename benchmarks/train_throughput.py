@@ -36,28 +36,34 @@ from absl import flags, logging
 from common import cli
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# Data and what to run
-flags.DEFINE_string('manual_dir', os.path.join(_REPO, '..', 'shared', 'data', 'fashion_mnist'),
-                    'Original Fashion-MNIST archives.')
-flags.DEFINE_string('data_dir', None, 'TFDS data_dir (default: a temporary one, prepared offline).')
-flags.DEFINE_string('preset', 'training/presets/fashion_mnist.flags', 'Flagfile of our runs (relative to the repo).')
-flags.DEFINE_list('extra', [], 'Training flags passed through after the preset, e.g. --image_size=28,--n_critic=3 '
-                  '(a value holding a comma cannot be passed).')
-flags.DEFINE_list('losses', ['wgan_gp', 'wgan', 'lsgan', 'dcgan'], 'Losses of our rows.')
-flags.DEFINE_list('jit', ['off', 'on'], 'XLA settings of our rows: off, on.')
-flags.DEFINE_list('threads', ['default'], "Thread settings of our rows: 'default' (TensorFlow's choice) or "
-                  "INTRAxINTER, e.g. 1x1,2x1.")
-flags.DEFINE_bool('keras_io', True, 'Measure the keras-io recipe (in this process, default threads).')
-flags.DEFINE_bool('replicas', True, 'Also measure 2 logical CPU replicas vs 1 (WGAN-GP, default threads).')
-flags.DEFINE_bool('parts', False, 'Time the step\'s parts (G forward, critic losses, penalty, generator update).')
-# Lengths
-flags.DEFINE_integer('steps', 150, 'Generator steps per run of ours.')
-flags.DEFINE_integer('warmup_steps', 50, 'Leading steps left out of the timing (XLA compiles in them).')
-flags.DEFINE_integer('keras_io_steps', 20, 'Timed train steps of the keras-io recipe (after 3 warm-up steps).')
-flags.DEFINE_integer('repeats', 1, 'Tries of each row of ours, round-robin; the fastest is shown.')
-flags.DEFINE_integer('parts_repeats', 10, 'Timed calls per part with --parts (median).')
-flags.DEFINE_integer('matmul_size', 2048, 'Side of the square float32 matmul that measures the peak.')
 FLAGS = flags.FLAGS
+
+
+def _define_flags() -> None:
+  """Defined when the benchmark runs as a command, so importing it (tests, other benchmarks) defines no flags."""
+  # Data and what to run
+  flags.DEFINE_string('manual_dir', os.path.join(_REPO, '..', 'shared', 'data', 'fashion_mnist'),
+                      'Original Fashion-MNIST archives.')
+  flags.DEFINE_string('data_dir', None, 'TFDS data_dir (default: a temporary one, prepared offline).')
+  flags.DEFINE_string('preset', 'training/presets/fashion_mnist.flags', 'Flagfile of our runs (relative to the repo).')
+  flags.DEFINE_list('extra', [], 'Training flags passed through after the preset, e.g. --image_size=28,--n_critic=3 '
+                    '(a value holding a comma cannot be passed).')
+  flags.DEFINE_list('losses', ['wgan_gp', 'wgan', 'lsgan', 'dcgan'], 'Losses of our rows.')
+  flags.DEFINE_list('jit', ['off', 'on'], 'XLA settings of our rows: off, on.')
+  flags.DEFINE_list('threads', ['default'], "Thread settings of our rows: 'default' (TensorFlow's choice) or "
+                    "INTRAxINTER, e.g. 1x1,2x1.")
+  flags.DEFINE_bool('keras_io', True, 'Measure the keras-io recipe (in this process, default threads).')
+  flags.DEFINE_bool('replicas', True, 'Also measure 2 logical CPU replicas vs 1 (WGAN-GP, default threads).')
+  flags.DEFINE_bool('parts', False, 'Time the step\'s parts (G forward, critic losses, penalty, generator update).')
+  # Lengths
+  flags.DEFINE_integer('steps', 150, 'Generator steps per run of ours.')
+  flags.DEFINE_integer('warmup_steps', 50, 'Leading steps left out of the timing (XLA compiles in them).')
+  flags.DEFINE_integer('keras_io_steps', 20, 'Timed train steps of the keras-io recipe (after 3 warm-up steps).')
+  flags.DEFINE_integer('repeats', 1, 'Tries of each row of ours, round-robin; the fastest is shown.')
+  flags.DEFINE_integer('parts_repeats', 10, 'Timed calls per part with --parts (median).')
+  flags.DEFINE_integer('matmul_size', 2048, 'Side of the square float32 matmul that measures the peak.')
+
+
 KERAS_IO_BATCH = 64
 
 
@@ -370,4 +376,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  _define_flags()
   cli.run(main, errors={BenchmarkError: 1})

@@ -21,6 +21,18 @@ class UsageError(Exception):
   """A usage error found after flag parsing (conflicting flags, a missing required one): exit code 2."""
 
 
+def first_line(error, with_type: bool = False) -> str:
+  """The first non-empty line of an exception's (or a text's) message, stripped: what a one-line error shows of a
+  library's multi-line message (ORT, TensorFlow and Keras put the cause first and a dump after it).
+
+  with_type: 'ValueError: <line>' (or the type's name alone for an empty message), for errors whose type says
+  what went wrong (a decoder's, a file system's). Without: '' for an empty message."""
+  line = next((line.strip() for line in str(error).splitlines() if line.strip()), '')
+  if with_type and isinstance(error, BaseException):
+    return f'{type(error).__name__}: {line}' if line else type(error).__name__
+  return line
+
+
 def error(message: str, code: int) -> int:
   """Prints `error: <message>` (one line: newlines in a library's message are folded) and returns `code`."""
   print(f'error: {" ".join(str(message).split())}', file=sys.stderr, flush=True)

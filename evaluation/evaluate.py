@@ -27,104 +27,17 @@ few samples for the covariance, an unreadable model).
 
 import os
 import time
-from typing import Optional
+import types
 
-import numpy as np
-
-from evaluation import metrics, references
-from evaluation.fid import FidSettings, InceptionWeightsError
-from evaluation.images import EvaluationError, geometry_rule, to_judge_input
+from common.artifacts import SAMPLE_SEED
+from evaluation import metrics
+from evaluation.fid import InceptionWeightsError
+from evaluation.image_evaluate import FidSettings, default_num_samples, evaluate, evaluate_source  # re-exported:
+# the library API of this command (benchmarks and the trainer's tests call evaluation.evaluate.evaluate)
+from evaluation.images import EvaluationError
 from evaluation.judge import JudgeError
-from evaluation.sources import LATENT_SEED, Source
 
-
-def default_num_samples(dataset: str, data_dir=None, manual_dir=None, judges_dir=None) -> int:
-  """The size of the reference split, capped at the floor split's (MNIST: 10,000; digits: 360)."""
-  from evaluation.judge import load_judge
-  spec = load_judge(dataset, judges_dir).spec
-  return min(references.split_size(dataset, split, data_dir, manual_dir, judges_dir)
-             for split in (spec.reference_split, spec.floor_split))
-
-
-def _check_fid(dataset: str, fid: FidSettings, data_dir, manual_dir, judges_dir) -> None:
-  from evaluation import fid as fid_lib
-  from evaluation.judge import load_judge
-  spec = load_judge(dataset, judges_dir).spec
-  sizes = {s: references.split_size(dataset, s, data_dir, manual_dir, judges_dir)
-           for s in (spec.reference_split, spec.floor_split)}
-  fid_lib.check_settings(fid, spec, sizes)
-
-
-def evaluate(samples, dataset: str, num_samples: Optional[int] = None, data_dir=None, manual_dir=None,
-             judges_dir=None, copy_check: bool = True, fid: Optional[FidSettings] = None, log=print) -> dict:
-  """Scores `samples` ((N, H, W, C) uint8, or float in [-1, 1]) against `dataset` with its judge.
-
-  The first min(N, num_samples, floor split's size) samples are scored, and as many floor images. Returns
-  {'dataset', 'num_samples', 'num_classes', 'reference', 'geometry', 'samples': {metric: value}, 'floor':
-  {metric: value}, 'seconds': {...}}; with `fid`, both hold 'fid' too (and the result 'fid_note'). Raises
-  EvaluationError (InceptionWeightsError for FID settings), JudgeError, metrics.MetricsError or DatasetError.
-  """
-  from evaluation.judge import load_judge
-  started = time.monotonic()
-  judge = load_judge(dataset, judges_dir)
-  samples = np.asarray(samples)
-  if fid:
-    _check_fid(dataset, fid, data_dir, manual_dir, judges_dir)  # before any Inception pass
-    if len(samples) < fid.num_samples:
-      raise InceptionWeightsError(f'FID needs {fid.num_samples:,} samples, got {len(samples):,}')
-  n = min(num_samples or len(samples), len(samples))
-  need = metrics.min_samples_for_covariance(judge.feature_dim)
-  if n < need:
-    raise metrics.MetricsError(f'{n} samples are too few: FCD on the {judge.feature_dim}-dimensional judge '
-                               f'features needs at least {need} (use --num_samples >= {need})')
-  ref = references.reference(dataset, n, data_dir, manual_dir, judges_dir, copy_check)  # cached per process
-  reference_s = time.monotonic() - started
-  images = to_judge_input(samples[:ref.num_samples], judge.image_size, judge.channels)
-  features, probs = judge.predict(images)
-  result = {'dataset': dataset, 'num_samples': len(images), 'num_classes': judge.num_classes,
-            'reference': ref.description, 'geometry': geometry_rule(samples.shape[1], judge.image_size),
-            'samples': ref.scores(features, probs), 'floor': dict(ref.floor)}
-  seconds = {'references': reference_s, 'samples': time.monotonic() - started - reference_s}
-  if fid:
-    from evaluation import fid as fid_lib
-    fid_started = time.monotonic()
-    fid_images = to_judge_input(samples[:fid.num_samples], judge.image_size, judge.channels)
-    values = fid_lib.fid(fid_images, dataset, judge.spec, judge.image_size, fid, data_dir, manual_dir, log)
-    result['samples']['fid'], result['floor']['fid'], result['fid_note'] = (
-        values['samples'], values['floor'], values['note'])
-    seconds['fid'] = time.monotonic() - fid_started
-  result['seconds'] = seconds
-  return result
-
-
-def evaluate_source(source: Source, dataset: Optional[str] = None, num_samples: Optional[int] = None,
-                    seed: int = LATENT_SEED, data_dir=None, manual_dir=None, judges_dir=None,
-                    copy_check: bool = True, fid: Optional[FidSettings] = None, log=print) -> dict:
-  """Generates samples from `source` (latents rows 0.. of `seed`) and evaluates them (see `evaluate`).
-
-  num_samples None: default_num_samples. With FID, max(num_samples, fid.num_samples) are generated and FID
-  takes the first fid.num_samples of them.
-  """
-  from evaluation.judge import load_judge
-  dataset = dataset or source.dataset
-  if not dataset:
-    raise EvaluationError(f'{source.description} does not say which dataset it was trained on; pass --dataset')
-  data_dir, manual_dir = data_dir or source.data_dir, manual_dir or source.manual_dir
-  judge = load_judge(dataset, judges_dir)
-  if source.channels != judge.channels:
-    raise EvaluationError(f'the {dataset} judge reads {judge.channels}-channel images, {source.description} '
-                          f'makes {source.channels}-channel ones')
-  if fid:
-    _check_fid(dataset, fid, data_dir, manual_dir, judges_dir)
-  num_samples = num_samples or default_num_samples(dataset, data_dir, manual_dir, judges_dir)
-  started = time.monotonic()
-  from evaluation.sources import generate
-  samples = generate(source, max(num_samples, fid.num_samples if fid else 0), seed)
-  generate_s = time.monotonic() - started
-  result = evaluate(samples, dataset, num_samples, data_dir, manual_dir, judges_dir, copy_check, fid, log)
-  result.update(source=source.description, seed=seed)
-  result['seconds']['generate'] = generate_s
-  return result
+__all__ = ['FidSettings', 'default_num_samples', 'evaluate', 'evaluate_source']
 
 
 # --- Entry point ------------------------------------------------------------------------------------------------
@@ -143,7 +56,7 @@ def _define_flags():
   flags.DEFINE_integer('num_samples', None, 'Samples generated and scored, and floor images; default: the '
                        'reference split\'s size (10,000 for MNIST/Fashion-MNIST, 360 for digits). FCD is biased by '
                        'N: compare numbers taken at the same N.')
-  flags.DEFINE_integer('seed', LATENT_SEED, 'Seed of the latents (common.latents): rows 0..N-1 are the samples.')
+  flags.DEFINE_integer('seed', SAMPLE_SEED, 'Seed of the latents (common.latents): rows 0..N-1 are the samples.')
   flags.DEFINE_bool('copy_check', True, 'Nearest-neighbour copy check against the GAN\'s training images.')
   flags.DEFINE_bool('fid', False, 'Also compute FID; needs --inception_weights (nothing is downloaded). '
                     + fid.NOT_COMPARABLE)
@@ -176,7 +89,7 @@ def main(argv):
   import json
   from absl import flags, logging
   from common import cli
-  from training import datasets
+  from data import datasets
   from evaluation import sources
   FLAGS = flags.FLAGS
   logging.set_verbosity(logging.WARNING)
@@ -193,34 +106,18 @@ def main(argv):
     fid = FidSettings(fid_lib.check_weights(FLAGS.inception_weights), FLAGS.fid_samples, FLAGS.inception_size,
                       FLAGS.fid_cache_dir)
     fid_lib.check_settings(fid)  # the count and size, before any model or data is loaded
-  from evaluation import text_evaluate
-  kind = text_evaluate.kind_of_source(given[0], FLAGS[given[0]].value)
-  if kind == 'points':
-    raise EvaluationError('toy 2-D generators are scored exactly during training (--eval_every) and by python -m '
-                          'benchmarks.toy_compare, not by a judge')
-  if kind == 'text':
-    from evaluation import text_plugin
-    try:
-      result = text_evaluate.evaluate_text(given[0], FLAGS[given[0]].value, FLAGS.num_samples or 640, FLAGS.seed)
-    except text_plugin.TextReferenceError as e:
-      raise cli.UsageError(str(e)) from None
-    print(text_evaluate.format_text_table(result))
-    if FLAGS.json:
-      with open(FLAGS.json, 'w') as f:
-        f.write(json.dumps(result, indent=2) + '\n')
-    return 0
-  if FLAGS.dataset:
-    from evaluation.judge import judge_spec
-    judge_spec(FLAGS.dataset)
+  from evaluation import kinds as evaluation_kinds, text_plugin
+  kind = evaluation_kinds.of_source(given[0], FLAGS[given[0]].value)
+  options = types.SimpleNamespace(dataset=FLAGS.dataset, num_samples=FLAGS.num_samples, seed=FLAGS.seed,
+                                  data_dir=FLAGS.data_dir, manual_dir=FLAGS.manual_dir, judges_dir=FLAGS.judges_dir,
+                                  copy_check=FLAGS.copy_check, fid=fid)
   try:
-    source = sources.SOURCES[given[0]](FLAGS[given[0]].value)
-    result = evaluate_source(source, FLAGS.dataset, FLAGS.num_samples, FLAGS.seed, FLAGS.data_dir,
-                             FLAGS.manual_dir, FLAGS.judges_dir, FLAGS.copy_check, fid)
-  except datasets.DatasetError as e:  # an unknown or unreadable dataset; its module imports TensorFlow, so
-    raise cli.UsageError(str(e)) from None  # the type is caught here rather than named to cli.run
-  from evaluation.scores import format_table
-  print(format_table(result))
-  print(_wall_time_line(result, time.monotonic() - started))
+    result, table = kind.evaluate(given[0], FLAGS[given[0]].value, options)
+  except (datasets.DatasetError, text_plugin.TextReferenceError) as e:  # an unknown or unreadable dataset; the
+    raise cli.UsageError(str(e)) from None  # module imports TensorFlow, so the type is caught here, not in run()
+  print(table)
+  if 'seconds' in result:
+    print(_wall_time_line(result, time.monotonic() - started))
   if FLAGS.json:
     with open(FLAGS.json, 'w') as f:
       f.write(json.dumps(result, indent=2) + '\n')
@@ -230,7 +127,7 @@ def main(argv):
 def run() -> None:
   """The command's entry point (common/cli.py): exit 2 for usage errors, 1 for what cannot be judged."""
   from common import cli
-  from training.generator_io import RunDirError  # no TensorFlow at import
+  from common.artifacts import RunDirError
   _define_flags()
   # The first matching type wins: InceptionWeightsError is an EvaluationError, but a usage error.
   cli.run(main, errors={InceptionWeightsError: 2, JudgeError: 2, EvaluationError: 1, metrics.MetricsError: 1,

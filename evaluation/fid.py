@@ -26,6 +26,7 @@ from typing import Optional
 
 import numpy as np
 
+from common.cli import first_line
 from evaluation import metrics
 from evaluation.images import EvaluationError
 
@@ -120,7 +121,7 @@ def _inception(path: str, size: int):
                                            input_shape=(size, size, 3))
   except (OSError, ValueError) as e:
     raise InceptionWeightsError(f'cannot load InceptionV3 weights from {path}: '
-                                f'{str(e).strip().splitlines()[0]}') from None
+                                f'{first_line(e)}') from None
   return tf.function(lambda x: model(x, training=False), reduce_retracing=True)
 
 

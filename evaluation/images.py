@@ -1,8 +1,8 @@
-"""Samples brought to a judge's input the way the judge's data was brought there (training/datasets.py).
+"""Samples brought to a judge's input the way the judge's data was brought there (data/datasets.py).
 
 The geometry rule, stated in every table header (`geometry_rule`):
   1. 28x28 samples (a generator trained on native MNIST geometry) are PADDED by 2 px of background (-1) to 32x32,
-     as training.datasets pads 28x28 data (the LeNet-5 geometry), never stretched by a 28 -> 32 resize: a
+     as data.datasets pads 28x28 data (the LeNet-5 geometry), never stretched by a 28 -> 32 resize: a
      resize would make every stroke 14% wider than the judge ever saw, and the metrics would charge the
      generator for the evaluation's own distortion.
   2. Any other square size (or a padded 32x32 that is still not the judge's size) is resized to the judge's:
@@ -12,8 +12,7 @@ The geometry rule, stated in every table header (`geometry_rule`):
 
 import numpy as np
 
-MNIST_SIZE, MNIST_PAD = 28, 2  # the same constants as training.datasets._fit_square
-BACKGROUND = -1.0  # black in [-1, 1], the padding value of the data pipeline
+from data.geometry import BACKGROUND, MNIST_PAD, MNIST_SIZE  # those of the data pipeline's _fit_square
 
 
 class EvaluationError(ValueError):

@@ -2,7 +2,7 @@ r"""The judges: one small classifier per dataset whose features the metrics comp
 
 FID needs Inception weights from a hub, which this project cannot reach; a classifier of the domain itself,
 trained here and committed, gives the same kind of feature space offline (the "Fréchet Classifier Distance").
-Each judge sees what the GAN trains on: (S, S, C) images in [-1, 1] from training.datasets.load_images, at the
+Each judge sees what the GAN trains on: (S, S, C) images in [-1, 1] from data.datasets.load_images, at the
 size of the dataset's recipe. `python -m evaluation.train_judge --dataset=X` writes, beside this file:
 
   judges/<dataset>.weights.h5   the Keras weights (rebuilt from `build_classifier`, as generator_io does)
@@ -28,6 +28,8 @@ import time
 from typing import Optional
 
 import numpy as np
+
+from common.cli import first_line
 
 JUDGES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'judges')
 FEATURE_LAYER = 'features'
@@ -60,7 +62,7 @@ class JudgeSpec:
 
 # MNIST and Fashion-MNIST: the first 50,000 of the 60,000 train images train the judge, the last 10,000 are the
 # floor, the same count as the 10,000 test images of the reference. digits (1,437 train / 360 test, see
-# training.datasets._DIGITS_SPLITS): the last 360 train images are the floor, as many as the reference, so floor
+# data.datasets._DIGITS_SPLITS): the last 360 train images are the floor, as many as the reference, so floor
 # and samples are scored at the reference's size; the judge keeps 1,077 (75%) to learn from.
 JUDGES = {
     'digits': JudgeSpec(image_size=16, width=16, epochs=30, learning_rate=3e-3, target_accuracy=0.97,
@@ -150,7 +152,8 @@ def load_judge(dataset: str, judges_dir: Optional[str] = None) -> Judge:
     with open(record_path) as f:
       record = json.load(f)
   except (OSError, ValueError) as e:
-    raise JudgeError(f'cannot read {record_path}: {_first_line(e)}; retrain with: {retrain}') from None
+    reason = first_line(e) or type(e).__name__
+    raise JudgeError(f'cannot read {record_path}: {reason}; retrain with: {retrain}') from None
   if not isinstance(record, dict) or record.get('format_version') != FORMAT_VERSION:
     version = record.get('format_version') if isinstance(record, dict) else None
     raise JudgeError(f'{record_path} has judge format {version!r}; this version reads {FORMAT_VERSION} '
@@ -165,18 +168,14 @@ def load_judge(dataset: str, judges_dir: Optional[str] = None) -> Judge:
   try:
     model.load_weights(weights_path)
   except (OSError, ValueError) as e:
-    raise JudgeError(f'cannot load {weights_path}: {_first_line(e)}; retrain with: {retrain}') from None
+    reason = first_line(e) or type(e).__name__
+    raise JudgeError(f'cannot load {weights_path}: {reason}; retrain with: {retrain}') from None
   return Judge(model, record, spec)
-
-
-def _first_line(error: BaseException) -> str:
-  text = str(error).strip()
-  return text.splitlines()[0] if text else type(error).__name__
 
 
 def labelled_arrays(dataset: str, split: str, image_size: int, data_dir=None, manual_dir=None):
   """A whole split as arrays: images (N, S, S, C) float32 in [-1, 1], labels (N,) int64, and its DatasetInfo."""
-  from training import datasets
+  from data import datasets
   data, info = datasets.load_images(dataset, image_size, split=split, data_dir=data_dir, manual_dir=manual_dir,
                                     with_labels=True)
   images, labels = [], []

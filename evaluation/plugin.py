@@ -13,20 +13,20 @@ from typing import Optional
 
 import numpy as np
 
+from common.artifacts import BEST_DIR
 from evaluation import metrics
 from evaluation.images import EvaluationError, to_judge_input
-from evaluation.sources import LATENT_SEED
+from common.artifacts import SAMPLE_SEED
 
-BEST_DIR = 'best'
 BEST_SCORES_FILE = 'scores.json'
 
 
 class JudgeEvaluator:
-  """Scores a generator on latents rows 0..N-1 of LATENT_SEED (those of `python -m evaluation.evaluate`, so
+  """Scores a generator on latents rows 0..N-1 of SAMPLE_SEED (those of `python -m evaluation.evaluate`, so
   best/scores.json is what the CLI prints for <run_dir>/best at the same --num_samples), and keeps the best."""
 
   def __init__(self, dataset: str, run_dir: Optional[str], num_samples: int = 1000, data_dir=None, manual_dir=None,
-               judges_dir=None, copy_check: bool = True, seed: int = LATENT_SEED):
+               judges_dir=None, copy_check: bool = True, seed: int = SAMPLE_SEED):
     """run_dir: where best/ goes (None: keep no best, e.g. for a benchmark that only scores). Raises JudgeError
     (no judge for `dataset`) or EvaluationError (too few samples), both one line."""
     from evaluation.judge import load_judge

@@ -28,7 +28,7 @@ def split_images(dataset: str, split: str, image_size: int, data_dir=None, manua
 
   Not cached: 60,000 32x32 images are 245 MB, and what evaluations reuse is their features (split_features).
   """
-  from training import datasets
+  from data import datasets
   data, _ = datasets.load_images(dataset, image_size, split=split, data_dir=data_dir, manual_dir=manual_dir)
   batches = list(data.batch(2000).as_numpy_iterator())
   if not batches:

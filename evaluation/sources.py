@@ -1,8 +1,9 @@
 """Where samples come from: a run directory, an exported ONNX model or an exported SavedModel, read alike.
 
-Every source is a function z (B, latent_dim) float32 -> images (B, H, W, C) in [-1, 1], and z always comes from
-common.latents (the project's one seed -> latent mapping), so the three forms of one generator give the same
-images for a seed, and an evaluation differs from another by the model alone.
+Every source is a function z (B, latent_dim) float32 -> the generator's output (images (B, H, W, C) in [-1, 1],
+points, or text probabilities: its signature, common/signature.py), and z always comes from common.latents (the
+project's one seed -> latent mapping), so the three forms of one generator give the same outputs for a seed, and an
+evaluation differs from another by the model alone.
 """
 
 import dataclasses
@@ -12,63 +13,117 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from common import artifacts, kinds
+from common.artifacts import SAMPLE_SEED  # the samples' default seed: that of export's sample.png
+from common.cli import first_line
 from common.latents import latents
+from common.signature import GeneratorSignature, SignatureError
 from evaluation.images import EvaluationError
-
-LATENT_SEED = 2024  # the default seed of the samples: export's sample.png and the trainer's evaluator use it too
-_METADATA_FILE = 'metadata.json'  # export.model_folder.METADATA_FILE, read without importing export/
 
 
 @dataclasses.dataclass(frozen=True)
 class Source:
   """A generator to judge, whatever it is stored as."""
   description: str
-  generate_fn: Callable  # (B, latent_dim) float32 -> (B, H, W, C) in [-1, 1]
-  latent_dim: int
-  image_size: int
-  channels: int
+  generate_fn: Callable  # (B, latent_dim) float32 -> (B, *signature.output_shape) float32
+  signature: GeneratorSignature
   dataset: Optional[str]  # what it was trained on, from its metadata
   data_dir: Optional[str] = None
   manual_dir: Optional[str] = None
+  metadata: dict = dataclasses.field(default_factory=dict)  # generator.json or metadata.json, as far as known
+
+  @property
+  def kind(self) -> str:
+    return self.signature.kind
+
+  @property
+  def latent_dim(self) -> int:
+    return self.signature.latent_dim
+
+  @property
+  def image_size(self) -> int:
+    return self.signature.output_shape[0]
+
+  @property
+  def channels(self) -> int:
+    return self.signature.output_shape[-1]
 
 
-def generate(source: Source, num_samples: int, seed: int = LATENT_SEED, batch_size: int = 250) -> np.ndarray:
-  """Samples (N, H, W, C) float32 of latents rows 0..N-1 of `seed` (common.latents), in batches."""
+def generate(source: Source, num_samples: int, seed: int = SAMPLE_SEED, batch_size: int = 250) -> np.ndarray:
+  """Outputs (N, ...) float32 of latents rows 0..N-1 of `seed` (common.latents), in batches."""
   return np.concatenate([
       np.asarray(source.generate_fn(latents(seed, min(batch_size, num_samples - i), source.latent_dim, start=i)),
                  np.float32)
       for i in range(0, num_samples, batch_size)])
 
 
+def _signature(metadata: dict, description: str) -> GeneratorSignature:
+  try:
+    return GeneratorSignature.from_metadata(metadata)
+  except SignatureError as e:
+    raise EvaluationError(f'{description}: {e}') from None
+
+
+def kind_of(flag: str, path: str) -> str:
+  """The data kind of what --run_dir / --model / --saved_model names, read without TensorFlow (before the heavy
+  imports): from generator.json, else the model folder's metadata.json (an ONNX file on its own: images)."""
+  if flag == 'run_dir':
+    return kinds.of_metadata(artifacts.read_generator_metadata(path))
+  return kinds.of_metadata(_folder_metadata(path))
+
+
+def _folder_metadata(path: str) -> dict:
+  """metadata.json of the model folder holding `path` (model.onnx, or saved_model/<version>), or {}."""
+  folder = artifacts.model_folder_of(path)
+  try:
+    return artifacts.read_model_metadata(folder) if folder else {}
+  except ValueError:
+    return {}
+
+
 def run_dir_source(run_dir: str) -> Source:
   """The TF generator of a run directory (training.generator_io), with the data paths of its config.json."""
-  from training import generator_io, run_dir as rundir
+  from training import generator_io
   generator, metadata = generator_io.load(run_dir)
   data_dir = manual_dir = None
   # <run_dir>/best holds a generator only; its run's config.json is one level up.
   for directory in (run_dir, os.path.dirname(os.path.normpath(run_dir))):
     try:
-      config = json.loads(rundir.read_config_text(directory))
-    except (generator_io.RunDirError, ValueError):
+      config = json.loads(artifacts.read_run_config_text(directory))
+    except (artifacts.RunDirError, ValueError):
       continue
     data_dir, manual_dir = config.get('data_dir'), config.get('manual_dir')
     break
   return Source(f'{run_dir} (step {metadata["step"]}, {metadata["loss"]})',
-                lambda z: generator(z, training=False).numpy(), metadata['latent_dim'], metadata['image_height'],
-                metadata['channels'], metadata['dataset'], data_dir, manual_dir)
+                lambda z: np.asarray(generator(z, training=False)), _signature(metadata, run_dir),
+                metadata['dataset'], data_dir, manual_dir, metadata)
 
 
-def _check_shape(images: np.ndarray, expected: tuple, description: str) -> np.ndarray:
-  if images.ndim != 4 or images.shape[1:] != expected:
-    raise EvaluationError(f'{description} outputs images of shape {images.shape[1:]}, its metadata says '
-                          f'{expected} (NHWC)')
-  return images.astype(np.float32)
+def _check_shape(outputs: np.ndarray, signature: GeneratorSignature, description: str) -> np.ndarray:
+  expected = tuple(signature.output_shape)
+  if outputs.shape[1:] != expected:
+    layout = ' (NHWC)' if signature.kind == kinds.IMAGE else ''
+    raise EvaluationError(f'{description} outputs {signature.output_name} of shape {outputs.shape[1:]}, its '
+                          f'metadata says {expected}{layout}')
+  return outputs.astype(np.float32)
+
+
+def _props_metadata(props: dict) -> dict:
+  """ONNX metadata_props (all strings; export writes lists and numbers as JSON) as metadata values."""
+  values = {}
+  for key, text in props.items():
+    try:
+      values[key] = json.loads(text)
+    except ValueError:
+      values[key] = text
+  return values
 
 
 def onnx_source(model_path: str) -> Source:
-  """An exported ONNX generator on ONNX Runtime's CPU provider: input z (B, latent), output images NHWC.
+  """An exported ONNX generator on ONNX Runtime's CPU provider: input z (B, latent) -> the signature's output.
 
-  Reads the metadata_props that export writes: dataset, image_height, channels, latent_dim.
+  The signature comes from the model folder's metadata.json, else from the metadata_props that export writes
+  (dataset, kind, latent_dim and the shape fields); an image model without them is read from its graph's shapes.
   """
   import onnxruntime as ort
   if not os.path.isfile(model_path):
@@ -76,23 +131,23 @@ def onnx_source(model_path: str) -> Source:
   try:
     session = ort.InferenceSession(model_path, providers=['CPUExecutionProvider'])
   except Exception as e:  # ORT raises its own untyped errors (InvalidProtobuf, Fail, ...)
-    raise EvaluationError(f'cannot load ONNX model {model_path}: {str(e).strip().splitlines()[0]}') from None
-  props = session.get_modelmeta().custom_metadata_map
-  z_input, images_output = session.get_inputs()[0], session.get_outputs()[0]
-  try:
-    latent_dim = int(props.get('latent_dim') or z_input.shape[-1])
-    image_size = int(props.get('image_height') or images_output.shape[1])
-    channels = int(props.get('channels') or images_output.shape[-1])
-  except (TypeError, ValueError):
-    raise EvaluationError(f'{model_path} does not say its latent size and image shape (metadata_props '
-                          f'latent_dim, image_height, channels)') from None
+    raise EvaluationError(f'cannot load ONNX model {model_path}: {first_line(e)}') from None
+  metadata = {**_props_metadata(session.get_modelmeta().custom_metadata_map), **_folder_metadata(model_path)}
+  z_input, outputs = session.get_inputs()[0], session.get_outputs()
+  if kinds.of_metadata(metadata) == kinds.IMAGE:  # exports of every version carry these; hand-made graphs may not
+    shape = outputs[0].shape
+    defaults = {'latent_dim': z_input.shape[-1], 'image_height': shape[1], 'image_width': shape[2],
+                'channels': shape[-1]}
+    metadata = {**{k: v for k, v in defaults.items() if isinstance(v, int)}, **metadata}
+  signature = _signature(metadata, model_path)
+  output_name = next((o.name for o in outputs if o.name == signature.output_name), outputs[0].name)
   z_dtype = np.float16 if z_input.type == 'tensor(float16)' else np.float32
 
   def generate_fn(z):
-    images = session.run([images_output.name], {z_input.name: z.astype(z_dtype)})[0]
-    return _check_shape(images, (image_size, image_size, channels), model_path)
+    values = session.run([output_name], {z_input.name: z.astype(z_dtype)})[0]
+    return _check_shape(values, signature, model_path)
 
-  return Source(model_path, generate_fn, latent_dim, image_size, channels, props.get('dataset'))
+  return Source(model_path, generate_fn, signature, metadata.get('dataset'), metadata=metadata)
 
 
 def saved_model_dir(path: str) -> str:
@@ -110,10 +165,10 @@ def saved_model_dir(path: str) -> str:
 
 
 def saved_model_source(path: str) -> Source:
-  """An exported TF Serving SavedModel, through its `serving_default` signature (z -> {'images'}).
+  """An exported TF Serving SavedModel, through its `serving_default` signature (z -> {output name: ...}).
 
-  The dataset comes from the model folder's metadata.json when there is one (export writes it two levels above
-  saved_model/<version>); the latent size and image shape from the signature itself.
+  The signature comes from the model folder's metadata.json when there is one (export writes it two levels above
+  saved_model/<version>); without one it is an image model, read from the signature's shapes.
   """
   import tensorflow as tf
   version_dir = saved_model_dir(path)
@@ -123,29 +178,32 @@ def saved_model_source(path: str) -> Source:
   except KeyError:
     raise EvaluationError(f'{version_dir} has no serving_default signature') from None
   except (OSError, ValueError, tf.errors.OpError) as e:
-    raise EvaluationError(f'cannot load SavedModel {version_dir}: {str(e).strip().splitlines()[0]}') from None
+    raise EvaluationError(f'cannot load SavedModel {version_dir}: {first_line(e)}') from None
   inputs = serving.structured_input_signature[1]  # {name: TensorSpec}
   outputs = serving.structured_outputs
-  if len(inputs) != 1 or 'images' not in outputs:
-    raise EvaluationError(f'{version_dir}: serving_default must map one input z to {{"images"}}, it takes '
+  metadata = _folder_metadata(version_dir)
+  output_name = GeneratorSignature.output_name_of(kinds.of_metadata(metadata))
+  if len(inputs) != 1 or output_name not in outputs:
+    raise EvaluationError(f'{version_dir}: serving_default must map one input z to {{"{output_name}"}}, it takes '
                           f'{sorted(inputs)} and returns {sorted(outputs)}')
   (z_name, z_spec), = inputs.items()
-  shape = outputs['images'].shape  # (None, H, W, C)
-  if z_spec.shape.rank != 2 or shape.rank != 4 or None in shape[1:] or z_spec.shape[-1] is None:
-    raise EvaluationError(f'{version_dir}: serving_default takes z of shape {z_spec.shape} and returns images of '
-                          f'shape {shape}; need (B, latent_dim) -> (B, H, W, C)')
-  latent_dim, (_, height, width, channels) = int(z_spec.shape[-1]), shape.as_list()
-  metadata = {}
-  folder = os.path.dirname(os.path.dirname(os.path.normpath(version_dir)))  # models/<name>
-  if os.path.isfile(os.path.join(folder, _METADATA_FILE)):
-    with open(os.path.join(folder, _METADATA_FILE)) as f:
-      metadata = json.load(f)
+  shape = outputs[output_name].shape  # (None, ...)
+  if z_spec.shape.rank != 2 or None in shape[1:] or z_spec.shape[-1] is None:
+    raise EvaluationError(f'{version_dir}: serving_default takes z of shape {z_spec.shape} and returns '
+                          f'{output_name} of shape {shape}; need (B, latent_dim) -> (B, ...) of fixed size')
+  if kinds.of_metadata(metadata) == kinds.IMAGE:  # the signature's own shapes win over a folder's metadata
+    if shape.rank != 4:
+      raise EvaluationError(f'{version_dir}: serving_default returns images of shape {shape}; need (B, H, W, C)')
+    _, height, width, channels = shape.as_list()
+    metadata = {**metadata, 'latent_dim': int(z_spec.shape[-1]), 'image_height': height, 'image_width': width,
+                'channels': channels}
+  signature = _signature(metadata, version_dir)
 
   def generate_fn(z):
-    images = serving(**{z_name: tf.constant(z, tf.float32)})['images'].numpy()
-    return _check_shape(images, (height, width, channels), version_dir)
+    values = serving(**{z_name: tf.constant(z, tf.float32)})[output_name].numpy()
+    return _check_shape(values, signature, version_dir)
 
-  return Source(version_dir, generate_fn, latent_dim, height, channels, metadata.get('dataset'))
+  return Source(version_dir, generate_fn, signature, metadata.get('dataset'), metadata=metadata)
 
 
 # One per CLI flag: --run_dir, --model (ONNX), --saved_model.

@@ -6,7 +6,7 @@ from typing import Optional
 import numpy as np
 
 from evaluation import text_metrics
-from evaluation.sources import LATENT_SEED
+from common.artifacts import SAMPLE_SEED
 
 
 class TextReferenceError(ValueError):
@@ -23,7 +23,7 @@ def reference_split(heldout, num_lines: int) -> tuple:
   return tuple(heldout[:num_lines]), tuple(heldout[num_lines:])
 
 
-def decode_samples(generator, corpus, num_lines: int, latent_dim: int, seed: int = LATENT_SEED) -> list:
+def decode_samples(generator, corpus, num_lines: int, latent_dim: int, seed: int = SAMPLE_SEED) -> list:
   """N lines: argmax of the generator's probabilities for latents rows 0..N-1 of `seed`."""
   from common.latents import latents
   z = latents(seed, num_lines, latent_dim)
@@ -34,8 +34,8 @@ def decode_samples(generator, corpus, num_lines: int, latent_dim: int, seed: int
 class TextEvaluator:
   def __init__(self, dataset: str, config, num_lines: int = text_metrics.DEFAULT_LINES):
     """Raises TextReferenceError / DatasetError (one line) before any training."""
-    from training.data_kinds import text_corpus
-    self.corpus = text_corpus(dataset, config)
+    from data.text_data import corpus_of
+    self.corpus = corpus_of(dataset, config.seq_len, config.max_vocab, config.text_unit)
     self.num_lines = num_lines
     self.baseline, self.reference = reference_split(self.corpus.heldout, num_lines)
     self._floor: Optional[dict] = None

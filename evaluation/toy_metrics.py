@@ -1,4 +1,4 @@
-"""Exact sample-quality metrics for the 2-D toy distributions (training/toy_data.py): pure NumPy/SciPy.
+"""Exact sample-quality metrics for the 2-D toy distributions (data/toy_data.py): pure NumPy/SciPy.
 
 On a Gaussian mixture with known centres c_k and per-coordinate standard deviation σ the usual mode-collapse
 measures (VEEGAN, Srivastava et al. 2017, Sec. 5.1; PacGAN, Lin et al. 2018) need no judge network:
@@ -105,7 +105,7 @@ def emd(a, b) -> float:
 def toy_scores(points, spec, rng: np.random.Generator, n: Optional[int] = None) -> dict:
   """Every metric that applies to the toy dataset `spec`, each beside its real-vs-real baseline.
 
-  points: (N, 2) generated points; spec: a training.toy_data.ToySpec; rng seeds the two real sets;
+  points: (N, 2) generated points; spec: a data.toy_data.ToySpec; rng seeds the two real sets;
   n: how many points to score (default all N; the first n otherwise: generated points are i.i.d., so any n of
   them are a fair sample). Two independent real sets real_1, real_2 of n points are drawn from spec.sample;
   real_2 stands in for a perfect generator, so each `<metric>_real` is what the metric reads at this n when

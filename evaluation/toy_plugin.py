@@ -7,23 +7,23 @@ from typing import Optional
 import numpy as np
 
 from evaluation import toy_metrics
-from evaluation.sources import LATENT_SEED
+from common.artifacts import SAMPLE_SEED
 
 MAX_POINTS = toy_metrics.MAX_EMD_POINTS  # the exact assignment is O(n³)
 
 
 class ToyEvaluator:
-  """Scores the points of latents rows 0..N-1 of LATENT_SEED; the real sets are fixed for the run (seeded), so
+  """Scores the points of latents rows 0..N-1 of SAMPLE_SEED; the real sets are fixed for the run (seeded), so
   scores of different steps compare on the same reference."""
 
-  def __init__(self, dataset: str, num_samples: int = 1000, seed: int = LATENT_SEED):
+  def __init__(self, dataset: str, num_samples: int = 1000, seed: int = SAMPLE_SEED):
     """Raises EvaluationError for N outside 2..MAX_POINTS (one line)."""
     from evaluation.images import EvaluationError
-    from training.data_kinds import toy_spec
+    from data.toy_data import spec_of
     if not 2 <= num_samples <= MAX_POINTS:
       raise EvaluationError(f'{num_samples} points per evaluation: the exact Earth-Mover distance takes 2 to '
                             f'{MAX_POINTS} (its assignment costs n³)')
-    self.spec, self.num_samples, self.seed = toy_spec(dataset), num_samples, seed
+    self.spec, self.num_samples, self.seed = spec_of(dataset), num_samples, seed
     self._floor: dict = {}
     self._latents: Optional[np.ndarray] = None
 

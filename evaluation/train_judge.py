@@ -43,7 +43,7 @@ def main(argv):
   if not FLAGS.dataset:
     raise cli.UsageError(f'--dataset is required ({", ".join(judge.JUDGES)})')
   judge.judge_spec(FLAGS.dataset)  # before TensorFlow loads: a typo costs no start-up
-  from training import datasets
+  from data import datasets
   command = recipe({name: FLAGS[name].value for name in _RECIPE_FLAGS if FLAGS[name].present})
   try:
     judge.train_judge(FLAGS.dataset, FLAGS.data_dir, FLAGS.manual_dir, FLAGS.epochs, FLAGS.seed,

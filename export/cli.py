@@ -7,13 +7,14 @@ loads.
 
 from absl import flags
 
-from common import cli
+from common import artifacts, cli
 
 FLAGS = flags.FLAGS
 
 
 def define_flags(onnx: bool) -> None:
-  """Defines the shared flags, plus --opset and --fp16 for the ONNX command. Called once by each entry point."""
+  """Defines the shared flags, plus --opset and --fp16 for the ONNX command. Called once by each entry point, when
+  it runs as a command (importing it defines nothing)."""
   flags.DEFINE_string('run_dir', None, 'Run directory to export (default: the newest run under --runs_root '
                       'holding a generator).')
   flags.DEFINE_string('runs_root', 'runs', 'Where to look for the newest run when --run_dir is not given.')
@@ -25,7 +26,9 @@ def define_flags(onnx: bool) -> None:
                     'folder (its formats from the other weights are removed). Not needed to add a format the '
                     'folder lacks from the run and step its other formats came from.')
   if onnx:
-    flags.DEFINE_integer('opset', 17, 'ONNX opset, 13..18.', lower_bound=13, upper_bound=18)
+    low, high = artifacts.OPSET_RANGE
+    flags.DEFINE_integer('opset', artifacts.DEFAULT_OPSET, f'ONNX opset, {low}..{high}.', lower_bound=low,
+                         upper_bound=high)
     flags.DEFINE_bool('fp16', False, 'Also write model_fp16.onnx (float16 inside, float32 z and images) for GPU '
                       'serving.')
 
@@ -45,7 +48,7 @@ def main(argv, formats) -> int:
       raise cli.UsageError(str(e)) from None
   onnx = 'onnx' in formats
   model_folder.export_model(FLAGS.run_dir, models_dir=FLAGS.models_dir, name=FLAGS.name, formats=formats,
-                            opset=FLAGS.opset if onnx else 17, fp16=FLAGS.fp16 if onnx else False,
+                            opset=FLAGS.opset if onnx else artifacts.DEFAULT_OPSET, fp16=FLAGS.fp16 if onnx else False,
                             overwrite=FLAGS.overwrite, runs_root=FLAGS.runs_root,
                             log=lambda line: print(line, flush=True))
   return 0

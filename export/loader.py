@@ -1,12 +1,14 @@
 """The one way export reads a run directory: which run to export, and its generator.
 
-Everything here goes through `training.generator_io`, the single reader of `<run_dir>/generator/`; the
-checks that need no TensorFlow (`find_run_dir`, `read_metadata`) run first so bad input fails in a second.
+The checks that need no TensorFlow (`find_run_dir`, `read_metadata`) read the run directory through
+`common.artifacts`, so bad input fails in a second; the generator itself is rebuilt by `training.generator_io`,
+the one module of training that export uses.
 """
 
 import os
 
-from training.generator_io import RunDirError, load, read_metadata  # re-exported: the loader export uses
+from common import artifacts
+from common.artifacts import RunDirError  # re-exported: export's callers catch it from here
 
 __all__ = ['ExportError', 'RunDirError', 'find_run_dir', 'load', 'read_metadata']
 
@@ -15,11 +17,15 @@ class ExportError(Exception):
   """An export that cannot go ahead or did not verify: the message is one line meant for the user."""
 
 
-def _holds_generator(run_dir: str) -> bool:
+def read_metadata(run_dir: str) -> dict:
+  """The run's generator.json, checked; RunDirError with a one-line reason (no TensorFlow)."""
+  return artifacts.read_generator_metadata(run_dir)
+
+
+def load(run_dir: str):
+  """Rebuilds the trained generator of a run directory: (keras.Model, metadata dict). Imports TensorFlow."""
   from training import generator_io
-  folder = generator_io.generator_folder(run_dir)
-  return (os.path.isfile(os.path.join(folder, generator_io.METADATA_FILE)) and
-          os.path.isfile(os.path.join(folder, generator_io.WEIGHTS_FILE)))
+  return generator_io.load(run_dir)
 
 
 def find_run_dir(run_dir=None, runs_root: str = 'runs') -> str:
@@ -32,12 +38,11 @@ def find_run_dir(run_dir=None, runs_root: str = 'runs') -> str:
     return run_dir
   if not os.path.isdir(runs_root):
     raise ExportError(f'no --run_dir given and no {runs_root!r} folder to pick the newest run from')
-  from training import generator_io
   candidates = []
   for entry in os.scandir(runs_root):
-    if entry.is_dir() and _holds_generator(entry.path):
-      stamp = os.path.getmtime(os.path.join(generator_io.generator_folder(entry.path), generator_io.METADATA_FILE))
-      candidates.append((stamp, entry.path))
+    if entry.is_dir() and artifacts.holds_generator(entry.path):
+      metadata_file = os.path.join(artifacts.generator_folder(entry.path), artifacts.GENERATOR_METADATA_FILE)
+      candidates.append((os.path.getmtime(metadata_file), entry.path))
   if not candidates:
     raise ExportError(f'no run under {runs_root!r} holds a trained generator; train first or pass --run_dir')
   return max(candidates)[1]

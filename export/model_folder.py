@@ -2,13 +2,15 @@
 
 models/<name>/
   model.onnx         z float32 (batch, latent_dim) -> images float32 (batch, H, W, C) NHWC in [-1, 1]
-                     (a points generator: -> points float32 (batch, dims); export/kinds.py)
+                     (a points generator: -> points float32 (batch, dims), a text one: -> probs and ids;
+                     common/signature.py)
   model_fp16.onnx    the same in float16 inside, float32 at the edges (with fp16=True)
   saved_model/1/     TF Serving layout, signatures serving_default and sample
   metadata.json      everything the server needs (the ONNX metadata_props hold the same, as strings), with the
-                     data `kind` ('image' | 'points') and its shape fields (image_* | dims)
+                     data `kind` (common/kinds.py) and its shape fields (image_* | dims | seq_len, vocab)
   sample.png         made by the exported model from seed SAMPLE_SEED (`common.latents`): an 8x8 grid of images
-                     0..63, or a scatter of points 0..999 beside as many real points of the run's dataset
+                     0..63, or a scatter of points 0..999 beside as many real points of the run's dataset (a text
+                     generator: sample.txt, lines 0..63)
 
 Nothing is written in place: the folder is built in a temp folder beside it and moved there only after every
 check passed, so a failed export leaves the old folder (or none) exactly as it was.
@@ -30,19 +32,18 @@ import re
 import shutil
 import tempfile
 
+from common import artifacts
+from common import kinds as common_kinds
 from common import latents as common_latents
+from common.artifacts import MODEL_FORMAT_VERSION, MODEL_METADATA_FILE, ONNX_FILE, ONNX_FP16_FILE, SAVED_MODEL_DIR
+from common.artifacts import SAMPLE_SEED  # sample.png: the images of the app's /sample of this seed, count 64, scale 1
 from export import kinds, loader
 from export.loader import ExportError
 
-FORMAT_VERSION = 1  # of the model folder and its metadata.json
 FORMATS = ('onnx', 'savedmodel')
-ONNX_FILE, ONNX_FP16_FILE = 'model.onnx', 'model_fp16.onnx'
-SAVEDMODEL_DIR = 'saved_model'
-METADATA_FILE = 'metadata.json'
 SAMPLE_FILES = tuple(sorted({kind.sample_file for kind in kinds.KINDS.values()}))  # sample.png, sample.txt
-FORMAT_FILES = {'onnx': (ONNX_FILE, ONNX_FP16_FILE), 'savedmodel': (SAVEDMODEL_DIR,)}
+FORMAT_FILES = {'onnx': (ONNX_FILE, ONNX_FP16_FILE), 'savedmodel': (SAVED_MODEL_DIR,)}
 SAMPLE_GRID = kinds.SAMPLE_GRID  # an image sample.png holds SAMPLE_GRID x SAMPLE_GRID images
-SAMPLE_SEED = 2024  # sample.png shows the images of the app's /sample of this seed, count 64, scale 1
 # How a seed becomes z, for runtimes that re-implement it; the exact algorithm is the docstring of
 # common/latents.py (pinned by tests/test_latents.py). Bump "v1" only together with a change of that hash.
 LATENTS_SCHEME = 'common.latents v1 (counter-based lowbias32 + Box-Muller; algorithm in common/latents.py)'
@@ -55,7 +56,7 @@ def default_name(run_metadata: dict) -> str:
   given by a path (folder:PATH, text:PATH) is named by its prefix and the path's last name without extension."""
   dataset = run_metadata['dataset']
   prefix, _, path = dataset.partition(':')
-  if prefix in ('folder', 'text') and path:
+  if f'{prefix}:' in (common_kinds.FOLDER_PREFIX, common_kinds.TEXT_PREFIX) and path:
     dataset = f'{prefix}-{os.path.splitext(os.path.basename(os.path.normpath(path)))[0]}'
   raw = f'{run_metadata["loss"]}-{dataset}-step{run_metadata["step"]}'
   return re.sub(r'[^A-Za-z0-9._-]+', '_', raw).strip('._-')[:100] or 'model'
@@ -96,7 +97,7 @@ def _make_workdir(models_dir: str, name: str) -> str:
 
 def _read_existing_metadata(dest: str) -> dict:
   try:
-    with open(os.path.join(dest, METADATA_FILE)) as f:
+    with open(os.path.join(dest, MODEL_METADATA_FILE)) as f:
       return json.load(f)
   except (OSError, ValueError):
     return {}
@@ -120,7 +121,7 @@ def _refuse_replacing(dest: str, formats: tuple, run_name: str, step) -> None:
   existing = _read_existing_metadata(dest)
   if (existing.get('run_name'), existing.get('step')) != (run_name, step):
     source = (f'run {existing["run_name"]} step {existing.get("step")}' if existing.get('run_name')
-              else f'a run it does not name (no readable {METADATA_FILE})')
+              else f'a run it does not name (no readable {MODEL_METADATA_FILE})')
     raise ExportError(f'{dest!r} holds {", ".join(others)} exported from {source}, this is run {run_name} step '
                       f'{step}: the folder would mix two generators; pass --overwrite to replace its model, or '
                       f'choose another --name (nothing was changed)')
@@ -130,7 +131,7 @@ def _carry_over_other_files(dest: str, work: str) -> None:
   """Copies what the user put in `dest` beside the model (notes, a licence) into `work`: only our files change."""
   if not os.path.isdir(dest):
     return
-  ours = {METADATA_FILE, *SAMPLE_FILES, *(f for files in FORMAT_FILES.values() for f in files)}
+  ours = {MODEL_METADATA_FILE, *SAMPLE_FILES, *(f for files in FORMAT_FILES.values() for f in files)}
   for entry in os.scandir(dest):
     target = os.path.join(work, entry.name)
     if entry.name in ours or os.path.lexists(target):
@@ -186,7 +187,7 @@ def _write_onnx(generator, metadata: dict, opset: int, fp16: bool, work: str, lo
 
 def _write_savedmodel(generator, metadata: dict, work: str, log) -> dict:
   from export import savedmodel_export
-  path = os.path.join(work, SAVEDMODEL_DIR, savedmodel_export.SERVING_VERSION)
+  path = os.path.join(work, SAVED_MODEL_DIR, savedmodel_export.SERVING_VERSION)
   output_name = kinds.kind_of(metadata).output_name
   log('writing the SavedModel ...')
   savedmodel_export.write(generator, metadata['latent_dim'], path, output_name, kinds.kind_of(metadata).derived)
@@ -208,7 +209,7 @@ def _sample_outputs(folder: str, metadata: dict, kind):
     return session.run([kind.output_name], {onnx_export.INPUT_NAME: z})[0]
   import tensorflow as tf
   from export import savedmodel_export
-  loaded = tf.saved_model.load(os.path.join(folder, SAVEDMODEL_DIR, savedmodel_export.SERVING_VERSION))
+  loaded = tf.saved_model.load(os.path.join(folder, SAVED_MODEL_DIR, savedmodel_export.SERVING_VERSION))
   return loaded.signatures['serving_default'](z=tf.constant(z))[kind.output_name].numpy()
 
 
@@ -234,8 +235,9 @@ def _move_into_place(work: str, dest: str) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def export_model(run_dir=None, models_dir: str = 'models', name=None, formats=('onnx',), opset: int = 17,
-                 fp16: bool = False, overwrite: bool = False, log=print, runs_root: str = 'runs') -> str:
+def export_model(run_dir=None, models_dir: str = 'models', name=None, formats=('onnx',),
+                 opset: int = artifacts.DEFAULT_OPSET, fp16: bool = False, overwrite: bool = False, log=print,
+                 runs_root: str = 'runs') -> str:
   """Exports the generator of `run_dir` (None: the newest run under `runs_root`) to models_dir/<name>/.
 
   Returns the folder's path. Raises ExportError / RunDirError (one-line messages) and leaves the folder as it
@@ -243,8 +245,8 @@ def export_model(run_dir=None, models_dir: str = 'models', name=None, formats=('
   """
   from export import onnx_export
   formats = _check_formats(formats)
-  if 'onnx' in formats and not onnx_export.OPSET_RANGE[0] <= opset <= onnx_export.OPSET_RANGE[1]:
-    raise ExportError(f'opset must be in {onnx_export.OPSET_RANGE[0]}..{onnx_export.OPSET_RANGE[1]}, got {opset}')
+  if 'onnx' in formats:
+    onnx_export.check_opset(opset)
   if fp16 and 'onnx' not in formats:
     raise ExportError('fp16 applies to the ONNX format only')
   given = run_dir
@@ -270,7 +272,7 @@ def export_model(run_dir=None, models_dir: str = 'models', name=None, formats=('
     log(f'loading the generator of {run_dir} (step {run_metadata.get("step")}) ...')
     generator, run_metadata = loader.load(run_dir)
     import tensorflow as tf
-    metadata = {**run_metadata, 'kind': kind.name, 'format_version': FORMAT_VERSION, 'name': name,
+    metadata = {**run_metadata, 'kind': kind.name, 'format_version': MODEL_FORMAT_VERSION, 'name': name,
                 'exported_at': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
                 'trained_with_tensorflow': run_metadata.get('tensorflow_version'),
                 'tensorflow_version': tf.__version__, 'weights_sha256': weights_sha256(generator),
@@ -313,7 +315,7 @@ def export_model(run_dir=None, models_dir: str = 'models', name=None, formats=('
     if 'onnx' not in merged['formats']:  # parity_max_abs_diff is the ONNX model's when there is one
       merged['parity_max_abs_diff'] = merged['savedmodel_max_abs_diff']
     _write_sample(work, merged)
-    with open(os.path.join(work, METADATA_FILE), 'w') as f:
+    with open(os.path.join(work, MODEL_METADATA_FILE), 'w') as f:
       json.dump(merged, f, indent=2, sort_keys=True)
       f.write('\n')
     _move_into_place(work, dest)
@@ -326,7 +328,7 @@ def export_model(run_dir=None, models_dir: str = 'models', name=None, formats=('
         pass
     raise
   log(f'exported {dest}/ ({", ".join(merged["formats"])}; kept from before: {", ".join(kept) or "nothing"})')
-  for file in (ONNX_FILE, ONNX_FP16_FILE, SAVEDMODEL_DIR, METADATA_FILE, *SAMPLE_FILES):
+  for file in (ONNX_FILE, ONNX_FP16_FILE, SAVED_MODEL_DIR, MODEL_METADATA_FILE, *SAMPLE_FILES):
     if os.path.exists(os.path.join(dest, file)):
       log(f'  {os.path.join(dest, file)}')
   return dest

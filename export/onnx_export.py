@@ -1,6 +1,6 @@
 """Keras generator → verified ONNX graph: conversion, CUDA-clean check, checker, ORT CPU parity, float16.
 
-The graph: input `z` float32 (batch, latent_dim), one float32 output named by the data kind (export/kinds.py):
+The graph: input `z` float32 (batch, latent_dim), one float32 output named by the data kind (common/signature.py):
 `images` (batch, H, W, C), NHWC as Keras computes it, values in [-1, 1] (tanh); or `points` (batch, dims). The
 batch dimension is symbolic ('batch'), so one file serves any batch.
 tf2onnx only logs conversion problems, so nothing leaves here without the parity check against TensorFlow.
@@ -10,13 +10,14 @@ import json
 
 import numpy as np
 
+from common import artifacts
+from common import kinds as common_kinds
+from common.artifacts import DEFAULT_OPSET
+from common.cli import first_line
 from export import kinds
 from export.loader import ExportError
 
 INPUT_NAME = 'z'
-OUTPUT_NAME = kinds.KINDS[kinds.DEFAULT_KIND].output_name  # 'images'; every kind's is kinds.KINDS[name].output_name
-OPSET_RANGE = (13, 18)  # 13: the first opset with Slice/Squeeze taking axes as inputs; 18: newest ORT 1.31 runs
-DEFAULT_OPSET = 17
 PARITY_BATCHES = (1, 7, 64)  # a single image, an odd batch (no power-of-two kernel paths), a full grid
 PARITY_TOLERANCE = 1e-4  # max abs diff vs TF, float32; measured ~1e-7 on the tiny test generators
 # float16 keeps 11 significant bits (relative rounding 4.9e-4 per op); a few layers of accumulation into a
@@ -26,7 +27,7 @@ PARITY_SEED = 0
 
 
 def _kind(kind):
-  return kinds.KINDS[kinds.DEFAULT_KIND] if kind is None else kind
+  return kinds.KINDS[common_kinds.DEFAULT] if kind is None else kind
 
 
 def convert(generator, latent_dim: int, opset: int = DEFAULT_OPSET, kind=None):
@@ -35,15 +36,14 @@ def convert(generator, latent_dim: int, opset: int = DEFAULT_OPSET, kind=None):
   kind: the export/kinds.py record of the generator's data (default: images), naming the one output expected.
   """
   kind = _kind(kind)
-  if not OPSET_RANGE[0] <= opset <= OPSET_RANGE[1]:
-    raise ExportError(f'opset must be in {OPSET_RANGE[0]}..{OPSET_RANGE[1]}, got {opset}')
+  opset = check_opset(opset)
   import tensorflow as tf
   import tf2onnx
   signature = [tf.TensorSpec([None, latent_dim], tf.float32, name=INPUT_NAME)]
   try:
     model, _ = tf2onnx.convert.from_keras(generator, input_signature=signature, opset=opset)
   except Exception as e:  # tf2onnx raises anything from ValueError to KeyError on an unsupported graph
-    raise ExportError(f'tf2onnx could not convert the generator: {type(e).__name__}: {e}'.splitlines()[0]) from None
+    raise ExportError(first_line(f'tf2onnx could not convert the generator: {type(e).__name__}: {e}')) from None
   inputs = [i.name for i in model.graph.input]
   outputs = [o.name for o in model.graph.output]
   if inputs != [INPUT_NAME] or outputs != [kind.output_name]:  # derived outputs (ids) are added below
@@ -55,6 +55,14 @@ def convert(generator, latent_dim: int, opset: int = DEFAULT_OPSET, kind=None):
     _add_argmax(model, kind.output_name, 'ids')
   model.doc_string = f'GAN generator: z float32 (batch, latent_dim) -> {kind.output_doc}; see metadata_props'
   return model
+
+
+def check_opset(opset: int) -> int:
+  """`opset` when ONNX Runtime runs it and tf2onnx writes it (common.artifacts.check_opset); ExportError if not."""
+  try:
+    return artifacts.check_opset(opset)
+  except ValueError as e:
+    raise ExportError(str(e)) from None
 
 
 def _add_argmax(model, source: str, name: str) -> None:
@@ -96,7 +104,7 @@ def check(model) -> None:
   try:
     onnx.checker.check_model(model, full_check=True)
   except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as e:
-    raise ExportError(f'onnx.checker rejected the graph: {str(e).splitlines()[0]}') from None
+    raise ExportError(f'onnx.checker rejected the graph: {first_line(e)}') from None
 
 
 def cpu_session(model_bytes: bytes, intra_op_threads: int = 0):
@@ -107,7 +115,7 @@ def cpu_session(model_bytes: bytes, intra_op_threads: int = 0):
   try:
     return ort.InferenceSession(model_bytes, options, providers=['CPUExecutionProvider'])
   except Exception as e:  # ORT raises its own Fail / InvalidGraph / NotImplemented types
-    raise ExportError(f'ONNX Runtime cannot load the graph: {str(e).splitlines()[0]}') from None
+    raise ExportError(f'ONNX Runtime cannot load the graph: {first_line(e)}') from None
 
 
 def latents(batch: int, latent_dim: int, seed: int = PARITY_SEED) -> np.ndarray:
@@ -155,7 +163,7 @@ def to_float16(model):
   try:
     model16 = convert_float_to_float16(model, keep_io_types=True)
   except Exception as e:  # noqa: BLE001 - any failure of the converter is an export failure
-    raise ExportError(f'float16 conversion failed: {type(e).__name__}: {e}'.splitlines()[0]) from None
+    raise ExportError(first_line(f'float16 conversion failed: {type(e).__name__}: {e}')) from None
   _sort_topologically(model16.graph)  # the converter appends the input Casts after the nodes that read them
   return model16
 

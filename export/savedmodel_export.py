@@ -13,6 +13,7 @@ modulo 2**32 onto another seed's images.
 import numpy as np
 
 from common import latents as common_latents
+from common.cli import first_line
 from export.loader import ExportError
 
 SERVING_VERSION = '1'  # TF Serving loads the highest numbered subfolder; one export is one version
@@ -70,7 +71,7 @@ def write(generator, latent_dim: int, path: str, output_name: str = 'images', de
     tf.saved_model.save(module, path, signatures={'serving_default': module.serving_default,
                                                   'sample': module.sample})
   except (OSError, ValueError, tf.errors.OpError) as e:
-    raise ExportError(f'cannot write the SavedModel to {path}: {str(e).splitlines()[0]}') from None
+    raise ExportError(f'cannot write the SavedModel to {path}: {first_line(e)}') from None
 
 
 def verify(path: str, generator, latent_dim: int, output_name: str = 'images') -> float:

@@ -15,8 +15,7 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # entry point only: TF's C++
 
 from export import cli
 
-cli.define_flags(onnx=True)
-
 
 if __name__ == '__main__':
+  cli.define_flags(onnx=True)
   cli.run(formats=('onnx',))

@@ -14,8 +14,7 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # entry point only: TF's C++
 
 from export import cli
 
-cli.define_flags(onnx=False)
-
 
 if __name__ == '__main__':
+  cli.define_flags(onnx=False)
   cli.run(formats=('savedmodel',))

@@ -34,7 +34,7 @@ import tempfile
 
 from absl import flags, logging
 
-from common import cli
+from common import cli, kinds
 from common.cli import UsageError  # a bad flag or environment value: one line, exit code 2
 from serve import models as models_lib
 from serve import handlers as handlers_lib
@@ -43,24 +43,31 @@ from serve import sampler, text_sampler
 FLAGS = flags.FLAGS
 AUTH_ENV = 'GAN_SERVE_AUTH'
 
-flags.DEFINE_string('models_dir', 'models', 'Folder of exported models, one subfolder (model.onnx + '
-                    'metadata.json) each; the only place models are loaded from.')
-flags.DEFINE_integer('port', 7860, 'TCP port of the web server, 1..65535.', lower_bound=1, upper_bound=65535)
-flags.DEFINE_string('host', '127.0.0.1', 'Interface to bind; 0.0.0.0 exposes the app to the network (set --auth).')
-flags.DEFINE_enum('provider', 'auto', list(models_lib.PROVIDERS), 'ONNX Runtime device: auto (CUDA if a session '
-                  'really gets it, else CPU), cuda (fail without it) or cpu.')
-flags.DEFINE_string('auth', None, f'user:pass required to open the app (default: ${AUTH_ENV}, else no login).')
-flags.DEFINE_integer('max_concurrency', 4, 'Requests run at once (more wait in the queue); each runs one batch.')
-flags.DEFINE_enum('precision', 'auto', list(models_lib.PRECISIONS), 'auto: model_fp16.onnx on CUDA when the folder '
-                  'has it, model.onnx on the CPU; fp32 / fp16: that file everywhere.')
-flags.DEFINE_bool('tf32', False, 'Allow TF32 matmuls/convolutions on the CUDA EP (faster on Ampere+, 10-bit mantissa).')
-flags.DEFINE_integer('keep_outputs_s', handlers_lib.OUTPUT_MAX_AGE_S, "Seconds a request's files stay "
-                     'downloadable; older ones are deleted (and forgotten by Gradio) on later requests.', lower_bound=1)
-flags.DEFINE_integer('max_sessions', 100, 'Browser tabs / API clients whose component state (picked keyframes, ...) '
-                     'is kept, most recent first; each holds ~140 KB of Python objects. Beyond it the least '
-                     'recently active session loses its state (its picks start over).', lower_bound=1)
-flags.DEFINE_integer('rescan_every', 0, 'Rescan --models_dir every N seconds while a page is open (new, changed, '
-                     'removed models); 0: only on Refresh.', lower_bound=0)
+
+def define_flags() -> None:
+  """The app's flags; called when it runs as a command, so importing serve.app defines none."""
+  flags.DEFINE_string('models_dir', 'models', 'Folder of exported models, one subfolder (model.onnx + '
+                      'metadata.json) each; the only place models are loaded from.')
+  flags.DEFINE_integer('port', 7860, 'TCP port of the web server, 1..65535.', lower_bound=1, upper_bound=65535)
+  flags.DEFINE_string('host', '127.0.0.1', 'Interface to bind; 0.0.0.0 exposes the app to the network (set '
+                      '--auth).')
+  flags.DEFINE_enum('provider', 'auto', list(models_lib.PROVIDERS), 'ONNX Runtime device: auto (CUDA if a session '
+                    'really gets it, else CPU), cuda (fail without it) or cpu.')
+  flags.DEFINE_string('auth', None, f'user:pass required to open the app (default: ${AUTH_ENV}, else no login).')
+  flags.DEFINE_integer('max_concurrency', 4, 'Requests run at once (more wait in the queue); each runs one batch.')
+  flags.DEFINE_enum('precision', 'auto', list(models_lib.PRECISIONS), 'auto: model_fp16.onnx on CUDA when the '
+                    'folder has it, model.onnx on the CPU; fp32 / fp16: that file everywhere.')
+  flags.DEFINE_bool('tf32', False, 'Allow TF32 matmuls/convolutions on the CUDA EP (faster on Ampere+, 10-bit '
+                    'mantissa).')
+  flags.DEFINE_integer('keep_outputs_s', handlers_lib.OUTPUT_MAX_AGE_S, "Seconds a request's files stay "
+                       'downloadable; older ones are deleted (and forgotten by Gradio) on later requests.',
+                       lower_bound=1)
+  flags.DEFINE_integer('max_sessions', 100, 'Browser tabs / API clients whose component state (picked keyframes, '
+                       '...) is kept, most recent first; each holds ~140 KB of Python objects. Beyond it the least '
+                       'recently active session loses its state (its picks start over).', lower_bound=1)
+  flags.DEFINE_integer('rescan_every', 0, 'Rescan --models_dir every N seconds while a page is open (new, changed, '
+                       'removed models); 0: only on Refresh.', lower_bound=0)
+
 
 _DEFAULT_COUNT = handlers_lib.DEFAULT_COUNT
 # Generated images are tiny (16-64 px): scale them up with crisp pixels, not the browser's blur.
@@ -92,7 +99,7 @@ def build_demo(handlers: handlers_lib.Handlers, max_concurrency: int = 4, rescan
   """
   import gradio as gr
   guard = handlers_lib.user_errors
-  names, text_names = handlers.names(models_lib.SERVED_KIND), handlers.names(models_lib.TEXT_KIND)
+  names, text_names = handlers.names(kinds.IMAGE), handlers.names(kinds.TEXT)
   devices = sorted({m.device for m in handlers.models.values()})
   from serve import api_errors
   with api_errors.Blocks(title='GAN sampler', analytics_enabled=False, delete_cache=(600, 3600)) as demo:
@@ -257,4 +264,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  define_flags()
   cli.run(main, errors={models_lib.ModelError: 1})

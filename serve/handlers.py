@@ -16,11 +16,16 @@ import uuid
 
 import numpy as np
 
+from common import images as common_images
+from common import kinds
 from serve import models as models_lib
 from serve import sampler, text_sampler, video
 
 OUTPUT_MAX_AGE_S = 15 * 60  # how long a request's files (PNGs, grid, GIF, MP4) stay downloadable
 DEFAULT_COUNT = 16
+# The app's GIFs play forward and back (no jump at the loop), enlarged to >= 128 px (viewers blur tiny frames).
+GIF_FRAME_MS, GIF_MIN_SIZE = 80, 128
+
 
 def user_errors(fn):
   @functools.wraps(fn)
@@ -53,7 +58,7 @@ class Handlers:
   def names(self, kind: str) -> list:
     return [name for name, m in self.models.items() if m.kind == kind]
 
-  def model(self, name, kind: str = models_lib.SERVED_KIND) -> models_lib.LoadedModel:
+  def model(self, name, kind: str = kinds.IMAGE) -> models_lib.LoadedModel:
     """The loaded model `name` of `kind`; ValueError naming the models of that kind otherwise."""
     names = self.names(kind)
     if not isinstance(name, str) or name not in names:
@@ -104,8 +109,12 @@ class Handlers:
   @staticmethod
   def _write_png(image, path: str) -> str:
     with open(path, 'wb') as f:
-      f.write(sampler.png_bytes(image))
+      f.write(common_images.png_bytes(image))
     return path
+
+  @staticmethod
+  def _write_gif(frames, path: str) -> str:
+    return common_images.write_gif(frames, path, frame_ms=GIF_FRAME_MS, pingpong=True, min_size=GIF_MIN_SIZE)
 
   def sample(self, name, seed, count, scale):
     start = time.perf_counter()
@@ -115,7 +124,7 @@ class Handlers:
     folder = self._new_folder()
     gallery = [(self._write_png(image, os.path.join(folder, f'{name}-seed{seed}-{i:02d}.png')), f'seed {seed} · #{i}')
                for i, image in enumerate(images)]
-    grid_path = self._write_png(sampler.grid(images), os.path.join(folder, f'{name}-seed{seed}-x{count}.png'))
+    grid_path = self._write_png(common_images.grid(images), os.path.join(folder, f'{name}-seed{seed}-x{count}.png'))
     return gallery, grid_path, self._timing(model, start, f'{count} image{"s" * (count > 1)}')
 
   def sample_npz(self, name, seed, count, scale):
@@ -133,12 +142,13 @@ class Handlers:
     model = self.model(name)
     keyframes = sampler.parse_keyframes(keyframes)
     latents = sampler.keyframe_latents(keyframes, steps, method, latent_dim=model.latent_dim, scale=scale)
-    frames = sampler.to_uint8(model.generate(latents))  # ((K-1)(steps-1)+1, H, W[, 3]) uint8
+    frames = common_images.to_uint8(model.generate(latents), squeeze_gray=True)  # ((K-1)(steps-1)+1, H, W[, 3])
     folder = self._new_folder()
     stem = f'{name}-{method}-' + '-'.join(f'{s}_{i}' for s, i in keyframes) + f'-x{len(frames)}'
     stem = stem if len(stem) <= 120 else f'{name}-{method}-{len(keyframes)}keys-x{len(frames)}'
-    strip_path = self._write_png(sampler.grid(frames, cols=min(len(frames), 16)), os.path.join(folder, f'{stem}.png'))
-    gif_path = sampler.write_gif(frames, os.path.join(folder, f'{stem}.gif'))
+    strip_path = self._write_png(common_images.grid(frames, cols=min(len(frames), 16)),
+                                 os.path.join(folder, f'{stem}.png'))
+    gif_path = self._write_gif(frames, os.path.join(folder, f'{stem}.gif'))
     mp4_path = video.write_mp4(frames, os.path.join(folder, f'{stem}.mp4'))
     zip_path = video.write_frames_zip(frames, os.path.join(folder, f'{stem}-frames.zip'), stem)
     return strip_path, gif_path, mp4_path, zip_path, self._timing(
@@ -167,13 +177,13 @@ class Handlers:
     frames = model.interpolate(seed_a, seed_b, steps, method, scale)  # (steps, H, W[, 3]) uint8
     folder = self._new_folder()
     stem = f'{name}-{method}-{seed_a}-{seed_b}-x{len(frames)}'
-    strip_path = self._write_png(sampler.grid(frames, cols=len(frames)), os.path.join(folder, f'{stem}.png'))
-    gif_path = sampler.write_gif(frames, os.path.join(folder, f'{stem}.gif'))
+    strip_path = self._write_png(common_images.grid(frames, cols=len(frames)), os.path.join(folder, f'{stem}.png'))
+    gif_path = self._write_gif(frames, os.path.join(folder, f'{stem}.gif'))
     return strip_path, gif_path, gif_path, self._timing(model, start, f'{len(frames)} frames ({method})')
 
   def text(self, name, seed, count, temperature):
     start = time.perf_counter()
-    model = self.model(name, models_lib.TEXT_KIND)
+    model = self.model(name, kinds.TEXT)
     seed, count = sampler.validate_seed(seed), text_sampler.validate_lines(count)
     temperature = text_sampler.validate_temperature(temperature)
     lines = model.text(seed, count, temperature)
@@ -192,7 +202,7 @@ class Handlers:
   def choices(self):
     """The three model dropdowns' choices after a rescan (image, image, text)."""
     import gradio as gr
-    image_names, text_names = self.names(models_lib.SERVED_KIND), self.names(models_lib.TEXT_KIND)
+    image_names, text_names = self.names(kinds.IMAGE), self.names(kinds.TEXT)
     return gr.update(choices=image_names), gr.update(choices=image_names), gr.update(choices=text_names)
 
   def health(self):
@@ -203,7 +213,7 @@ class Handlers:
 
   def first_sample(self):
     """What the Sample tab shows when the page opens: 16 images of seed 0 of the first image model."""
-    names = self.names(models_lib.SERVED_KIND)
+    names = self.names(kinds.IMAGE)
     if not names:
       return [], None, ''
     return self.sample(names[0], 0, DEFAULT_COUNT, 1.0)

@@ -5,43 +5,82 @@ A model folder, as the export stage writes it:
   <models_dir>/<name>/metadata.json   latent_dim, image_height, image_width, channels, loss, dataset, step, ...
 
 A text generator (metadata `kind` 'text') has outputs `probs` (B, seq_len, vocab) and `ids`, and its vocabulary
-in the metadata; it is served in the Text tab.
+in the metadata; it is served in the Text tab. What the app does per data kind is one record each in KINDS.
 
 A folder that fails any check (missing files, onnx.checker, required metadata, graph shapes that disagree with
 the metadata, a session that cannot be created) is skipped with a one-line warning, so one bad export never
 takes the whole app down. So is a generator of data the app does not draw (metadata `kind` 'points', the 2-D
 toy runs): it is named in the warnings (top of the page, Models tab, /models) rather than offered where it
-cannot be drawn. Models are only ever
-loaded from --models_dir: the UI and API pick them by name.
+cannot be drawn. Models are only ever loaded from --models_dir: the UI and API pick them by name.
 
 Devices, precision (model.onnx or model_fp16.onnx), CUDA options and warm-up: serve/sessions.py.
 """
 
 import dataclasses
-import json
 import os
 import threading
+from typing import Callable, Optional
 
 import numpy as np
 
+from common import artifacts, images, kinds
+from common.artifacts import MODEL_METADATA_FILE, ONNX_FILE
+from common.cli import first_line
+from common.signature import GeneratorSignature, SignatureError, decode_ids
 from serve import sampler, sessions, text_sampler
 
-MODEL_FILE = 'model.onnx'
-METADATA_FILE = 'metadata.json'
-REQUIRED_METADATA = ('latent_dim', 'image_height', 'image_width', 'channels', 'loss', 'dataset', 'step')
-TEXT_REQUIRED_METADATA = ('latent_dim', 'seq_len', 'vocab', 'loss', 'dataset', 'step')
-SERVED_KIND = 'image'  # metadata `kind`; exports from before data kinds have none and are images
-TEXT_KIND = 'text'
-# What the warning calls a model of a kind this app does not serve (export/kinds.py lists the kinds exported).
-_UNSERVED_KINDS = {
-    'points': lambda metadata: f'a {metadata.get("dims", "?")}-D points model ({metadata.get("dataset", "?")})',
-}
+RUN_METADATA = ('loss', 'dataset', 'step')  # what the page says of every model, beside its signature
 PROVIDERS, PRECISIONS = sessions.PROVIDERS, sessions.PRECISIONS
 _PRIVATE_METADATA = ('name', 'run_dir')  # name: the folder's name wins; run_dir: a path on the exporting host
 
 
 class ModelError(Exception):
   """A model folder or provider request that cannot be served: the message is one line meant for the user."""
+
+
+def _positive_ints(metadata: dict, keys) -> None:
+  """GeneratorSignature.from_metadata int()s the shape fields; the app wants them written as integers."""
+  for key in keys:
+    if not isinstance(metadata[key], int) or isinstance(metadata[key], bool) or metadata[key] < 1:
+      raise ModelError(f'{MODEL_METADATA_FILE}: {key} must be a positive integer, got {metadata[key]!r}')
+
+
+def _check_image_metadata(metadata: dict) -> None:
+  _positive_ints(metadata, ('latent_dim', 'image_height', 'image_width', 'channels'))
+  if metadata['channels'] not in (1, 3):
+    raise ModelError(f'{MODEL_METADATA_FILE}: channels must be 1 or 3, got {metadata["channels"]}')
+  if metadata.get('layout', 'NHWC') != 'NHWC':
+    raise ModelError(f'{MODEL_METADATA_FILE}: layout {metadata["layout"]!r} is not NHWC')
+  if list(metadata.get('value_range', [-1.0, 1.0])) != [-1.0, 1.0]:
+    raise ModelError(f'{MODEL_METADATA_FILE}: value_range {metadata["value_range"]!r} is not [-1, 1]')
+
+
+def _check_text_metadata(metadata: dict) -> None:
+  _positive_ints(metadata, ('latent_dim', 'seq_len'))
+  vocab = metadata['vocab']
+  if not isinstance(vocab, list) or len(vocab) < 2 or not all(isinstance(t, str) for t in vocab):
+    raise ModelError(f'{MODEL_METADATA_FILE}: vocab must be a list of at least 2 strings')
+
+
+@dataclasses.dataclass(frozen=True)
+class ServedKind:
+  """What the app does with the generators of one data kind (common/kinds.py): the tabs that draw them (none: the
+  app names them in its warnings instead), the checks of their metadata.json beyond the signature, and how the
+  page states their output shape."""
+  tabs: tuple = ()
+  check: Callable[[dict], None] = lambda metadata: None  # raises ModelError
+  shape_text: Callable[[GeneratorSignature], str] = GeneratorSignature.describe
+  unserved: Optional[Callable[[dict], str]] = None  # what the warning calls a model of a kind no tab draws
+
+
+KINDS = {
+    kinds.IMAGE: ServedKind(('Sample', 'Interpolate'), _check_image_metadata,
+                            lambda signature: '×'.join(str(d) for d in signature.output_shape)),  # '28×28×1'
+    kinds.POINTS: ServedKind(unserved=lambda metadata: f'a {metadata.get("dims", "?")}-D points model '
+                                                       f'({metadata.get("dataset", "?")})'),
+    kinds.TEXT: ServedKind(('Text',), _check_text_metadata),  # '32 characters, vocabulary 65'
+}
+SERVED_KINDS = tuple(name for name, kind in KINDS.items() if kind.tabs)  # ('image', 'text')
 
 
 @dataclasses.dataclass
@@ -70,20 +109,21 @@ class LoadedModel:
 
   @property
   def kind(self) -> str:
-    return self.metadata.get('kind', SERVED_KIND)
+    return kinds.of_metadata(self.metadata)
+
+  @property
+  def signature(self) -> GeneratorSignature:
+    return GeneratorSignature.from_metadata(self.metadata)
 
   def shape_text(self) -> str:
-    """'28×28×1', or '32 characters × 65 symbols' for text."""
-    md = self.metadata
-    if self.kind == TEXT_KIND:
-      return f'{md["seq_len"]} characters, vocabulary {len(md["vocab"])}'
-    return f'{md["image_height"]}×{md["image_width"]}×{md["channels"]}'
+    """'28×28×1', or '32 characters, vocabulary 65' for text."""
+    return KINDS[self.kind].shape_text(self.signature)
 
   def text(self, seed, count, temperature=0.0) -> list:
     """`count` lines of `seed` (line i depends on (model, seed, i, temperature) alone): argmax at temperature 0,
     else sampled (serve/text_sampler.py)."""
     probs = self.generate(sampler.latent_from_seed(seed, count, self.latent_dim))  # (N, L, V)
-    return text_sampler.decode(text_sampler.sample_ids(probs, seed, temperature), self.metadata['vocab'])
+    return decode_ids(text_sampler.sample_ids(probs, seed, temperature), self.metadata['vocab'])
 
   @property
   def device(self) -> str:
@@ -99,12 +139,13 @@ class LoadedModel:
     At scale 1 these are the images of the SavedModel `sample(seed, count)` signature of the same export (the
     latents of both are `common.latents`), to within one grey level where the runtimes round differently.
     """
-    return sampler.to_uint8(self.generate(sampler.latent_from_seed(seed, count, self.latent_dim, scale)))
+    return images.to_uint8(self.generate(sampler.latent_from_seed(seed, count, self.latent_dim, scale)),
+                           squeeze_gray=True)
 
   def interpolate(self, seed_a, seed_b, steps, method='slerp', scale=1.0) -> np.ndarray:
     """uint8 frames (steps, H, W[, 3]) from image 0 of seed_a to image 0 of seed_b."""
     latents = sampler.interpolation_latents(seed_a, seed_b, steps, method, latent_dim=self.latent_dim, scale=scale)
-    return sampler.to_uint8(self.generate(latents))
+    return images.to_uint8(self.generate(latents), squeeze_gray=True)
 
   def info(self) -> dict:
     """What /models reports: the metadata plus where the model runs (never the host path)."""
@@ -115,54 +156,30 @@ class LoadedModel:
 
 
 def _read_metadata(folder: str) -> dict:
-  path = os.path.join(folder, METADATA_FILE)
+  """metadata.json of a folder the app can serve; ModelError saying what is wrong, or which kind no tab draws."""
   try:
-    with open(path) as f:
-      metadata = json.load(f)
-  except (OSError, ValueError) as e:
-    raise ModelError(f'cannot read {METADATA_FILE}: {e}') from None
-  if not isinstance(metadata, dict):
-    raise ModelError(f'{METADATA_FILE} is not a JSON object')
-  kind = metadata.get('kind', SERVED_KIND)
-  if kind == TEXT_KIND:
-    return _check_text_metadata(metadata)
-  if kind != SERVED_KIND:
-    describe = _UNSERVED_KINDS.get(kind) if isinstance(kind, str) else None  # a malformed kind may be a list
-    what = describe(metadata) if describe else f'a model of kind {kind!r}'
-    raise ModelError(f'{what}; this app serves image and text generators')
-  missing = [k for k in REQUIRED_METADATA if k not in metadata]
+    metadata = artifacts.read_model_metadata(folder)
+  except ValueError as e:
+    raise ModelError(str(e)) from None
+  kind = kinds.of_metadata(metadata)
+  served = KINDS.get(kind) if isinstance(kind, str) else None  # a malformed kind may be a list
+  if served is None or not served.tabs:
+    what = served.unserved(metadata) if served and served.unserved else f'a model of kind {kind!r}'
+    raise ModelError(f'{what}; this app serves {" and ".join(SERVED_KINDS)} generators')
+  try:
+    GeneratorSignature.from_metadata(metadata)  # the fields of the kind's input and output are there
+  except SignatureError as e:
+    raise ModelError(str(e)) from None
+  missing = [k for k in RUN_METADATA if k not in metadata]
   if missing:
-    raise ModelError(f'{METADATA_FILE} lacks {", ".join(missing)}')
-  for key in ('latent_dim', 'image_height', 'image_width', 'channels'):
-    if not isinstance(metadata[key], int) or isinstance(metadata[key], bool) or metadata[key] < 1:
-      raise ModelError(f'{METADATA_FILE}: {key} must be a positive integer, got {metadata[key]!r}')
-  if metadata['channels'] not in (1, 3):
-    raise ModelError(f'{METADATA_FILE}: channels must be 1 or 3, got {metadata["channels"]}')
-  if metadata.get('layout', 'NHWC') != 'NHWC':
-    raise ModelError(f'{METADATA_FILE}: layout {metadata["layout"]!r} is not NHWC')
-  if list(metadata.get('value_range', [-1.0, 1.0])) != [-1.0, 1.0]:
-    raise ModelError(f'{METADATA_FILE}: value_range {metadata["value_range"]!r} is not [-1, 1]')
-  return metadata
-
-
-def _check_text_metadata(metadata: dict) -> dict:
-  missing = [k for k in TEXT_REQUIRED_METADATA if k not in metadata]
-  if missing:
-    raise ModelError(f'{METADATA_FILE} lacks {", ".join(missing)}')
-  for key in ('latent_dim', 'seq_len'):
-    if not isinstance(metadata[key], int) or isinstance(metadata[key], bool) or metadata[key] < 1:
-      raise ModelError(f'{METADATA_FILE}: {key} must be a positive integer, got {metadata[key]!r}')
-  vocab = metadata['vocab']
-  if not isinstance(vocab, list) or len(vocab) < 2 or not all(isinstance(t, str) for t in vocab):
-    raise ModelError(f'{METADATA_FILE}: vocab must be a list of at least 2 strings')
+    raise ModelError(f'{MODEL_METADATA_FILE} lacks {", ".join(missing)}')
+  served.check(metadata)
   return metadata
 
 
 def output_dims(metadata: dict) -> list:
   """The first output's shape after the batch: [H, W, C], or [seq_len, vocab] for text."""
-  if metadata.get('kind', SERVED_KIND) == TEXT_KIND:
-    return [metadata['seq_len'], len(metadata['vocab'])]
-  return [metadata['image_height'], metadata['image_width'], metadata['channels']]
+  return list(GeneratorSignature.from_metadata(metadata).output_shape)
 
 
 def _check_shapes(session, metadata: dict) -> tuple:
@@ -188,20 +205,20 @@ def load_model(folder: str, provider: str = 'auto', threads: int | None = None, 
   """Validates and loads one model folder and warms it up (serve/sessions.py); raises ModelError with a
   one-line reason."""
   import onnx
-  model_path = os.path.join(folder, MODEL_FILE)
+  model_path = os.path.join(folder, ONNX_FILE)
   if not os.path.isfile(model_path):
-    raise ModelError(f'no {MODEL_FILE}')
+    raise ModelError(f'no {ONNX_FILE}')
   metadata = _read_metadata(folder)
   try:
     onnx.checker.check_model(model_path)
   except Exception as e:  # onnx raises ValidationError, DecodeError, OSError...: all mean "not a valid model"
-    raise ModelError(f'{MODEL_FILE} fails onnx.checker: {str(e).strip().splitlines()[0][:200]}') from None
+    raise ModelError(f'{ONNX_FILE} fails onnx.checker: {first_line(e)[:200]}') from None
   try:
     session, used, used_precision, _ = sessions.create(folder, provider, precision, threads, tf32)
   except sessions.SessionError as e:
     raise ModelError(str(e)) from None
   except Exception as e:  # onnxruntime's Fail / InvalidGraph / ...
-    raise ModelError(f'ONNX Runtime cannot load {MODEL_FILE}: {str(e).strip().splitlines()[0][:200]}') from None
+    raise ModelError(f'ONNX Runtime cannot load {ONNX_FILE}: {first_line(e)[:200]}') from None
   input_name, output_name = _check_shapes(session, metadata)
   model = LoadedModel(name=os.path.basename(os.path.normpath(folder)), path=folder, metadata=metadata,
                       session=session, provider=used, input_name=input_name, output_name=output_name,
@@ -209,7 +226,7 @@ def load_model(folder: str, provider: str = 'auto', threads: int | None = None, 
   try:
     warm = sessions.warm_up(session, input_name, model.latent_dim, used)  # first runs allocate: not on requests
   except Exception as e:
-    raise ModelError(f'the warm-up run failed: {str(e).strip().splitlines()[0][:200]}') from None
+    raise ModelError(f'the warm-up run failed: {first_line(e)[:200]}') from None
   if list(warm.shape[1:]) != output_dims(metadata):
     raise ModelError(f'the graph returned outputs shaped {warm.shape[1:]}, metadata says '
                      f'({", ".join(map(str, output_dims(metadata)))})')
@@ -225,7 +242,7 @@ def _folders(models_dir: str) -> list:
     folder = os.path.join(models_dir, name)
     if not os.path.isdir(folder) or name.startswith('.'):
       continue
-    if os.path.isfile(os.path.join(folder, MODEL_FILE)) or os.path.isfile(os.path.join(folder, METADATA_FILE)):
+    if os.path.isfile(os.path.join(folder, ONNX_FILE)) or os.path.isfile(os.path.join(folder, MODEL_METADATA_FILE)):
       names.append(name)  # else not meant as a model folder (e.g. an export format other than ONNX)
   return names
 
@@ -233,7 +250,7 @@ def _folders(models_dir: str) -> list:
 def _stamp(folder: str) -> tuple:
   """What a change of the folder's model shows in: (file, size, mtime) of the files a model is loaded from."""
   out = []
-  for file in (MODEL_FILE, sessions.FP16_FILE, METADATA_FILE):
+  for file in (ONNX_FILE, artifacts.ONNX_FP16_FILE, MODEL_METADATA_FILE):
     try:
       st = os.stat(os.path.join(folder, file))
       out.append((file, st.st_size, st.st_mtime_ns))

@@ -1,7 +1,8 @@
-"""Pure sampling functions: latents from seeds, interpolation paths, and image conversion.
+"""Pure sampling functions: latents from seeds, interpolation paths, and the checks of their inputs.
 
 Nothing here knows about ONNX Runtime or Gradio: a generator is any function from latents (B, latent_dim)
-float32 to images (B, H, W, C) float32 in [-1, 1], so every function is testable with plain numpy.
+float32 to images (B, H, W, C) float32 in [-1, 1], so every function is testable with plain numpy. The images
+become uint8, grids, PNGs and GIFs through common/images.py, the helpers every stage shares.
 
 Determinism: the latents of a seed come from `common.latents.latents`, the project's one seed → latent
 mapping (counter-based, so row i is a function of (seed, i, latent_dim) alone). Image i of a sample therefore
@@ -11,11 +12,9 @@ runtime feeding `common.latents` to the ONNX model give for that seed (tests/tes
 seed s is also the endpoint of any interpolation that starts or ends at seed s.
 """
 
-import io
 import numbers
 
 import numpy as np
-from PIL import Image
 
 from common import latents as common_latents  # NumPy only: serve/ never imports TensorFlow
 
@@ -183,73 +182,3 @@ def latent_from_seed_row(seed, index: int, latent_dim: int, scale: float = 1.0) 
   """Row `index` of latent_from_seed(seed, ...): (latent_dim,) float32."""
   z = common_latents.latents(validate_seed(seed), 1, int(latent_dim), start=int(index))[0]
   return (z.astype(np.float64) * validate_scale(scale)).astype(np.float32)  # as latent_from_seed rounds
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Images.
-
-def to_uint8(images: np.ndarray) -> np.ndarray:
-  """Generator output (B, H, W, C) in [-1, 1] (tanh) -> uint8 for display: round((x + 1) * 127.5), clipped.
-
-  -1 -> 0, 0 -> 128 (127.5 rounds half to even), 1 -> 255. One channel -> (B, H, W) grayscale; three channels
-  stay (B, H, W, 3). A single image (H, W, C) is accepted too and returns one image.
-  """
-  x = np.asarray(images, np.float32)
-  single = x.ndim == 3
-  if single:
-    x = x[None]
-  if x.ndim != 4 or x.shape[-1] not in (1, 3):
-    raise ValueError(f'expected images shaped (B, H, W, 1|3), got {np.asarray(images).shape}')
-  x = np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0)
-  out = np.clip(np.rint((x + 1.0) * 127.5), 0, 255).astype(np.uint8)
-  if out.shape[-1] == 1:
-    out = out[..., 0]
-  return out[0] if single else out
-
-
-def grid(images: np.ndarray, cols: int | None = None, pad: int = 2, fill: int = 255) -> np.ndarray:
-  """Tiles uint8 images (B, H, W) or (B, H, W, 3) into one image, `cols` per row (default ~square), `pad` px apart."""
-  images = np.asarray(images)
-  if images.ndim not in (3, 4) or images.dtype != np.uint8 or len(images) == 0:
-    raise ValueError(f'expected a non-empty uint8 batch (B, H, W[, 3]), got {images.dtype} {images.shape}')
-  count, height, width = images.shape[:3]
-  cols = int(np.ceil(np.sqrt(count))) if cols is None else max(1, min(int(cols), count))
-  rows = int(np.ceil(count / cols))
-  canvas = np.full((rows * height + (rows - 1) * pad, cols * width + (cols - 1) * pad) + images.shape[3:], fill,
-                   np.uint8)
-  for i, image in enumerate(images):
-    r, c = divmod(i, cols)
-    canvas[r * (height + pad):r * (height + pad) + height, c * (width + pad):c * (width + pad) + width] = image
-  return canvas
-
-
-def upscale(image: np.ndarray, factor: int) -> np.ndarray:
-  """Nearest-neighbour enlargement (pixel art stays crisp in a GIF viewer): (H, W[, 3]) -> (fH, fW[, 3])."""
-  factor = max(1, int(factor))
-  return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1) if factor > 1 else image
-
-
-def png_bytes(image: np.ndarray) -> bytes:
-  """Lossless PNG encoding of one uint8 image (H, W) or (H, W, 3)."""
-  buffer = io.BytesIO()
-  Image.fromarray(image).save(buffer, format='PNG')
-  return buffer.getvalue()
-
-
-def write_gif(frames: np.ndarray, path: str, frame_ms: int = 80, pingpong: bool = True, min_size: int = 128) -> str:
-  """Writes uint8 frames (N, H, W[, 3]) as an endlessly looping animated GIF; returns `path`.
-
-  pingpong: play forward then backward (without repeating the ends) so the loop has no jump. Frames smaller
-  than `min_size` are enlarged by an integer factor with nearest neighbour, since viewers blur tiny GIFs.
-  """
-  frames = np.asarray(frames)
-  if frames.ndim not in (3, 4) or frames.dtype != np.uint8 or len(frames) == 0:
-    raise ValueError(f'expected non-empty uint8 frames (N, H, W[, 3]), got {frames.dtype} {frames.shape}')
-  factor = int(np.ceil(min_size / max(frames.shape[1:3])))
-  order = list(range(len(frames)))
-  if pingpong and len(frames) > 2:
-    order += order[-2:0:-1]
-  images = [Image.fromarray(upscale(frames[i], factor)) for i in order]
-  images[0].save(path, format='GIF', save_all=True, append_images=images[1:], duration=frame_ms, loop=0,
-                 optimize=False)
-  return path

@@ -31,9 +31,11 @@ import os
 
 import numpy as np
 
+from common import artifacts
+
 PROVIDERS = ('auto', 'cuda', 'cpu')
 PRECISIONS = ('auto', 'fp32', 'fp16')
-FP32_FILE, FP16_FILE = 'model.onnx', 'model_fp16.onnx'
+FP32_FILE, FP16_FILE = artifacts.ONNX_FILE, artifacts.ONNX_FP16_FILE  # the names the precisions go by here
 CUDA_EP, CPU_EP = 'CUDAExecutionProvider', 'CPUExecutionProvider'
 CUDA_WARMUP_BATCHES = tuple(range(1, 65))  # serve.sampler.MAX_COUNT / MAX_STEPS: every size a request can ask for
 _ORT_ERRORS_ONLY = 3  # ORT log severity: 0 verbose, 1 info, 2 warning, 3 error, 4 fatal

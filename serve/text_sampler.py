@@ -13,7 +13,6 @@ from serve.sampler import as_int  # the app's one integer check (rejects floats 
 
 MAX_TEMPERATURE = 5.0
 MAX_LINES = 64
-UNK, UNK_CHAR = 'unk', '\ufffd'  # training/text_data.py's 'unk' token and how it reads
 
 
 def validate_temperature(value) -> float:
@@ -43,7 +42,3 @@ def sample_ids(probs: np.ndarray, seed: int, temperature: float) -> np.ndarray:
   u = common_latents.uniforms(seed, n, length).reshape(n, length, 1) * cdf[..., -1:]  # (N, L, 1)
   return np.minimum((cdf < u).sum(axis=-1), vocab - 1)
 
-
-def decode(ids: np.ndarray, vocab) -> list:
-  chars = [UNK_CHAR if token == UNK else token for token in vocab]
-  return [''.join(chars[i] for i in row) for row in ids]

@@ -10,7 +10,7 @@ import zipfile
 
 import numpy as np
 
-from serve import sampler
+from common import images
 
 
 def _rgb(frame: np.ndarray) -> np.ndarray:
@@ -24,14 +24,14 @@ def write_mp4(frames: np.ndarray, path: str, fps: int = 12, min_size: int = 256)
   if frames.ndim not in (3, 4) or frames.dtype != np.uint8 or len(frames) == 0:
     raise ValueError(f'expected non-empty uint8 frames (N, H, W[, 3]), got {frames.dtype} {frames.shape}')
   factor = int(np.ceil(min_size / max(frames.shape[1:3])))
-  first = _rgb(sampler.upscale(frames[0], factor))
+  first = _rgb(images.upscale(frames[0], factor))
   height, width = first.shape[0] + first.shape[0] % 2, first.shape[1] + first.shape[1] % 2
   writer = imageio_ffmpeg.write_frames(path, (width, height), fps=fps, codec='libx264', pix_fmt_out='yuv420p',
                                        macro_block_size=1, ffmpeg_log_level='error', quality=8)
   writer.send(None)  # start the encoder
   try:
     for frame in frames:
-      image = _rgb(sampler.upscale(frame, factor))
+      image = _rgb(images.upscale(frame, factor))
       padded = np.zeros((height, width, 3), np.uint8)
       padded[:image.shape[0], :image.shape[1]] = image
       writer.send(np.ascontiguousarray(padded))
@@ -44,5 +44,5 @@ def write_frames_zip(frames: np.ndarray, path: str, stem: str) -> str:
   """One lossless PNG per frame, <stem>-000.png ..., in a ZIP; returns `path`."""
   with zipfile.ZipFile(path, 'w', compression=zipfile.ZIP_STORED) as archive:  # PNGs are compressed already
     for i, frame in enumerate(frames):
-      archive.writestr(f'{stem}-{i:03d}.png', sampler.png_bytes(frame))
+      archive.writestr(f'{stem}-{i:03d}.png', images.png_bytes(frame))
   return path

@@ -1,12 +1,13 @@
 r"""The bad-input catalogue: every bad input the command-line tools handle, the one line the user sees, the exit code.
 
-Each case is a command run as a user runs it (`python -m MODULE ARGS` from the repository root) against a
-workspace of its own: `setup` builds the files the case needs in a fresh folder (`{tmp}` in its arguments,
-`<tmp>` in its message), e.g. a copy of a real two-step run with a corrupt checkpoint. For every case,
-tests/test_bad_inputs.py checks: the exit code is the catalogue's (2 usage error, 1 otherwise); the last non-empty
-line of stderr is `error: ...` and matches the case's `message` ('...' matches any text); no `Traceback`
-anywhere; every file of the workspace is as it was (path, size, sha256), nothing new outside `may_create`.
-tests/bad_input_workspaces.py builds what the cases are given; tests/bad_inputs_runner.py runs cases and writes docs/bad_inputs.md from what they really print:
+Each case is a command run as a user runs it (`python -m MODULE ARGS` from the repository root; the cases of one
+command share a process, tests/bad_inputs_batch.py, unless --one_process_per_case) against a workspace of its
+own: `setup` builds the files the case needs in a fresh folder (`{tmp}` in its arguments, `<tmp>` in its message),
+e.g. a copy of a real two-step run with a corrupt checkpoint. For every case, tests/test_bad_inputs.py checks: the
+exit code is the catalogue's (2 usage error, 1 otherwise); the last non-empty line of stderr is `error: ...` and
+matches the case's `message` ('...' matches any text); no `Traceback` anywhere; every file of the workspace is as
+it was (path, size, sha256), nothing new outside `may_create`. tests/bad_input_workspaces.py builds what the cases
+are given; tests/bad_inputs_runner.py runs cases and writes docs/bad_inputs.md from what they really print:
 
   python -m tests.bad_inputs --write_docs                             # every case; regenerates the doc
   python -m tests.bad_inputs --run=train_steps_zero,serve_bad_auth   # what those cases print, what fails

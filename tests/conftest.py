@@ -25,11 +25,35 @@ def _find_shared_data() -> pathlib.Path:
 SHARED_DATA = _find_shared_data()
 
 
+# The archives the data-dependent tests read, relative to the shared data folder. Tests never download them:
+# a test that did would pass or fail with the network, and CI has none.
+SHARED_ARCHIVES = tuple(f'{name}/{split}-{part}-idx{dims}-ubyte.gz' for name in ('mnist', 'fashion_mnist')
+                        for split in ('train', 't10k') for part, dims in (('images', 3), ('labels', 1))) + (
+                            'tinyshakespeare/input.txt',)
+
+
+def missing_data_message(folder: pathlib.Path, missing) -> str:
+  """What a data-dependent test says when the archives are absent: where it looked, what it lacks, how to fix it."""
+  return (f'the shared data archives are missing from {folder}: {", ".join(missing)}. Tests never download data: '
+          'put the original MNIST and Fashion-MNIST archives (train-images-idx3-ubyte.gz, '
+          'train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz from '
+          'yann.lecun.com/exdb/mnist and github.com/zalandoresearch/fashion-mnist) in mnist/ and fashion_mnist/ '
+          'and Tiny Shakespeare as tinyshakespeare/input.txt, in ../shared/data beside the checkout or in the '
+          'folder that $GAN_SHARED_DATA names (each folder\'s README.md there lists the sizes and checksums)')
+
+
 @pytest.fixture(scope='session')
 def shared_data() -> pathlib.Path:
-  """../shared/data: the original MNIST and Fashion-MNIST archives (never downloaded by a test)."""
-  assert (SHARED_DATA / 'mnist' / 'train-images-idx3-ubyte.gz').is_file(), (
-      f'no MNIST archives in {SHARED_DATA}: set GAN_SHARED_DATA to the folder holding mnist/ and fashion_mnist/')
+  """../shared/data (or $GAN_SHARED_DATA): the original MNIST, Fashion-MNIST and Tiny Shakespeare files.
+
+  Absent, the tests using it skip and say which files to put where; with $GAN_SHARED_DATA set they fail instead,
+  since a folder named on purpose that lacks the files is a mistake to report, not a host without data."""
+  missing = [name for name in SHARED_ARCHIVES if not (SHARED_DATA / name).is_file()]
+  if missing:
+    message = missing_data_message(SHARED_DATA, missing)
+    if os.environ.get('GAN_SHARED_DATA'):
+      pytest.fail(f'$GAN_SHARED_DATA={os.environ["GAN_SHARED_DATA"]}: {message}', pytrace=False)
+    pytest.skip(message)
   return SHARED_DATA
 
 

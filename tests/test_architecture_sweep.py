@@ -92,6 +92,7 @@ def test_the_subset_covers_the_extremes():
   assert any(a['depth'] == 20 for a in subset) and any(a['width'] == 128 for a in subset)
 
 
+@pytest.mark.slow  # training and export per architecture, on MNIST
 @pytest.mark.parametrize('architecture', _extremes(), ids=lambda a: f'arch{a["arch"]}-{a["nonlinearity"]}')
 def test_extreme_architectures_train_one_step_with_both_losses_and_export(tmp_path, architecture, shared_data,
                                                                            tfds_data_dir):

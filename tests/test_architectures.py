@@ -34,6 +34,7 @@ def test_other_sizes_are_refused_with_the_list(image_size):
     architectures.validate_image_size(image_size)
 
 
+@pytest.mark.slow
 def test_the_28_pixel_generator_exports_cuda_clean_with_parity():
   from export import cuda_clean, onnx_export
   generator = ARCHITECTURES['dcgan'].build_generator(LATENT_DIM, 28, 1, 4)
@@ -45,7 +46,7 @@ def test_the_28_pixel_generator_exports_cuda_clean_with_parity():
 
 
 def test_28_pixel_mnist_is_read_unpadded(shared_data, tfds_data_dir):
-  from training import datasets
+  from data import datasets
   native, _ = datasets.load_images('mnist', 28, data_dir=tfds_data_dir, manual_dir=shared_data / 'mnist')
   padded, _ = datasets.load_images('mnist', 32, data_dir=tfds_data_dir, manual_dir=shared_data / 'mnist')
   native, padded = next(iter(native.batch(8))).numpy(), next(iter(padded.batch(8))).numpy()

@@ -1,14 +1,18 @@
-"""Walks the bad-input catalogue (tests/bad_inputs.py): every case run as a user runs it, in a subprocess; and its
-app part (tests/bad_inputs_app.py): every bad request sent to one real server, as tests/bad_inputs_app.py says.
+"""Walks the bad-input catalogue (tests/bad_inputs.py): every case's command run with its own argv, workspace, stdout
+and stderr; and its app part (tests/bad_inputs_app.py): every bad request sent to one real server, as
+tests/bad_inputs_app.py says.
 
 For each case: the catalogue's exit code; a last stderr line `error: ...` matching the catalogue's message; no
 traceback anywhere; every file the case was given unchanged (path, size, sha256) and nothing new outside the
 case's `may_create`. A case the tool gets wrong today is a strict xfail (its `known_bug`), so a fix shows up as
 an XPASS failure until the mark is removed.
 
-The selected cases (`-k` still selects) all run when the first of them is checked, one subprocess per core (up
-to 4; $BAD_INPUTS_WORKERS): most import TensorFlow, ~3.5 s of CPU each. The whole file takes ~2 minutes on 2 idle
-cores, ~4 under a load of 3. The app cases share one server started for them: ~10 s in all.
+The selected cases (`-k` still selects) all run when the first of them is checked, one process per core (up to 4;
+$BAD_INPUTS_WORKERS): the cases of one command share a Python process (tests/bad_inputs_batch.py), which pays the
+~3.5 s of CPU of importing TensorFlow once instead of once per case; a case that process does not finish runs in
+a process of its own. `python -m tests.bad_inputs --write_docs --one_process_per_case` runs each case exactly as a
+user does. The app cases share one server started for them: ~10 s in all. The cases are slow tests (make test);
+the checks of the catalogue itself are fast.
 """
 
 import os
@@ -49,6 +53,7 @@ def app_results(request, tmp_path_factory):
   return bad_inputs_app.run_app_cases(cases, tmp_path_factory.mktemp('bad_inputs_app'))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('case_id', _params(bad_inputs.CASES))
 def test_bad_input(case_id, results):
   result = results[case_id]
@@ -57,6 +62,7 @@ def test_bad_input(case_id, results):
                         f'\n--- stderr (last 3000 characters) ---\n{result.stderr[-3000:]}')
 
 
+@pytest.mark.slow  # a real server
 @pytest.mark.parametrize('case_id', _params(bad_inputs_app.APP))
 def test_app_bad_input(case_id, app_results):
   """Refused with the catalogue's message, no traceback, and the server then still answers a good /sample."""

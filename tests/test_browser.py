@@ -16,6 +16,8 @@ import pytest
 
 from tests.serve_server import REPO_ROOT, Server, build_models_dir
 
+pytestmark = pytest.mark.slow  # a real server and a real browser
+
 COUNT = 12
 STEPS = 5
 

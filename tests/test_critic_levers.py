@@ -17,6 +17,7 @@ def _final_weights(run_dir):
   return {n: reader.get_tensor(n) for n in names}
 
 
+@pytest.mark.slow
 def test_fused_critic_call_trains_like_two_calls(tmp_path):
   # LayerNorm normalises each example alone, so scoring real and fake in one batch changes no number.
   runs = {}
@@ -30,6 +31,7 @@ def test_fused_critic_call_trains_like_two_calls(tmp_path):
     np.testing.assert_allclose(runs[True][name], runs[False][name], rtol=1e-4, atol=1e-5, err_msg=name)
 
 
+@pytest.mark.slow
 def test_lazy_penalty_trains_and_is_refused_without_a_penalty(tmp_path):
   trainer.train(tiny_config(tmp_path / 'lazy', loss='wgan_gp', steps=2, n_critic=4, gp_every=2), log=lambda *_: None)
   lines = (tmp_path / 'lazy' / 'metrics.csv').read_text().splitlines()

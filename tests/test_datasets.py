@@ -8,8 +8,8 @@ from PIL import Image
 import pytest
 import tensorflow as tf
 
-from training import datasets, input_pipeline
-from training.datasets import DatasetError, DatasetInfo
+from data import datasets, input_pipeline
+from data.datasets import DatasetError, DatasetInfo
 
 DIGITS_TRAIN, DIGITS_TEST = 1437, 360  # index % 5 == 0 is test: ceil(1797 / 5) = 360
 

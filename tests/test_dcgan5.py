@@ -102,6 +102,7 @@ def read_metrics(run_dir):
     return list(csv.DictReader(f))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('loss, norm', [('dcgan', 'batch'), ('wgan_gp', 'layer'), ('wgan_gp', 'none')])
 def test_one_step_at_64x64x3_on_an_image_folder(tmp_path, flower_folder, loss, norm):
   dcgan_options = dict(label_flip=0.35, critic_input_dropout=0.5) if loss == 'dcgan' else {}
@@ -120,6 +121,7 @@ def test_one_step_at_64x64x3_on_an_image_folder(tmp_path, flower_folder, loss, n
     assert plot_scores(run_dir) == '' and not os.path.exists(os.path.join(run_dir, 'score_plot.png'))
 
 
+@pytest.mark.slow
 def test_the_export_rewrites_the_kernel5_layers_cuda_clean_with_parity():
   """The three stride-2 kernel-5 "same" ConvTranspose nodes pad (1, 2) as tf2onnx writes them; after the rewrite no
   node would leave the CUDA EP, and ORT matches Keras at batches 1, 7 and 64."""
@@ -139,6 +141,7 @@ def test_the_export_rewrites_the_kernel5_layers_cuda_clean_with_parity():
   assert set(diffs) == set(ox.PARITY_BATCHES) and max(diffs.values()) <= ox.PARITY_TOLERANCE
 
 
+@pytest.mark.slow
 def test_a_dcgan5_run_dir_exports_through_the_model_folder(tmp_path):
   """The real export path (model_folder.export_model), float16 included, records the 3 rewritten nodes."""
   import json

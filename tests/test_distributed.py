@@ -13,6 +13,8 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 
+pytestmark = pytest.mark.slow  # training runs in subprocesses (mirrored replicas, multi-worker)
+
 # Compared columns: every loss term and score; grad norms are per-replica and so differ by design.
 COMPARED = ('d_loss', 'g_loss', 'gradient_penalty', 'd_real', 'd_fake', 'wasserstein')
 

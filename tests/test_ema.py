@@ -67,6 +67,7 @@ def _restore_from_checkpoint(run_dir, config):
   return raw, averaged
 
 
+@pytest.mark.slow
 def test_run_dir_and_exported_onnx_hold_the_ema_generator(tmp_path):
   from common import latents
   from export.model_folder import export_model
@@ -91,6 +92,7 @@ def test_run_dir_and_exported_onnx_hold_the_ema_generator(tmp_path):
   assert np.abs(onnx_images - raw(z, training=False).numpy()).max() > 1e-3
 
 
+@pytest.mark.slow
 def test_ema_decay_zero_saves_the_trained_weights_and_resume_keeps_the_average(tmp_path):
   import tensorflow as tf
   from tests.conftest import tiny_config
@@ -113,6 +115,7 @@ def test_ema_decay_zero_saves_the_trained_weights_and_resume_keeps_the_average(t
   assert any(name.startswith('ema_generator') for name in reader.get_variable_to_shape_map())
 
 
+@pytest.mark.slow
 def test_batch_norm_modes_of_a_trained_generator_agree_after_re_estimation(tmp_path):
   """A short real run (digits, 150 steps, no EMA): FCD of inference-mode samples with the statistics the loop
   left, with re-estimated ones, and of training-mode samples (each batch its own statistics). What is saved must

@@ -6,6 +6,8 @@ import ast
 import csv
 import json
 import os
+import pathlib
+import re
 import subprocess
 import sys
 
@@ -70,6 +72,7 @@ def test_kid_floor_of_two_disjoint_real_digits_sets_is_zero_within_two_standard_
   assert ref.floor['classes_covered'] == 10 and ref.floor['precision'] > 0.7 and ref.floor['recall'] > 0.7
 
 
+@pytest.mark.slow
 def test_kid_floor_on_mnist_is_zero_within_two_standard_errors(shared_data, tfds_data_dir):
   """The real proof: 2,000 MNIST images the judge never trained on, against all 10,000 test images."""
   ref = references.reference('mnist', 2000, tfds_data_dir, str(shared_data / 'mnist'), copy_check=False)
@@ -137,6 +140,7 @@ def test_other_square_sizes_are_resized_to_the_judge(held_out_digits):
 
 # --- Sources: a run directory, its ONNX model and its SavedModel are judged alike -------------------------------
 
+@pytest.mark.slow
 def test_run_dir_onnx_and_saved_model_are_judged_alike(tmp_path):
   from export.model_folder import export_model
   make_tiny_run_dir(tmp_path / 'run')
@@ -161,6 +165,7 @@ def test_latents_come_from_common_latents(tiny_run_dir):
   np.testing.assert_allclose(sources.generate(source, 300, seed=7), expected, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_cli_judges_a_run_dir(tmp_path):
   make_tiny_run_dir(tmp_path / 'run')
   proc = run_evaluate(f'--run_dir={tmp_path / "run"}', f'--json={tmp_path / "r.json"}')
@@ -181,12 +186,14 @@ def test_cli_judges_a_run_dir(tmp_path):
     ([], 3, 1, 'the digits judge reads 1-channel images'),  # a generator of colour images
     (['--model={bad_onnx}'], 1, 2, 'pass exactly one of --run_dir'),  # two sources
 ])
+@pytest.mark.slow
 def test_cli_bad_input_is_one_line(tmp_path, args, channels, code, fragment):
   make_tiny_run_dir(tmp_path / 'run', channels=channels)
   args = [a.format(bad_onnx=tmp_path / 'bad.onnx') for a in args]
   assert_one_line_error(run_evaluate(f'--run_dir={tmp_path / "run"}', *args), code, fragment)
 
 
+@pytest.mark.slow
 def test_cli_bad_models_are_one_line(tmp_path):
   (tmp_path / 'bad.onnx').write_bytes(b'not an onnx model')
   assert_one_line_error(run_evaluate(f'--model={tmp_path / "bad.onnx"}'), 1, 'cannot load ONNX model')
@@ -213,6 +220,7 @@ def test_library_bad_input():
 
 # --- The trainer's plug-in ---------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_plugin_logs_eval_csv_and_keeps_the_best_generator(tmp_path):
   import tensorflow as tf
   from training import generator_io, trainer
@@ -237,6 +245,7 @@ def test_plugin_logs_eval_csv_and_keeps_the_best_generator(tmp_path):
                                 latents(config.seed, config.num_samples, config.latent_dim))
 
 
+@pytest.mark.slow
 def test_eval_every_refuses_bad_settings_before_the_run_directory_exists(tmp_path):
   from training import trainer
   from training.config import ConfigError
@@ -258,4 +267,11 @@ def test_trainer_imports_nothing_from_evaluation():
     imported = [node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
     imported += [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
     assert not [m for m in imported if m and m.split('.')[0] == 'evaluation'], (name, imported)
-  assert not (REPO_ROOT / 'training' / 'evaluate.py').exists()  # no alias module: the CLI moved
+  # The CLI moved to evaluation/evaluate.py with no alias left behind: a caller of the old name fails only when
+  # it runs, so the code, the Makefile and the presets are searched for it (the docs may tell its history).
+  old_name = re.compile(r'\btraining[./]evaluate\b')
+  this_file = pathlib.Path(__file__).resolve()  # its message names the old name
+  callers = [str(path.relative_to(REPO_ROOT)) for pattern in ('**/*.py', 'Makefile', '**/*.flags', '**/*.sh')
+             for path in REPO_ROOT.glob(pattern) if '.venv' not in path.parts and path.resolve() != this_file
+             and old_name.search(path.read_text(errors='replace'))]
+  assert callers == [], f'{callers} still call the evaluation CLI by its old name training.evaluate'

@@ -1,5 +1,8 @@
 """Export of tiny generators: ONNX parity and dynamic batch, metadata round trip, CUDA-clean graphs,
-SavedModel signatures, float16 and the model folder's all-or-nothing writes."""
+SavedModel signatures, float16 and the model folder's all-or-nothing writes.
+
+The graph checks (a tiny generator converted and inspected: ~0.2 s each) are fast tests; whatever writes a model
+folder through export_model is slow."""
 
 import itertools
 import json
@@ -41,18 +44,41 @@ def quiet(_line):
 IMAGE_ARCHITECTURES = [name for name, arch in ARCHITECTURES.items() if arch.kind == 'image']
 
 
+# The loss changes a run's metadata (generator.json, the model's name, metadata.json, the ONNX props), never the
+# generator's graph or weights (make_run_dir seeds every loss alike), and tf2onnx's conversion is most of an
+# export's time: each distinct graph is converted once, and the loss-only variants get a copy of it, which their
+# export still makes CUDA-clean, checks for parity against their own generator and stamps with their metadata.
+_CONVERTED = {}  # (generator config, weights sha256, convert's arguments) -> serialized onnx.ModelProto
+
+
+def _convert_once(convert):
+  def convert_or_reuse(generator, latent_dim, *args, **kwargs):
+    import onnx
+    from export.model_folder import weights_sha256
+    key = (json.dumps(generator.get_config(), sort_keys=True, default=str), weights_sha256(generator), latent_dim,
+           repr(args), repr(sorted(kwargs.items())))
+    if key not in _CONVERTED:
+      _CONVERTED[key] = convert(generator, latent_dim, *args, **kwargs).SerializeToString()
+    return onnx.ModelProto.FromString(_CONVERTED[key])  # a copy: the export rewrites and stamps its own
+  return convert_or_reuse
+
+
 @pytest.fixture(scope='module', params=list(itertools.product(LOSSES, IMAGE_ARCHITECTURES)),
                 ids=lambda p: f'{p[0]}-{p[1]}')
 def onnx_export(request, tmp_path_factory):
-  """One ONNX export per (loss, arch): (run_dir, model folder)."""
+  """One ONNX export per (loss, arch), one tf2onnx conversion per arch: (run_dir, model folder)."""
+  from export import onnx_export as ox
   from export.model_folder import export_model
   loss, arch = request.param
   root = tmp_path_factory.mktemp(f'{loss}-{arch}')
   make_run_dir(root / 'run', arch=arch, loss=loss)
-  folder = export_model(str(root / 'run'), models_dir=str(root / 'models'), log=quiet)
+  with pytest.MonkeyPatch.context() as patch:
+    patch.setattr(ox, 'convert', _convert_once(ox.convert))
+    folder = export_model(str(root / 'run'), models_dir=str(root / 'models'), log=quiet)
   return root / 'run', folder
 
 
+@pytest.mark.slow
 def test_onnx_matches_tf_at_any_batch(onnx_export):
   from export import onnx_export as ox
   from export.loader import load
@@ -68,6 +94,7 @@ def test_onnx_matches_tf_at_any_batch(onnx_export):
     np.testing.assert_allclose(images, generator(z, training=False).numpy(), atol=ox.PARITY_TOLERANCE, rtol=0)
 
 
+@pytest.mark.slow
 def test_metadata_round_trip(onnx_export):
   import onnx
   from export import cuda_clean, onnx_export as ox
@@ -92,6 +119,7 @@ def test_metadata_round_trip(onnx_export):
   assert cuda_clean.cuda_fallback_nodes(model) == []
 
 
+@pytest.mark.slow
 def test_sample_png(onnx_export):
   from PIL import Image
   from export.model_folder import SAMPLE_GRID
@@ -190,6 +218,7 @@ def both_formats(tmp_path_factory):
   return root / 'run', folder
 
 
+@pytest.mark.slow
 def test_savedmodel_signatures(both_formats):
   import tensorflow as tf
   from common import latents
@@ -216,6 +245,7 @@ def test_savedmodel_signatures(both_formats):
   assert sample(3, 0).shape == (0, 16, 16, 3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('seed, num, message', [(-1, 2, 'seed must be >= 0'), (2**32, 2, 'seed must be <= 4294967295'),
                                                 (2**40 + 3, 2, 'seed must be <= 4294967295'),
                                                 (3, -1, 'num must be >= 0')])
@@ -228,6 +258,7 @@ def test_savedmodel_sample_refuses_out_of_range_input(both_formats, seed, num, m
     sample(seed=tf.constant(seed, tf.int64), num=tf.constant(num, tf.int32))
 
 
+@pytest.mark.slow
 def test_metadata_names_the_latent_mapping(both_formats):
   from export.model_folder import LATENTS_SCHEME, SAMPLE_SEED
   _, folder = both_formats
@@ -237,6 +268,7 @@ def test_metadata_names_the_latent_mapping(both_formats):
   assert metadata['sample_seed'] == SAMPLE_SEED == 2024
 
 
+@pytest.mark.slow
 def test_fp16_parity_and_kept_formats(both_formats):
   import onnx
   from export import onnx_export as ox
@@ -257,6 +289,7 @@ def test_fp16_parity_and_kept_formats(both_formats):
                              atol=ox.FP16_TOLERANCE, rtol=0)
 
 
+@pytest.mark.slow
 def test_existing_folder_is_refused_or_partly_replaced(both_formats):
   from export.loader import ExportError
   from export.model_folder import export_model
@@ -278,6 +311,7 @@ def test_existing_folder_is_refused_or_partly_replaced(both_formats):
   assert sorted(os.listdir(models_dir)) == ['both']  # no temp folder left
 
 
+@pytest.mark.slow
 def test_failed_export_leaves_nothing(tmp_path, monkeypatch):
   from export import onnx_export as ox
   from export.loader import ExportError
@@ -289,6 +323,7 @@ def test_failed_export_leaves_nothing(tmp_path, monkeypatch):
   assert not os.path.exists(tmp_path / 'models')  # not even the models dir it would have created
 
 
+@pytest.mark.slow
 def test_other_weights_under_the_same_run_name_are_refused(tmp_path):
   # `best/` of two runs, or a run dir replaced by another run: same run name and step, other weights
   from tests.conftest import make_tiny_run_dir
@@ -311,6 +346,7 @@ def test_other_weights_under_the_same_run_name_are_refused(tmp_path):
   assert (tmp_path / 'models' / 'm' / 'NOTES.txt').read_text() == 'kept'
 
 
+@pytest.mark.slow
 def test_provenance_reaches_metadata_json_and_onnx_props(tmp_path):
   import onnx
   from export import onnx_export as ox

@@ -12,6 +12,8 @@ from PIL import Image
 
 from tests.conftest import REPO_ROOT, make_tiny_run_dir
 
+pytestmark = pytest.mark.slow  # the export CLIs in subprocesses
+
 
 def run_module(module, *args, cwd=REPO_ROOT, timeout=300):
   env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2', 'CUDA_VISIBLE_DEVICES': '',

@@ -15,6 +15,8 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 
+pytestmark = pytest.mark.slow  # a toy training run, exports and a server
+
 DATASET = 'toy:8gaussians'
 STEPS = 20
 EVAL_POINTS = 200
@@ -97,7 +99,7 @@ def test_sample_png_is_a_scatter_of_the_exported_points(exported):
   _, folder, _ = exported
   with open(os.path.join(folder, 'sample.png'), 'rb') as f:
     assert f.read(8) == b'\x89PNG\r\n\x1a\n'
-  assert Image.open(os.path.join(folder, 'sample.png')).size == (400, 400)  # training/toy_plots: 4 x 4 in at 100 dpi
+  assert Image.open(os.path.join(folder, 'sample.png')).size == (400, 400)  # data/toy_plots: 4 x 4 in at 100 dpi
 
 
 def test_the_exported_model_is_judged_like_the_trained_one(exported):
@@ -105,16 +107,17 @@ def test_the_exported_model_is_judged_like_the_trained_one(exported):
   Keras generator at the last step (eval.csv), and toy_scores of both point sets agree."""
   from common.latents import latents
   from evaluation import toy_metrics
-  from evaluation.sources import LATENT_SEED
+  from common.artifacts import SAMPLE_SEED as LATENT_SEED
   from evaluation.toy_plugin import ToyEvaluator
-  from training import data_kinds, generator_io
+  from data import toy_data
+  from training import generator_io
   run_dir, folder, _ = exported
   generator, metadata = generator_io.load(run_dir)
   session = _session(folder)
   z = latents(LATENT_SEED, EVAL_POINTS, 2)
   onnx_points = session.run(['points'], {'z': z})[0]
   keras_points = generator(z, training=False).numpy()
-  spec = data_kinds.toy_spec(DATASET)
+  spec = toy_data.spec_of(DATASET)
   from_onnx = toy_metrics.toy_scores(onnx_points, spec, np.random.default_rng(0))
   from_keras = toy_metrics.toy_scores(keras_points, spec, np.random.default_rng(0))
   assert from_onnx.keys() == from_keras.keys()

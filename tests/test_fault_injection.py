@@ -10,6 +10,8 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 
+pytestmark = pytest.mark.slow  # real training processes killed and resumed
+
 CKPT_EVERY = 3
 STEPS = 30
 

@@ -31,6 +31,7 @@ def inception_weights(tmp_path_factory):
   return str(path)
 
 
+@pytest.mark.slow
 def test_fid_runs_end_to_end_and_reuses_its_cache(tmp_path, inception_weights, shared_data, tfds_data_dir,
                                                   monkeypatch):
   make_tiny_run_dir(tmp_path / 'run', dataset='mnist', image_size=28, latent_dim=8, width=4)  # padded to 32
@@ -60,6 +61,7 @@ def test_fid_runs_end_to_end_and_reuses_its_cache(tmp_path, inception_weights, s
   assert second['floor']['fid'] == first['floor']['fid']
 
 
+@pytest.mark.slow  # builds and saves an InceptionV3
 def test_refusals_come_before_any_inception_pass(tmp_path, inception_weights, monkeypatch):
   def no_inception(*args):
     raise AssertionError('an Inception model was built before the refusal')
@@ -100,6 +102,7 @@ def run_evaluate(*args):
     (['--inception_weights={weights}', '--fid_samples=100'], 'needs at least 2,049 samples per set'),
     (['--inception_weights={weights}', '--inception_size=299'], "the reference split 'test' holds 360"),
 ])
+@pytest.mark.slow
 def test_cli_refusals_are_one_line_usage_errors(tmp_path, inception_weights, args, fragment):
   make_tiny_run_dir(tmp_path / 'run')  # digits: 360 test images cannot give FID
   proc = run_evaluate(f'--run_dir={tmp_path / "run"}', *[a.format(weights=inception_weights) for a in args])
@@ -108,6 +111,7 @@ def test_cli_refusals_are_one_line_usage_errors(tmp_path, inception_weights, arg
   assert len(errors) == 1 and fragment in errors[0], proc.stderr[-2000:]
 
 
+@pytest.mark.slow  # a subprocess
 def test_help_says_this_fid_is_not_comparable_to_published_ones():
   proc = run_evaluate('--help')
   assert 'not comparable to published FIDs' in ' '.join(proc.stdout.split()), proc.stdout[-3000:]

@@ -16,6 +16,7 @@ def gpu_models(tmp_path_factory):
   return out
 
 
+@pytest.mark.slow
 def test_gpu_models_writes_fp32_and_fp16_folders(gpu_models):
   import json
   assert sorted(os.listdir(gpu_models)) == ['digits']  # no work folder left behind
@@ -26,6 +27,7 @@ def test_gpu_models_writes_fp32_and_fp16_folders(gpu_models):
   assert metadata['cuda_fallback_nodes'] == 0 and metadata['fp16_parity_max_abs_diff'] < metadata['fp16_tolerance']
 
 
+@pytest.mark.slow
 def test_gpu_models_refuses_existing_folders_and_unknown_models(gpu_models):
   before = contents(gpu_models)
   assert_one_line_error(run_module('benchmarks.gpu_models', f'--out={gpu_models}', '--models=digits'), 2,
@@ -36,6 +38,7 @@ def test_gpu_models_refuses_existing_folders_and_unknown_models(gpu_models):
   assert contents(gpu_models) == before
 
 
+@pytest.mark.slow
 def test_model_files_expands_folders_to_fp32_and_fp16(gpu_models, tmp_path):
   from benchmarks import gpu_latency
   from common.cli import UsageError
@@ -50,6 +53,7 @@ def test_model_files_expands_folders_to_fp32_and_fp16(gpu_models, tmp_path):
     gpu_latency.model_files([str(folder), str(folder / 'model.onnx')])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('file', ['model.onnx', 'model_fp16.onnx'])
 def test_latencies_time_run_and_io_binding(gpu_models, file):
   import onnxruntime as ort
@@ -60,6 +64,7 @@ def test_latencies_time_run_and_io_binding(gpu_models, file):
   assert all(plain > 0 and bound > 0 for _, plain, bound in rows), rows
 
 
+@pytest.mark.slow
 def test_gpu_latency_on_a_folder_needs_a_cuda_session(gpu_models):
   # run_module hides any GPU (CUDA_VISIBLE_DEVICES=''), so the session cannot be on the CUDA EP on any host
   proc = run_module('benchmarks.gpu_latency', f'--model={gpu_models / "digits"}', '--batches=1', '--iters=1')
@@ -68,6 +73,7 @@ def test_gpu_latency_on_a_folder_needs_a_cuda_session(gpu_models):
                         'no model file')
 
 
+@pytest.mark.slow
 def test_placement_reads_ort_s_own_log_of_a_real_session(gpu_models):
   """The parser against what ORT 1.31 really logs (here one EP takes the graph: "All nodes placed on ...")."""
   import onnxruntime as ort

@@ -14,8 +14,8 @@ import pytest
 from evaluation import judge as judges
 from evaluation import train_judge
 from evaluation.judge import JudgeError
-from training import datasets
-from training.datasets import DatasetError
+from data import datasets
+from data.datasets import DatasetError
 
 from tests.conftest import REPO_ROOT
 
@@ -29,7 +29,7 @@ CHECKS = [('digits', 'test_accuracy', 'test', 0.0015), ('digits', 'floor_accurac
           ('fashion_mnist', 'test_accuracy', 'test[:2000]', 0.015),
           ('fashion_mnist', 'floor_accuracy', 'train[50000:52000]', 0.015)]
 MAX_WEIGHTS_BYTES = 1_500_000  # the judges live in git
-SPLIT_SIZES = {  # examples per named split: digits from training.datasets._DIGITS_SPLITS, the rest from TFDS
+SPLIT_SIZES = {  # examples per named split: digits from data.datasets._DIGITS_SPLITS, the rest from TFDS
     'digits': {'train': 1437, 'test': 360},
     'mnist': {'train': 60_000, 'test': 10_000},
     'fashion_mnist': {'train': 60_000, 'test': 10_000},
@@ -99,6 +99,7 @@ def test_the_three_splits_of_a_record_are_disjoint(dataset):
       assert name_a != name_b or not set(range_a) & set(range_b), (first, second)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('dataset, field, split, tolerance', CHECKS)
 def test_judge_accuracy_matches_the_recorded_value(dataset, field, split, tolerance, shared_data, tfds_data_dir):
   judge = judges.load_judge(dataset)
@@ -165,6 +166,7 @@ def test_bad_digits_slices_are_dataset_errors(split, message):
 
 # --- Training writes what it trained on; errors are one line -----------------------------------------------------
 
+@pytest.mark.slow  # trains a judge
 def test_train_judge_records_its_splits_and_command(tmp_path):
   command = train_judge.recipe({'dataset': 'digits', 'epochs': 1})
   record = judges.train_judge('digits', epochs=1, judges_dir=str(tmp_path), command=command, log=lambda line: None)
@@ -202,6 +204,7 @@ def test_judge_errors_are_one_line(tmp_path):
     judge.predict(np.zeros((2, 32, 32, 1), np.float32))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('args, message', [
     ([], 'error: --dataset is required'), (['--dataset=cifar10'], "error: no judge for dataset 'cifar10'"),
     (['--dataset=digits', '--epochs=0'], 'error: flag --epochs=0'), (['--bogus'], 'error: Unknown command line')])

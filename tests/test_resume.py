@@ -28,6 +28,7 @@ def checkpoint_values(prefix) -> dict:
           if not name.startswith(('_CHECKPOINTABLE_OBJECT_GRAPH', 'save_counter'))}
 
 
+@pytest.mark.slow
 def test_stop_and_resume_is_bit_identical_with_deterministic(tmp_path):
   """Six steps straight vs three, a resume, three more: every checkpointed variable (both networks, both
   optimizers, the EMA generator, BatchNorm statistics, step) is bit-identical, because the data order continues
@@ -47,6 +48,7 @@ def test_stop_and_resume_is_bit_identical_with_deterministic(tmp_path):
   assert rows(straight) == rows(split)
 
 
+@pytest.mark.slow
 def test_resume_records_what_changed_and_where_the_run_came_from(tmp_path):
   run_dir = tmp_path / 'run'
   assert run_cli(*SMOKE, '--steps=2', f'--run_dir={run_dir}').returncode == 0
@@ -71,6 +73,7 @@ def test_resume_records_what_changed_and_where_the_run_came_from(tmp_path):
   assert proc.returncode == 0 and len(json.loads((run_dir / 'config.json').read_text())['history']) == 2
 
 
+@pytest.mark.slow
 def test_resume_drops_metric_rows_of_the_discarded_stretch(tmp_path):
   """A run killed after its last checkpoint has metric rows the resumed run writes again: they are dropped, not
   doubled."""
@@ -120,6 +123,7 @@ def _read_only(mount):
     (lambda mount: _fill(mount / 'filler'), errno.ENOSPC, 'No space left on device'),
     (_read_only, errno.EROFS, 'Read-only file system'),
 ], ids=['disk-full', 'read-only'])
+@pytest.mark.slow
 def test_disk_full_or_read_only_on_the_checkpoint_path(tmp_path, damage, code, words):
   """ENOSPC (or EROFS) while writing a checkpoint: one line, exit 1, the previous checkpoint intact and
   resumable. With root (and a kernel that allows it) the run directory sits on a real 64 MB tmpfs that is filled
@@ -170,6 +174,7 @@ def test_disk_full_or_read_only_on_the_checkpoint_path(tmp_path, damage, code, w
       subprocess.run(['umount', '-l', str(mount)], capture_output=True)
 
 
+@pytest.mark.slow
 def test_a_second_signal_exits_at_once(tmp_path):
   run_dir = tmp_path / 'run'
   proc = subprocess.Popen([sys.executable, '-m', 'training.main', *SMOKE, '--steps=100000', '--ckpt_every=100000',
@@ -230,8 +235,39 @@ def test_conflicting_and_out_of_range_settings(settings, message):
     dict(loss='dcgan', gp_weight=1.0, critic_norm='none'),
 ])
 def test_legitimate_penalty_combinations(settings):
+  """Accepted, and the critic update of the resolved config adds gp_weight x the penalty to the critic's loss: the
+  same update with --gp_weight=0, from the same weights on the same batch, reports a loss lower by exactly that."""
+  import dataclasses
+  import keras
+  import tensorflow as tf
+  from training import steps
+  from training.architectures import ARCHITECTURES
   from training.config import TrainConfig, resolve
-  assert resolve(TrainConfig(**settings)).gp_weight > 0
+
+  def critic_update(config) -> dict:
+    keras.utils.set_random_seed(0)
+    arch = ARCHITECTURES[config.arch]
+    generator = arch.build_generator(config.latent_dim, config.image_size, config.channels, config.width)
+    critic = arch.build_critic(config.image_size, config.channels, config.width, config.critic_norm,
+                               config.critic_input_dropout)
+    _, extra_critic_step = steps.make_step_functions(config, tf.distribute.get_strategy(), generator, critic,
+                                                     keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4))
+    b, size = config.batch_size, config.image_size
+    batch = {'real': tf.random.stateless_uniform([b, size, size, 1], [0, 1], -1, 1),
+             'z': tf.random.stateless_normal([b, config.latent_dim], [0, 2]),
+             'z_gen': tf.random.stateless_normal([b, config.latent_dim], [0, 3]),
+             'alpha': tf.random.stateless_uniform([b], [0, 4]), 'uniform': tf.random.stateless_uniform([b], [0, 5])}
+    metrics = extra_critic_step(iter(tf.data.Dataset.from_tensors(batch).repeat()))
+    return {name: float(value) for name, value in metrics.items()}
+
+  small = dict(dataset='digits', image_size=16, latent_dim=8, width=4, batch_size=4, jit=False)
+  config = dataclasses.replace(resolve(TrainConfig(**small, **settings)), channels=1)
+  assert not config.clip_value  # a penalty on a clipped critic is refused; these resolve to no clipping
+  penalised = critic_update(config)
+  plain = critic_update(dataclasses.replace(config, gp_weight=0.0))
+  assert penalised['gradient_penalty'] > 0 and plain['gradient_penalty'] == 0
+  assert penalised['d_loss'] - plain['d_loss'] == pytest.approx(config.gp_weight * penalised['gradient_penalty'],
+                                                                rel=1e-4)
 
 
 def test_resume_sets_aside_a_best_generator_of_the_discarded_stretch(tmp_path):

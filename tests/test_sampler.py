@@ -1,4 +1,5 @@
-"""Unit tests of serve/sampler.py: latents from seeds, slerp/lerp, uint8 conversion, grids and GIFs.
+"""Unit tests of serve/sampler.py (latents from seeds, slerp/lerp) and of common/images.py as the app calls it
+(uint8 conversion, grids, PNGs and GIFs).
 
 The "generator" here is a fixed random linear map followed by tanh, so image-level checks (interpolation
 endpoints equal the seeds' images) need no model file and run in milliseconds.
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from common import images as common_images
 from serve import sampler
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -26,7 +28,7 @@ def toy_generator(latents):
 
 
 def images_of(latents):
-  return sampler.to_uint8(toy_generator(latents))
+  return common_images.to_uint8(toy_generator(latents), squeeze_gray=True)
 
 
 class TestLatents:
@@ -164,34 +166,34 @@ class TestImages:
 
   def test_to_uint8_of_minus_one_zero_one(self):
     images = np.array([-1.0, 0.0, 1.0, -1.5, 1.5], np.float32).reshape(1, 1, 5, 1)
-    out = sampler.to_uint8(images)
+    out = common_images.to_uint8(images, squeeze_gray=True)
     assert out.dtype == np.uint8 and out.shape == (1, 1, 5)  # grayscale drops the channel axis
     np.testing.assert_array_equal(out[0, 0], [0, 128, 255, 0, 255])
 
   def test_to_uint8_rgb_keeps_three_channels(self):
-    out = sampler.to_uint8(np.zeros((2, 3, 4, 3), np.float32))
+    out = common_images.to_uint8(np.zeros((2, 3, 4, 3), np.float32), squeeze_gray=True)
     assert out.shape == (2, 3, 4, 3)
 
   def test_to_uint8_rejects_other_channel_counts(self):
     with pytest.raises(ValueError, match='expected images shaped'):
-      sampler.to_uint8(np.zeros((1, 4, 4, 2), np.float32))
+      common_images.to_uint8(np.zeros((1, 4, 4, 2), np.float32), squeeze_gray=True)
 
   def test_grid_layout(self):
     images = np.stack([np.full((2, 3), i, np.uint8) for i in range(5)])
-    out = sampler.grid(images, cols=3, pad=1, fill=255)
+    out = common_images.grid(images, cols=3, pad=1, fill=255)
     assert out.shape == (2 * 2 + 1, 3 * 3 + 2)
     assert out[0, 0] == 0 and out[0, 4] == 1 and out[3, 4] == 4 and out[3, 8] == 255  # last cell empty
-    assert sampler.grid(images).shape == (2 * 2 + 2, 3 * 3 + 4)  # default: ceil(sqrt(5)) = 3 columns
+    assert common_images.grid(images).shape == (2 * 2 + 2, 3 * 3 + 4)  # default: ceil(sqrt(5)) = 3 columns
 
   def test_png_is_lossless(self, tmp_path):
     image = np.random.default_rng(0).integers(0, 256, (5, 7, 3), dtype=np.uint8)
     path = tmp_path / 'x.png'
-    path.write_bytes(sampler.png_bytes(image))
+    path.write_bytes(common_images.png_bytes(image))
     np.testing.assert_array_equal(np.asarray(Image.open(path)), image)
 
   def test_gif_loops_and_pingpongs(self, tmp_path):
     frames = np.stack([np.full((16, 16), 40 * i, np.uint8) for i in range(4)])
-    path = sampler.write_gif(frames, str(tmp_path / 'a.gif'), min_size=32)
+    path = common_images.write_gif(frames, str(tmp_path / 'a.gif'), frame_ms=80, pingpong=True, min_size=32)
     with Image.open(path) as gif:
       assert gif.format == 'GIF' and gif.n_frames == 6 and gif.info.get('loop') == 0  # 0 1 2 3 2 1
       assert gif.size == (32, 32)

@@ -2,7 +2,7 @@
 endpoint), the SavedModel `sample(seed, num)` signature, ONNX Runtime fed `common.latents.latents`, and
 export's sample.png all turn (seed, row i) into the same picture.
 
-Every path ends in the same rule, uint8 = round((x + 1) * 127.5) clipped (serve.sampler.to_uint8). TF and
+Every path ends in the same rule, uint8 = round((x + 1) * 127.5) clipped (common.images.to_uint8). TF and
 ORT run different float32 kernels (they agree to ~1e-7, export's parity check), so a pixel whose value sits
 on a rounding boundary may land one grey level apart: GREY_TOLERANCE. One tiny untrained generator
 (16x16x1, latent 8) exported once to both formats keeps the module at a few seconds plus one server start.
@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 
 from common import latents
-from serve import sampler
+from common.images import to_uint8
 from tests.conftest import make_tiny_run_dir
+
+pytestmark = pytest.mark.slow  # an export and a real server
 
 SEED, COUNT, MORE = 12345, 5, 9  # MORE > COUNT: rows 0..COUNT-1 must not change with the count
 LATENT_DIM = 8
@@ -45,10 +47,10 @@ def runtimes(folder):
 
   def savedmodel(seed, count):  # TF ops draw z inside the graph
     out = sample_signature(seed=tf.constant(seed, tf.int64), num=tf.constant(count, tf.int32))['images']
-    return sampler.to_uint8(out.numpy())
+    return to_uint8(out.numpy(), squeeze_gray=True)  # as the app converts
 
   def onnx(seed, count):  # z from the NumPy twin, fed to the graph by the caller
-    return sampler.to_uint8(session.run(['images'], {'z': latents.latents(seed, count, LATENT_DIM)})[0])
+    return to_uint8(session.run(['images'], {'z': latents.latents(seed, count, LATENT_DIM)})[0], squeeze_gray=True)
 
   return {'app': app_model.sample, 'savedmodel': savedmodel, 'onnx': onnx}
 
@@ -90,11 +92,12 @@ def test_gradio_sample_endpoint_matches_the_savedmodel(folder, runtimes, tmp_pat
 def test_sample_png_is_the_grid_of_its_seeds_first_images(folder, runtimes):
   from PIL import Image
   from export.model_folder import SAMPLE_GRID, SAMPLE_SEED
-  from training.run_dir import grid  # what export lays sample.png out with
+  from common.images import TRAINING_BACKGROUND, grid  # what export lays sample.png out with
   with Image.open(folder / 'sample.png') as image:
     png = np.asarray(image)  # (H', W') grayscale
   count = SAMPLE_GRID ** 2
   for name in ('onnx', 'savedmodel'):
-    expected = grid(runtimes[name](SAMPLE_SEED, count)[..., None], ncols=SAMPLE_GRID)[..., 0]  # (H', W')
+    expected = grid(runtimes[name](SAMPLE_SEED, count)[..., None], cols=SAMPLE_GRID, fill=TRAINING_BACKGROUND,
+                    frame=True)[..., 0]  # (H', W')
     assert png.shape == expected.shape, name
     assert grey_diff(png, expected) <= (0 if name == 'onnx' else GREY_TOLERANCE), name

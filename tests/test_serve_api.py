@@ -12,8 +12,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from serve import sampler
+from common import images as common_images
 from tests.serve_server import GRAY, READY_LINE, RGB, TEXT, Server, read_image, sample
+
+pytestmark = pytest.mark.slow  # a real server
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -68,7 +70,7 @@ def test_sample_returns_png_gallery_grid_and_time(client):
   images, grid_path, timing = sample(client, seed=42, count=5)
   assert images.shape == (5, 16, 16) and images.dtype == np.uint8  # grayscale: one channel, no RGB copy
   grid = read_image(grid_path)
-  np.testing.assert_array_equal(grid, sampler.grid(images))
+  np.testing.assert_array_equal(grid, common_images.grid(images))  # the app's grid: white, no frame
   assert pathlib.Path(grid_path).name == f'{GRAY}-seed42-x5.png'
   assert re.fullmatch(r'5 images in [0-9.]+ ms on CPU \(fp32\) · weights [0-9a-f]{12}', timing), timing
 
@@ -90,9 +92,14 @@ def test_sample_is_deterministic_and_seed_dependent(client):
   np.testing.assert_array_equal(fewer, first[:2])
 
 
-def test_sample_rgb_model(client):
+def test_sample_rgb_model(client, models_dir):
+  """Three colour channels of their own (not one grey channel copied three times), holding the model's pixels."""
+  from serve import models as models_lib
   images, _, _ = sample(client, model=RGB, seed=1, count=64)
-  assert images.shape == (64, 16, 16, 3)
+  assert images.shape == (64, 16, 16, 3) and images.dtype == np.uint8
+  assert not np.array_equal(images[..., 0], images[..., 1]) and not np.array_equal(images[..., 1], images[..., 2])
+  model = models_lib.load_model(str(models_dir / RGB), 'cpu')
+  np.testing.assert_array_equal(images, model.sample(1, 64))
 
 
 def test_interpolate_strip_gif_and_endpoints(client):

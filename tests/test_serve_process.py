@@ -12,6 +12,8 @@ import pytest
 
 from tests.serve_server import _SERVER_ENV, GRAY, REPO_ROOT, Server, free_port, run_app
 
+pytestmark = pytest.mark.slow  # server processes
+
 
 @pytest.fixture(scope='module')
 def models_dir(serve_models_dir) -> pathlib.Path:

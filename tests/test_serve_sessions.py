@@ -92,6 +92,7 @@ def exported(tmp_path_factory):
   return root / 'models'
 
 
+@pytest.mark.slow  # an export
 def test_a_cpu_session_of_a_folder_with_fp16_serves_fp32_unless_asked(exported):
   _, used, precision, file = sessions.create(str(exported / 'second'), 'cpu', 'auto')
   assert (used, precision, file) == (CPU, 'fp32', sessions.FP32_FILE)
@@ -101,6 +102,7 @@ def test_a_cpu_session_of_a_folder_with_fp16_serves_fp32_unless_asked(exported):
   np.testing.assert_allclose(model.sample(3, 4).astype(int), fp32.sample(3, 4).astype(int), atol=2)
 
 
+@pytest.mark.slow  # an export
 def test_the_registry_follows_the_folder_and_keeps_a_model_whose_new_file_is_garbage(exported, tmp_path):
   live = tmp_path / 'models'
   shutil.copytree(exported / 'first', live / 'first')

@@ -11,7 +11,8 @@ import pytest
 import tensorflow as tf
 
 from evaluation import text_metrics
-from training import categorical, text_data
+from data import text_data
+from training import categorical
 
 SHAKESPEARE_LINES = ['First Citizen:', 'Before we proceed any further, hear me speak.', 'All:', 'Speak, speak.',
                      'You are all resolved rather to die than to famish?', 'Resolved. resolved.',
@@ -145,6 +146,7 @@ def shakespeare(shared_data):
   return shared_data / 'tinyshakespeare' / 'input.txt'
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('sampler', [{}, {'gumbel_softmax': True}, {'gumbel_softmax': True, 'straight_through': True}],
                          ids=['softmax', 'gumbel', 'straight_through'])
 def test_text_trains_evaluates_and_exports_with_parity(tmp_path, shakespeare, sampler):

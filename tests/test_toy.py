@@ -7,6 +7,7 @@ import os
 import numpy as np
 import pytest
 
+from data import toy_data
 from training import data_kinds, generator_io, trainer
 from training.config import ConfigError, TrainConfig, resolve
 
@@ -36,11 +37,12 @@ def test_data_kind_and_architecture_must_agree(settings, message):
 
 
 def test_unknown_toy_dataset_suggests_the_closest():
-  from training.datasets import DatasetError
+  from data.datasets import DatasetError
   with pytest.raises(DatasetError, match=r"unknown toy dataset '25gaussian' \(did you mean 25gaussians\?\)"):
-    data_kinds.toy_spec('toy:25gaussian')
+    toy_data.spec_of('toy:25gaussian')
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('loss', ['wgan_gp', 'wgan', 'lsgan', 'dcgan'])
 def test_every_loss_trains_the_mlp_on_toy_points(tmp_path, loss):
   from evaluation.toy_plugin import ToyEvaluator
@@ -57,7 +59,7 @@ def test_every_loss_trains_the_mlp_on_toy_points(tmp_path, loss):
 
 def test_toy_evaluator_floor_is_real_against_real():
   from evaluation.toy_plugin import ToyEvaluator
-  from training.toy_data import TOY_DATASETS
+  from data.toy_data import TOY_DATASETS
   evaluator = ToyEvaluator('toy:25gaussians', 500)
 
   class Perfect:  # a "generator" that returns true samples: it must score like the floor
@@ -81,6 +83,7 @@ def _run(module, *args):
                         text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_toy_compare_trains_each_loss_and_writes_figure_and_table(tmp_path):
   proc = _run('benchmarks.toy_compare', '--steps=3', '--num_points=50', '--losses=wgan_gp,dcgan',
               f'--out={tmp_path / "tc"}')
@@ -92,6 +95,7 @@ def test_toy_compare_trains_each_loss_and_writes_figure_and_table(tmp_path):
   assert [r['loss'] for r in rows] == ['wgan_gp', 'dcgan'] and rows[0]['num_modes'] == 25
 
 
+@pytest.mark.slow
 def test_gradient_norms_figure_vanishing_with_small_clipping(tmp_path):
   """Figure 1b in miniature: with c = 0.001 the gradient at the first layer of a 12-layer critic is orders of
   magnitude below the last layer's; with the penalty it is not."""

@@ -1,10 +1,10 @@
-"""The toy samplers against the constants of igul222/improved_wgan_training gan_toy.py (see training/toy_data.py)."""
+"""The toy samplers against the constants of igul222/improved_wgan_training gan_toy.py (see data/toy_data.py)."""
 
 import numpy as np
 import pytest
 import sklearn.datasets
 
-from training import toy_data
+from data import toy_data
 
 MIXTURES = ['8gaussians', '25gaussians']
 

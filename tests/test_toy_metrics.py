@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from evaluation import toy_metrics
-from training import toy_data
+from data import toy_data
 
 MIXTURES = ['8gaussians', '25gaussians']
 
@@ -159,7 +159,7 @@ def test_mode_metrics_refuse_bad_std_and_min_fraction():
 
 
 def test_importing_the_toy_modules_loads_neither_tensorflow_nor_sklearn():
-  code = ('import sys, training.toy_data, evaluation.toy_metrics; '
+  code = ('import sys, data.toy_data, evaluation.toy_metrics; '
           'print(sorted(m for m in ("tensorflow", "sklearn") if m in sys.modules))')
   out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True,
                        cwd=pathlib.Path(__file__).resolve().parents[1]).stdout

@@ -58,6 +58,7 @@ def test_wgan_clips_every_critic_weight(tmp_path):
   assert max(np.abs(reader.get_tensor(k)).max() for k in critic_vars) <= 0.01 + 1e-7
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('loss', sorted(losses.LOSSES))
 def test_every_loss_trains_on_fashion_mnist_offline(tmp_path, loss, shared_data, tfds_data_dir):
   config = tiny_config(tmp_path / loss, loss=loss, dataset='fashion_mnist', steps=2,
@@ -74,6 +75,7 @@ def test_dcgan_options_and_lsgan_pearson_labels(tmp_path):
   assert_complete_run_dir(trainer.train(lsgan, log=lambda *_: None), 2)
 
 
+@pytest.mark.slow
 def test_mixed_precision_and_jit(tmp_path):
   for name, options in (('mixed', {'mixed_precision': True}), ('jit', {'jit': True})):
     config = tiny_config(tmp_path / name, loss='wgan_gp', steps=2, **options)
@@ -99,6 +101,7 @@ def test_defaults_come_from_the_loss_family():
     resolve(TrainConfig(image_size=24))
 
 
+@pytest.mark.slow
 def test_resume_restores_step_optimizer_and_fixed_latents(tmp_path):
   run_dir = tmp_path / 'run'
   config = tiny_config(run_dir, loss='wgan_gp', steps=4, ckpt_every=2)

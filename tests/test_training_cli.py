@@ -11,6 +11,8 @@ from PIL import Image
 
 from tests.conftest import REPO_ROOT
 
+pytestmark = pytest.mark.slow  # `python -m training.main` in subprocesses, some training
+
 SMOKE = ['--flagfile=training/presets/smoke.flags']
 
 

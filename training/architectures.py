@@ -17,7 +17,13 @@ from typing import Callable, Optional
 import keras
 from keras import layers
 
+from common import kinds
+from common.signature import GeneratorSignature
 from training.text_architectures import resnet1d_critic, resnet1d_generator
+
+# The generator's output layer is named for the signature's output: export names the ONNX output after it.
+IMAGE_OUTPUT = GeneratorSignature.output_name_of(kinds.IMAGE)  # 'images'
+POINTS_OUTPUT = GeneratorSignature.output_name_of(kinds.POINTS)  # 'points'
 
 MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 16, 128
 _KERNEL, _STRIDE = 4, 2  # symmetric "same" padding for the transposed convolutions, see module docstring
@@ -80,7 +86,7 @@ def dcgan_generator(latent_dim: int, image_size: int, channels: int, width: int,
   for i in range(n_up - 1):
     x = _up_block(x, max(width, projection // 2 ** (i + 1)), _KERNEL, _STRIDE, 'same', f'up{i}', dtype_policy)
   x = layers.Conv2DTranspose(channels, _KERNEL, _STRIDE, padding='same', dtype=dtype_policy, name='to_image')(x)
-  images = layers.Activation('tanh', dtype='float32', name='images')(x)  # (B, H, W, C) in [-1, 1]
+  images = layers.Activation('tanh', dtype='float32', name=IMAGE_OUTPUT)(x)  # (B, H, W, C) in [-1, 1]
   return keras.Model(z, images, name='generator')
 
 
@@ -151,7 +157,7 @@ def dcgan5_generator(latent_dim: int, image_size: int, channels: int, width: int
   for i in range(n_up - 1):
     x = _up_block(x, max(width, 4 * width // 2 ** (i + 1)), _KERNEL5, _STRIDE, 'same', f'up{i}', dtype_policy)
   x = layers.Conv2DTranspose(channels, _KERNEL5, _STRIDE, padding='same', dtype=dtype_policy, name='to_image')(x)
-  images = layers.Activation('tanh', dtype='float32', name='images')(x)  # (B, H, W, C) in [-1, 1]
+  images = layers.Activation('tanh', dtype='float32', name=IMAGE_OUTPUT)(x)  # (B, H, W, C) in [-1, 1]
   return keras.Model(z, images, name='generator')
 
 
@@ -252,7 +258,7 @@ def family_generator(latent_dim: int, image_size: int, channels: int, width: int
       x = _family_block(x, filters, f'up{level}', nonlinearity, generator_norm, dtype_policy,
                         conv=layers.Conv2DTranspose, kernel=_KERNEL, stride=_STRIDE)
   x = layers.Conv2DTranspose(channels, _KERNEL, _STRIDE, padding='same', dtype=dtype_policy, name='to_image')(x)
-  images = layers.Activation('tanh', dtype='float32', name='images')(x)  # (B, H, W, C) in [-1, 1]
+  images = layers.Activation('tanh', dtype='float32', name=IMAGE_OUTPUT)(x)  # (B, H, W, C) in [-1, 1]
   return keras.Model(z, images, name='generator')
 
 
@@ -283,7 +289,7 @@ def mlp_generator(latent_dim: int, dims: int, width: int, depth: int = 3, dtype_
   x = z
   for i in range(depth):
     x = layers.Dense(width, activation='relu', kernel_initializer='he_uniform', dtype=dtype_policy, name=f'hidden{i}')(x)
-  points = layers.Dense(dims, kernel_initializer='he_uniform', dtype='float32', name='points')(x)  # (B, dims)
+  points = layers.Dense(dims, kernel_initializer='he_uniform', dtype='float32', name=POINTS_OUTPUT)(x)  # (B, dims)
   return keras.Model(z, points, name='generator')
 
 
@@ -318,7 +324,7 @@ class Architecture:
   build_generator: Callable
   build_critic: Callable
   description: str
-  kind: str = 'image'
+  kind: str = kinds.IMAGE  # the data kind it trains on (common/kinds.py)
   critic_norms: tuple = ('batch', 'layer', 'none')
   default_critic_norm: Optional[str] = None
   # Settings (TrainConfig fields) the builders take as keyword arguments, recorded in generator.json's
@@ -340,7 +346,13 @@ ARCHITECTURES = {
                                  critic_options=('nonlinearity', 'depth')),
     'resnet1d': Architecture('resnet1d', resnet1d_generator, resnet1d_critic,
                              "WGAN-GP language model: 5 residual Conv1D blocks (--width channels), softmax per "
-                             'position', kind='text', critic_norms=('none',), default_critic_norm='none'),
+                             'position', kind=kinds.TEXT, critic_norms=('none',), default_critic_norm='none'),
     'mlp': Architecture('mlp', mlp_generator, mlp_critic, 'WGAN-GP toy MLP: 3 x 512 ReLU layers (--width), 2-D data',
-                        kind='points', critic_norms=('none',), default_critic_norm='none'),
+                        kind=kinds.POINTS, critic_norms=('none',), default_critic_norm='none'),
 }
+
+
+def arch_options(arch, config, role: str) -> dict:
+  """{option: value} that `arch`'s generator (role 'generator') or critic ('critic') builder takes from `config`
+  (a TrainConfig, or anything with those attributes)."""
+  return {name: getattr(config, name) for name in getattr(arch, f'{role}_options')}

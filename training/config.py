@@ -15,6 +15,7 @@ import json
 import typing
 from typing import Optional
 
+from common.kinds import TEXT
 from training import architectures, losses
 
 CRITIC_NORMS = ('batch', 'layer', 'none')
@@ -75,26 +76,26 @@ class TrainConfig:
                        '3x3 layers; 0: the strided ones only (2 at 28x28, 3 at 32x32).', low=0, high=64)
   generator_norm: str = setting('batch', 'dcgan_family: BatchNorm in the generator, or none.',
                                 choices=architectures.GENERATOR_NORMS)
-  # --- Text (--dataset=text:PATH; training/text_data.py) ---------------------------------------------------------
-  seq_len: int = setting(32, 'Characters per example (the WGAN-GP paper: 32).', low=2, high=1024, kinds=('text',))
+  # --- Text (--dataset=text:PATH; data/text_data.py) ---------------------------------------------------------
+  seq_len: int = setting(32, 'Characters per example (the WGAN-GP paper: 32).', low=2, high=1024, kinds=(TEXT,))
   max_vocab: int = setting(128, "Vocabulary cap: 'unk' plus the most frequent characters.", low=3, high=65536,
-                           kinds=('text',))
+                           kinds=(TEXT,))
   text_unit: str = setting('line', 'line: each non-blank line, truncated and padded with "`" (the original); '
                            'window: consecutive windows of seq_len characters.', choices=('line', 'window'),
-                           kinds=('text',))
+                           kinds=(TEXT,))
   gumbel_softmax: bool = setting(False, 'The critic sees Gumbel-Softmax samples softmax((log p + g)/tau) of the '
                                  "generator's probabilities (Jang et al. 2017) instead of the probabilities.",
-                                 kinds=('text',))
+                                 kinds=(TEXT,))
   straight_through: bool = setting(False, "The critic sees the one-hot argmax (of the Gumbel-Softmax sample with "
                                    '--gumbel_softmax, else of the softmax); gradients flow through the soft one.',
-                                   kinds=('text',))
-  tau: float = setting(1.0, 'Gumbel-Softmax initial temperature tau0.', low=0, low_open=True, kinds=('text',))
+                                   kinds=(TEXT,))
+  tau: float = setting(1.0, 'Gumbel-Softmax initial temperature tau0.', low=0, low_open=True, kinds=(TEXT,))
   tau_min: float = setting(0.5, 'Gumbel-Softmax temperature floor (Jang et al.: 0.5).', low=0, low_open=True,
-                           kinds=('text',))
+                           kinds=(TEXT,))
   tau_decay: float = setting(1e-4, 'Gumbel-Softmax annealing rate r: tau = max(tau_min, tau0 exp(-r t)).', low=0,
-                             kinds=('text',))
+                             kinds=(TEXT,))
   tau_every: int = setting(500, 'Update the Gumbel-Softmax temperature every N generator steps.', low=1,
-                           kinds=('text',))
+                           kinds=(TEXT,))
   # --- Optimisation (None: the loss family's default) ------------------------------------------------------------
   batch_size: int = setting(64, 'Global batch size, split over replicas.', low=1)
   steps: int = setting(2000, 'Generator updates to train for (in total, when resuming).', low=1, resumable=True)
@@ -305,15 +306,20 @@ def resolve(config: TrainConfig) -> TrainConfig:
       (config.gp_every > 1 and not penalty, '--gp_every applies only with a gradient penalty (--gp_weight > 0)'),
       (len(config.lsgan_labels) != 3, '--lsgan_labels takes three numbers a,b,c'),
       (config.lsgan_labels[1] == config.lsgan_labels[0], '--lsgan_labels: b (real target) must differ from a'),
-      (config.wgan_critic_schedule and config.loss not in ('wgan', 'wgan_gp'),
-       '--wgan_critic_schedule applies to --loss=wgan or wgan_gp only'),
-      ((config.label_smoothing or config.label_flip) and config.loss != 'dcgan',
-       '--label_smoothing and --label_flip apply to --loss=dcgan only'),
+      (config.wgan_critic_schedule and not family.critic_schedule,
+       f'--wgan_critic_schedule applies to --loss={_losses_with("critic_schedule")} only'),
+      ((config.label_smoothing or config.label_flip) and not family.real_labels,
+       f'--label_smoothing and --label_flip apply to --loss={_losses_with("real_labels")} only'),
   ]
   for bad, message in conflicts:
     if bad:
       raise ConfigError(message)
   return config
+
+
+def _losses_with(behaviour: str) -> str:
+  """'wgan or wgan_gp': the loss families whose registry record has `behaviour` set, for a message."""
+  return ' or '.join(name for name, family in losses.LOSSES.items() if getattr(family, behaviour))
 
 
 def _check_arch_options(config: TrainConfig, arch) -> None:
@@ -330,11 +336,6 @@ def _check_arch_options(config: TrainConfig, arch) -> None:
     if config.depth < minimum:
       raise ConfigError(f'--depth={config.depth} is below the {minimum} strided convolutions of a '
                         f'{config.image_size}x{config.image_size} {config.arch}; pass --depth >= {minimum} or 0')
-
-
-def arch_options(arch, config, role: str) -> dict:
-  """{option: value} that `arch`'s generator (role 'generator') or critic ('critic') builder takes from `config`."""
-  return {name: getattr(config, name) for name in getattr(arch, f'{role}_options')}
 
 
 def resume_changes(saved: TrainConfig, given: dict) -> dict:

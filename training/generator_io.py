@@ -17,14 +17,10 @@ import shutil
 import tempfile
 from typing import Optional
 
-FORMAT_VERSION = 1
-GENERATOR_DIR = 'generator'
-WEIGHTS_FILE = 'generator.weights.h5'
-METADATA_FILE = 'generator.json'
+from common import artifacts
+from common.artifacts import RunDirError, generator_folder  # re-exported: the readers export and evaluation use
 
-
-class RunDirError(Exception):
-  """A run directory that cannot be read: the message is one line meant for the user."""
+read_metadata = artifacts.read_generator_metadata  # TensorFlow-free: checks a run before the heavy imports
 
 
 def generator_metadata(config, step: int, provenance: Optional[dict] = None) -> dict:
@@ -32,15 +28,14 @@ def generator_metadata(config, step: int, provenance: Optional[dict] = None) -> 
   (training/provenance.py) travels on into exported models."""
   import tensorflow as tf  # deferred: keeps `import training.generator_io` cheap for readers of metadata
   from training import data_kinds
-  from training.architectures import ARCHITECTURES
-  from training.config import arch_options
+  from training.architectures import ARCHITECTURES, arch_options
   options = arch_options(ARCHITECTURES[config.arch], config, 'generator')
+  kind = data_kinds.kind_of(config.dataset)
   return {
-      'format_version': FORMAT_VERSION,
-      'kind': data_kinds.kind_of(config.dataset).name,
+      'format_version': artifacts.GENERATOR_FORMAT_VERSION,
       'arch': config.arch,
-      'latent_dim': config.latent_dim,
-      **data_kinds.kind_of(config.dataset).shape_metadata(config),
+      **kind.signature(config).to_metadata(),  # kind, latent_dim, the output's shape (common/signature.py)
+      **kind.shape_metadata(config),
       'width': config.width,
       **({'arch_options': options} if options else {}),
       'loss': config.loss,
@@ -59,14 +54,14 @@ def save(generator, metadata: dict, run_dir: str) -> str:
   between them leaves the previous generator as generator.old/, which `read_metadata` falls back to), so a
   reader never sees the weights of one step with the metadata of another.
   """
-  out_dir = os.path.join(run_dir, GENERATOR_DIR)
+  out_dir = os.path.join(run_dir, artifacts.GENERATOR_DIR)
   os.makedirs(run_dir, exist_ok=True)
-  for leftover in glob.glob(os.path.join(run_dir, f'.{GENERATOR_DIR}-*')):  # a save killed half-way
+  for leftover in glob.glob(os.path.join(run_dir, f'.{artifacts.GENERATOR_DIR}-*')):  # a save killed half-way
     shutil.rmtree(leftover, ignore_errors=True)
-  new_dir = tempfile.mkdtemp(dir=run_dir, prefix=f'.{GENERATOR_DIR}-')
+  new_dir = tempfile.mkdtemp(dir=run_dir, prefix=f'.{artifacts.GENERATOR_DIR}-')
   try:
-    generator.save_weights(os.path.join(new_dir, WEIGHTS_FILE))
-    with open(os.path.join(new_dir, METADATA_FILE), 'w') as f:
+    generator.save_weights(os.path.join(new_dir, artifacts.GENERATOR_WEIGHTS_FILE))
+    with open(os.path.join(new_dir, artifacts.GENERATOR_METADATA_FILE), 'w') as f:
       f.write(json.dumps(metadata, indent=2) + '\n')
     old_dir = out_dir + '.old'
     shutil.rmtree(old_dir, ignore_errors=True)
@@ -79,32 +74,6 @@ def save(generator, metadata: dict, run_dir: str) -> str:
   return out_dir
 
 
-def generator_folder(run_dir: str) -> str:
-  """<run_dir>/generator, or generator.old when a save was interrupted between its two renames."""
-  folder = os.path.join(run_dir, GENERATOR_DIR)
-  return folder if os.path.isdir(folder) or not os.path.isdir(folder + '.old') else folder + '.old'
-
-
-def read_metadata(run_dir: str) -> dict:
-  """Reads and validates <run_dir>/generator/generator.json; raises RunDirError with a one-line reason."""
-  if not os.path.isdir(run_dir):
-    raise RunDirError(f'run directory {run_dir!r} does not exist')
-  folder = generator_folder(run_dir)
-  path = os.path.join(folder, METADATA_FILE)
-  if not os.path.isfile(path) or not os.path.isfile(os.path.join(folder, WEIGHTS_FILE)):
-    raise RunDirError(f'{run_dir!r} holds no trained generator (no {GENERATOR_DIR}/{METADATA_FILE} and '
-                      f'{WEIGHTS_FILE}); train first or let the run reach its first checkpoint')
-  try:
-    with open(path) as f:
-      metadata = json.load(f)
-  except (OSError, ValueError) as e:
-    raise RunDirError(f'cannot read {path}: {e}') from None
-  if metadata.get('format_version') != FORMAT_VERSION:
-    raise RunDirError(f'{run_dir!r} was written by another version of this project (generator format '
-                      f'{metadata.get("format_version")!r}, this version reads {FORMAT_VERSION})')
-  return metadata
-
-
 def load(run_dir: str):
   """Rebuilds the trained generator of a run directory. Returns (keras.Model, metadata dict)."""
   from training.architectures import ARCHITECTURES  # deferred: imports Keras
@@ -112,10 +81,11 @@ def load(run_dir: str):
   arch = ARCHITECTURES.get(metadata['arch'])
   if arch is None:
     raise RunDirError(f'{run_dir!r} uses architecture {metadata["arch"]!r}, unknown to this version')
+  from common import kinds
   from training import data_kinds
-  generator = data_kinds.KINDS[metadata.get('kind', 'image')].rebuild(arch, metadata)
+  generator = data_kinds.KINDS[kinds.of_metadata(metadata)].rebuild(arch, metadata)
   try:
-    generator.load_weights(os.path.join(generator_folder(run_dir), WEIGHTS_FILE))
+    generator.load_weights(os.path.join(generator_folder(run_dir), artifacts.GENERATOR_WEIGHTS_FILE))
   except (OSError, ValueError) as e:
     raise RunDirError(f'cannot load the generator weights of {run_dir!r}: {_short_reason(e)}') from None
   return generator, metadata
@@ -128,6 +98,6 @@ def _short_reason(error: BaseException) -> str:
   variable = re.search(r'Target variable: <Variable path=([^,]+),', text)
   if shapes:
     where = f'{variable.group(1)} ' if variable else ''
-    return (f'they do not fit the generator its {METADATA_FILE} describes ({where}is {shapes.group(1)} there, '
-            f'{shapes.group(2)} in {WEIGHTS_FILE})')
+    return (f'they do not fit the generator its {artifacts.GENERATOR_METADATA_FILE} describes ({where}is '
+            f'{shapes.group(1)} there, {shapes.group(2)} in {artifacts.GENERATOR_WEIGHTS_FILE})')
   return text if len(text) <= 300 else text[:300] + '...'

@@ -157,9 +157,24 @@ class OptimizerSpec:
   beta_2: float = 0.999
 
 
+def _no_kwargs(settings) -> tuple:
+  del settings
+  return {}, {}
+
+
+def _lsgan_targets(settings) -> tuple:
+  """--lsgan_labels a, b, c as the loss functions' keywords: a and b for the discriminator, c for the generator."""
+  a, b, c = settings.lsgan_labels
+  return {'a': a, 'b': b}, {'c': c}
+
+
 @dataclasses.dataclass(frozen=True)
 class GANLoss:
-  """One loss family: its two loss functions plus the training defaults that belong to it."""
+  """One loss family: its two loss functions plus the training defaults and behaviour that belong to it.
+
+  The train step and the settings check read a family's behaviour from here, so no other module compares loss
+  names: a new family is one more entry.
+  """
   name: str
   discriminator_loss: Callable  # (real_logits, fake_logits, **kw) -> (B,)
   generator_loss: Callable  # (fake_logits, **kw) -> (B,)
@@ -169,6 +184,16 @@ class GANLoss:
   allowed_critic_norms: tuple
   gradient_penalty_weight: float = 0.0  # λ; 0 disables the penalty
   clip_value: Optional[float] = None  # critic weights clipped to ±clip after every critic update
+  # settings (a TrainConfig) -> (discriminator_loss keywords, generator_loss keywords): the flags the two functions
+  # take beyond the logits. The functions stay pure; the train step passes these once per run.
+  loss_kwargs: Callable = _no_kwargs
+  # discriminator_loss takes `real_labels` (one-sided smoothing and flips): --label_smoothing, --label_flip apply.
+  real_labels: bool = False
+  # The logits are log-odds, so σ(logit) is the probability D gives "real": the step logs d_score and g_score (the
+  # MathWorks DCGAN example's training plot, training/score_plot.py). Other losses keep their metrics unchanged.
+  probability_scores: bool = False
+  # --wgan_critic_schedule (the WGAN reference code's 100-critic-step generator steps) applies.
+  critic_schedule: bool = False
   citation: str = ''
 
 
@@ -181,6 +206,8 @@ LOSSES = {
         optimizer=OptimizerSpec('adam', 2e-4, 0.5, 0.999),  # Radford et al. 2016, Sec. 4
         critic_norm='batch',
         allowed_critic_norms=('batch', 'layer', 'none'),
+        real_labels=True,
+        probability_scores=True,
         citation='Goodfellow et al. 2014; Radford et al. 2016'),
     'lsgan': GANLoss(
         name='lsgan',
@@ -190,6 +217,7 @@ LOSSES = {
         optimizer=OptimizerSpec('adam', 2e-4, 0.5, 0.999),  # Mao et al. 2017, Sec. 4.1
         critic_norm='batch',
         allowed_critic_norms=('batch', 'layer', 'none'),
+        loss_kwargs=_lsgan_targets,
         citation='Mao et al. 2017'),
     'wgan': GANLoss(
         name='wgan',
@@ -200,6 +228,7 @@ LOSSES = {
         critic_norm='batch',
         allowed_critic_norms=('batch', 'layer', 'none'),
         clip_value=0.01,
+        critic_schedule=True,
         citation='Arjovsky et al. 2017'),
     'wgan_gp': GANLoss(
         name='wgan_gp',
@@ -212,5 +241,6 @@ LOSSES = {
         critic_norm='layer',
         allowed_critic_norms=('layer', 'none'),
         gradient_penalty_weight=10.0,
+        critic_schedule=True,
         citation='Gulrajani et al. 2017'),
 }

@@ -72,23 +72,13 @@ def _resumed_config(run_dir: str) -> TrainConfig:
 
 
 def _make_evaluator(config: TrainConfig):
-  """The evaluator for --eval_every, by data kind: the dataset's judge for images (evaluation/plugin.py), the
-  exact toy metrics for 2-D points (evaluation/toy_plugin.py), the n-gram JSD for text (evaluation/text_plugin.py).
-  Built before the run directory exists: a dataset
-  without a judge, or an unusable --eval_samples, is a usage error before any training."""
-  from evaluation import plugin, text_plugin, toy_plugin
-  from evaluation.images import EvaluationError
-  from evaluation.judge import JudgeError
-  from training.data_kinds import kind_of
-  evaluators = {
-      'image': lambda: plugin.JudgeEvaluator(config.dataset, config.run_dir, config.eval_samples, config.data_dir,
-                                             config.manual_dir),
-      'points': lambda: toy_plugin.ToyEvaluator(config.dataset, config.eval_samples),
-      'text': lambda: text_plugin.TextEvaluator(config.dataset, config, config.eval_samples),
-  }
+  """The evaluator for --eval_every, from the evaluation stage's table of kinds (evaluation/kinds.py): this file
+  is the one place that wires training and evaluation together. Built before the run directory exists: a data
+  set without a judge, or an unusable --eval_samples, is a usage error before any training."""
+  from evaluation import kinds as evaluation_kinds
   try:
-    return evaluators[kind_of(config.dataset).name]()
-  except (JudgeError, EvaluationError, text_plugin.TextReferenceError) as e:
+    return evaluation_kinds.make_evaluator(config)
+  except evaluation_kinds.evaluator_errors() as e:
     raise ConfigError(f'--eval_every: {e}') from None
 
 
@@ -114,8 +104,10 @@ def main(argv):
 
 def _errors() -> dict:
   """The one-line errors of this command and their exit codes (usage and data errors 2, the rest 1)."""
-  from training import datasets, generator_io, strategies, trainer
-  return {ConfigError: 2, strategies.StrategyError: 2, datasets.DatasetError: 2, generator_io.RunDirError: 1,
+  from common.artifacts import RunDirError
+  from data import datasets
+  from training import strategies, trainer
+  return {ConfigError: 2, strategies.StrategyError: 2, datasets.DatasetError: 2, RunDirError: 1,
           trainer.TrainingError: 1}
 
 

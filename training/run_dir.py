@@ -27,11 +27,9 @@ import os
 
 import numpy as np
 
-from training.generator_io import RunDirError  # one error type for every run-directory problem
-
-CONFIG_FILE = 'config.json'
-METRICS_FILE = 'metrics.csv'
-EVAL_FILE = 'eval.csv'
+from common import artifacts, images as images_lib
+from common.artifacts import RunDirError, read_run_config_text as read_config_text  # one error type for every
+# run-directory problem, and the one reader of config.json (evaluation reads it too)
 
 
 def default_name(loss: str, dataset: str) -> str:
@@ -43,13 +41,13 @@ def default_name(loss: str, dataset: str) -> str:
 def prepare(run_dir: str, resume: bool) -> None:
   """Creates run_dir for a new run (refusing a non-empty one) or checks it for --resume."""
   if resume:
-    if not os.path.isfile(os.path.join(run_dir, CONFIG_FILE)):
-      raise RunDirError(f'--resume: {run_dir!r} is not a run directory (no {CONFIG_FILE})')
+    if not os.path.isfile(os.path.join(run_dir, artifacts.RUN_CONFIG_FILE)):
+      raise RunDirError(f'--resume: {run_dir!r} is not a run directory (no {artifacts.RUN_CONFIG_FILE})')
   elif os.path.isdir(run_dir) and os.listdir(run_dir):
     raise RunDirError(f'{run_dir!r} already holds files; pass --resume to continue that run, or choose '
                       f'another --run_dir (nothing was changed)')
   try:
-    os.makedirs(os.path.join(run_dir, 'samples'), exist_ok=True)
+    os.makedirs(os.path.join(run_dir, artifacts.SAMPLES_DIR), exist_ok=True)
     probe = os.path.join(run_dir, '.write-test')
     with open(probe, 'w'):
       pass
@@ -60,7 +58,7 @@ def prepare(run_dir: str, resume: bool) -> None:
 
 def write_config(run_dir: str, config_json: str) -> None:
   """Replaces config.json atomically: a crash leaves the old or the new file, never half of one."""
-  path = os.path.join(run_dir, CONFIG_FILE)
+  path = os.path.join(run_dir, artifacts.RUN_CONFIG_FILE)
   tmp = path + '.tmp'
   with open(tmp, 'w') as f:
     f.write(config_json)
@@ -69,67 +67,27 @@ def write_config(run_dir: str, config_json: str) -> None:
   os.replace(tmp, path)
 
 
-def read_config_text(run_dir: str) -> str:
-  if not os.path.isfile(os.path.join(run_dir, CONFIG_FILE)):
-    raise RunDirError(f'{run_dir!r} is not a run directory (no {CONFIG_FILE}); --resume continues a run that '
-                      f'training.main started there')
-  try:
-    with open(os.path.join(run_dir, CONFIG_FILE)) as f:
-      return f.read()
-  except OSError as e:
-    raise RunDirError(f'cannot read {CONFIG_FILE} of {run_dir!r}: {e.strerror or e}') from None
-
-
-def to_uint8(images: np.ndarray) -> np.ndarray:
-  """(N, H, W, C) float in [-1, 1] -> uint8 in [0, 255] (tanh outputs; values outside are clipped)."""
-  return np.clip(np.round((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
-
-
-def grid(images_uint8: np.ndarray, ncols: int = 0, pad: int = 2) -> np.ndarray:
-  """(N, H, W, C) uint8 -> one (rows·(H+pad)+pad, cols·(W+pad)+pad, C) image on a dark background."""
-  n, h, w, c = images_uint8.shape
-  ncols = ncols or int(np.ceil(np.sqrt(n)))
-  nrows = int(np.ceil(n / ncols))
-  out = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad, c), 32, np.uint8)
-  for i in range(n):
-    r, col = divmod(i, ncols)
-    out[pad + r * (h + pad):pad + r * (h + pad) + h, pad + col * (w + pad):pad + col * (w + pad) + w] = \
-        images_uint8[i]
-  return out
-
-
-def _pil(image_uint8: np.ndarray):
-  from PIL import Image
-  return Image.fromarray(image_uint8[..., 0] if image_uint8.shape[-1] == 1 else image_uint8)
-
-
 def save_sample_grid(run_dir: str, step: int, images: np.ndarray, scale: int = 2) -> str:
   """Saves the grid of generated `images` (N, H, W, C) in [-1, 1] for `step`; returns the PNG path."""
-  image = _pil(grid(to_uint8(images)))
-  if scale > 1:  # small images (16-32 px) are unreadable at 1:1 in a viewer
-    from PIL import Image
-    image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
-  path = os.path.join(run_dir, 'samples', f'step_{step:07d}.png')
-  image.save(path)
-  return path
+  picture = images_lib.grid(images_lib.to_uint8(images), fill=images_lib.TRAINING_BACKGROUND, frame=True)
+  path = os.path.join(run_dir, artifacts.SAMPLES_DIR, f'step_{step:07d}.png')
+  return images_lib.save_png(picture, path, scale)  # scale: small images (16-32 px) are unreadable at 1:1
 
 
 def write_gif(run_dir: str, frame_ms: int = 200) -> str:
   """Animates every saved sample grid, in step order, into samples.gif."""
   from PIL import Image
-  paths = sorted(glob.glob(os.path.join(run_dir, 'samples', 'step_*.png')))
+  paths = sorted(glob.glob(os.path.join(run_dir, artifacts.SAMPLES_DIR, 'step_*.png')))
   if not paths:
     return ''
-  frames = [Image.open(p).convert('RGB') for p in paths]
-  out = os.path.join(run_dir, 'samples.gif')
-  frames[0].save(out, save_all=True, append_images=frames[1:], duration=frame_ms, loop=0)
-  return out
+  frames = [Image.open(p).convert('RGB') for p in paths]  # grids of any size and mode, as they were saved
+  return images_lib.write_gif(frames, os.path.join(run_dir, artifacts.SAMPLES_GIF), frame_ms, optimize=True)
 
 
 class MetricsLog:
   """metrics.csv (or eval.csv), appended to (a resumed run keeps the rows it had)."""
 
-  def __init__(self, run_dir: str, file_name: str = METRICS_FILE):
+  def __init__(self, run_dir: str, file_name: str = artifacts.METRICS_FILE):
     self.path = os.path.join(run_dir, file_name)
 
   def append(self, step: int, metrics: dict) -> None:

@@ -21,16 +21,9 @@ SUM, MEAN = tf.distribute.ReduceOp.SUM, tf.distribute.ReduceOp.MEAN
 _MEAN_METRICS = ('d_grad_norm', 'g_grad_norm')  # per-replica norms: averaged; everything else is summed
 
 
-def _loss_kwargs(config: TrainConfig):
-  """Hyperparameters the loss functions take from flags: (discriminator kwargs, generator kwargs)."""
-  if config.loss == 'lsgan':
-    a, b, c = config.lsgan_labels
-    return {'a': a, 'b': b}, {'c': c}
-  return {}, {}
-
-
 def _real_labels(config: TrainConfig, uniform):
-  """DCGAN real targets: 1 - label_smoothing, flipped to 0 with probability label_flip (uniform: (B,))."""
+  """Real targets of a family that takes them (DCGAN): 1 - label_smoothing, flipped to 0 with probability label_flip
+  (uniform: (B,))."""
   smoothed = tf.fill(tf.shape(uniform), 1.0 - config.label_smoothing)
   return tf.where(uniform < config.label_flip, tf.zeros_like(smoothed), smoothed)
 
@@ -52,13 +45,13 @@ def make_step_functions(config: TrainConfig, strategy, generator, critic, g_opti
   With `ema_generator`, train_step also moves its weights towards the generator's after the generator update
   (training/ema.py), in the same graph: no extra Python call per step.
   """
-  family = config.family
-  d_kwargs, g_kwargs = _loss_kwargs(config)
+  family = config.family  # the loss's functions and behaviour (training/losses.py), looked up once
+  d_kwargs, g_kwargs = family.loss_kwargs(config)
   global_batch = config.batch_size
-  use_labels = config.loss == 'dcgan' and (config.label_smoothing or config.label_flip)
+  use_labels = family.real_labels and (config.label_smoothing or config.label_flip)
   # The MathWorks DCGAN example's training plot: scores from σ(logit), the probability D gives "real" (unflipped
-  # labels). Only for the GAN loss, whose logits are log-odds; the other losses keep their metrics unchanged.
-  scores = config.loss == 'dcgan'
+  # labels). Only for a loss whose logits are log-odds; the other losses keep their metrics unchanged.
+  scores = family.probability_scores
   # With more than one replica the synchronized BatchNorm all-reduces inside the loss computation (a merge_call),
   # which TensorFlow cannot run inside a nested jit-compiled tf.function: XLA applies to one replica only.
   jit = config.jit and strategy.num_replicas_in_sync == 1

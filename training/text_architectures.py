@@ -11,6 +11,9 @@ No normalisation anywhere (the paper's critic has none, so the penalty is per ex
 import keras
 from keras import layers
 
+from common.kinds import TEXT
+from common.signature import GeneratorSignature
+
 BLOCKS = 5
 _KERNEL = 5
 _RESIDUAL_SCALE = 0.3  # the original's scale of each block's branch
@@ -34,7 +37,7 @@ def resnet1d_generator(latent_dim: int, seq_len: int, vocab_size: int, width: in
   for i in range(BLOCKS):
     x = _res_block(x, width, f'block{i}', dtype_policy)
   logits = layers.Conv1D(vocab_size, 1, dtype=dtype_policy, name='to_vocab')(x)  # (B, L, V)
-  probs = layers.Softmax(axis=-1, dtype='float32', name='probs')(logits)
+  probs = layers.Softmax(axis=-1, dtype='float32', name=GeneratorSignature.output_name_of(TEXT))(logits)
   return keras.Model(z, probs, name='generator')
 
 

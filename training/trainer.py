@@ -13,6 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from common import artifacts
 from common.latents import latents
 from training import (checkpoints, data_kinds, ema, generator_io, provenance, run_dir as rundir, score_plot, steps,
                       strategies)
@@ -173,16 +174,16 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
   # The checkpoint holds, and restores in this order: (1) generator and (2) critic weights, BatchNorm moving
   # statistics included; (3) generator and (4) critic optimizer slots and iteration counts; (5) the generator
   # step, from which the batch counter of the data order follows (the data is not saved: batch b is a function
-  # of the seed and b, training/input_pipeline.py); (6) the fixed latents of the sample grid; (7) with
-  # --ema_decay > 0, the EMA generator's weights (raw and averaged weights both: a resumed run continues the same average). The
-  # newest checkpoint that matches its manifest is taken (training/checkpoints.py). The settings are in
-  # config.json, read by main before this. Only the chief writes into the run directory; other workers save to
+  # of the seed and b, data/input_pipeline.py); (6) the fixed latents of the sample grid; (7) with
+  # --ema_decay > 0, the EMA generator's weights (raw and averaged weights both: a resumed run continues the same
+  # average). The newest checkpoint that matches its manifest is taken (training/checkpoints.py). The settings are
+  # in config.json, read by main before this. Only the chief writes into the run directory; other workers save to
   # a scratch directory they delete.
   ema_objects = {'ema_generator': ema_generator} if ema_generator is not None else {}
   checkpoint = tf.train.Checkpoint(generator=generator, critic=critic, g_optimizer=g_optimizer,
                                    d_optimizer=d_optimizer, step=step_var, fixed_latents=fixed_latents,
                                    **ema_objects)
-  ckpt_dir = os.path.join(run_dir, 'checkpoints') if chief else tempfile.mkdtemp(
+  ckpt_dir = os.path.join(run_dir, artifacts.CHECKPOINTS_DIR) if chief else tempfile.mkdtemp(
       prefix=f'ckpt-{strategies.worker_id(strategy)}-')
   ckpts = checkpoints.Checkpoints(checkpoint, ckpt_dir, config.keep_checkpoints, log=log if chief else _quiet)
   if resume:
@@ -199,85 +200,25 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
       log('resumed with changed settings: ' + ', '.join(f'--{k} {old!r} -> {new!r}' for k, (old, new) in
                                                          changed.items()))
     if resume:
-      # Rows and a best generator from after the restored step belong to a stretch that is thrown away.
-      dropped = rundir.MetricsLog(run_dir).truncate_after(start_step)
-      dropped += rundir.MetricsLog(run_dir, rundir.EVAL_FILE).truncate_after(start_step)
-      if dropped:
-        log(f'dropped {dropped} metric row(s) after step {start_step} (the resumed run writes them again)')
-      if evaluator is not None and hasattr(evaluator, 'rewind'):
-        line = evaluator.rewind(start_step)
-        if line:
-          log(line)
+      _rewind_logs(run_dir, start_step, evaluator, log)
 
   # The data continues at the exact batch the run had reached (the batch counter follows from the step).
-  batches_done = sum(n_critic_at(config, s) for s in range(start_step))
-  pipeline = kind.pipeline(source, info, config, batches_done)  # (B, ...) real samples
-  pipeline = pipeline.enumerate(start=batches_done).map(steps.attach_randomness(config),
-                                                        num_parallel_calls=tf.data.AUTOTUNE)
-  options = tf.data.Options()
-  # Every worker builds the same global batches and keeps its own slice: identical to a single-worker run.
-  options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-  iterator = iter(strategy.experimental_distribute_dataset(pipeline.with_options(options)))
+  iterator = _input_iterator(kind, source, info, config, strategy, start_step)
   train_step, extra_critic_step = steps.make_step_functions(config, strategy, generator, critic, g_optimizer,
                                                           d_optimizer, ema_generator, config.ema_decay)
   stop_vote = _stop_vote(strategy)
 
-  def inference_generator():
-    """What grids, evaluation and saving use: the EMA generator (else the trained one), its BatchNorm moving
-    statistics re-estimated on fixed latents for its current weights (training/ema.py): statistics gathered
-    under other weights, or lagging a fast-moving generator, would describe other activations."""
-    sampled = generator if ema_generator is None else ema_generator
-    ema.recalibrate_batch_norm(sampled, config.latent_dim)
-    return sampled
-
   # --- Loop -----------------------------------------------------------------------------------------------------
   writer = tf.summary.create_file_writer(os.path.join(run_dir, 'tensorboard')) if chief else None
   metrics_log = rundir.MetricsLog(run_dir) if chief else None
-  eval_log = rundir.MetricsLog(run_dir, rundir.EVAL_FILE) if evaluator is not None else None
-
-  def save(step):
-    sampled = inference_generator()  # before the checkpoint: it holds the re-estimated statistics too
-    ckpts.save(step)
-    if chief:
-      generator_io.save(sampled, generator_io.generator_metadata(config, step, origin), run_dir)
-
-  def evaluate(step):
-    scores = evaluator(inference_generator(), step, generator_io.generator_metadata(config, step, origin))
-    scores = {k: float(v) for k, v in scores.items()}
-    eval_log.append(step, scores)
-    floor = evaluator.floor  # what real data scores: the line to reach
-    with writer.as_default(step=step):
-      for k, v in scores.items():
-        tf.summary.scalar(f'eval/{k}', v)
-        if k in floor:
-          tf.summary.scalar(f'eval_floor/{k}', floor[k])
-
-  def sample(step):
-    samples = inference_generator()(fixed_latents, training=False).numpy()  # (N, ...): images in [-1, 1], points
-    if chief:
-      kind.write_samples(run_dir, step, samples, critic, config)
-      shown_images = kind.summary_images(samples)
-      if shown_images is not None:
-        with writer.as_default(step=step):
-          tf.summary.image('samples', shown_images, max_outputs=16)
-
-  def read(step_metrics, step):
-    """The step's metrics as floats: a device-to-host sync, so only at log and checkpoint steps. Raises when a
-    loss is NaN/Inf, naming the window of steps since the last check in which it went bad."""
-    values = {k: float(v) for k, v in step_metrics.items()}
-    bad = [k for k in ('d_loss', 'g_loss') if not np.isfinite(values[k])]
-    if bad:
-      progress.close()
-      window = f'step {step}' if checked[0] + 1 == step else f'steps {checked[0] + 1}..{step}'
-      raise TrainingError(f'{bad[0]} became {values[bad[0]]} at step {step} (it went bad in {window}: losses are '
-                          f'read at log steps only); training stopped; last good checkpoint kept: '
-                          f'{ckpts.latest_good or "none (none written yet)"}')
-    checked[0] = step
-    return values
-
+  eval_log = rundir.MetricsLog(run_dir, artifacts.EVAL_FILE) if evaluator is not None else None
+  out = _Outputs(config=config, kind=kind, chief=chief, origin=origin, generator=generator,
+                 ema_generator=ema_generator, critic=critic, fixed_latents=fixed_latents, ckpts=ckpts, writer=writer,
+                 evaluator=evaluator, eval_log=eval_log)
   progress = Progress(config.steps, start=start_step)
-  shown, checked = {}, [start_step]
+  shown = {}
   step, last_saved, window_t, window_images = start_step, start_step, time.monotonic(), 0
+  checked = start_step  # the last step whose losses were read and found finite
   stopped = False  # by a signal to this process or, in a multi-worker run, to any worker
   with _StopRequest(log) as stop:
     try:
@@ -293,7 +234,8 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
         step += 1
         step_var.assign(step)
         if step % config.log_every == 0 or step == config.steps:
-          metrics = read(step_metrics, step)
+          metrics = _read_metrics(step_metrics, step, checked, progress, ckpts)
+          checked = step
           shown = {k: metrics[k] for k in _SHOWN}
           now = time.monotonic()
           metrics['images_per_sec'] = window_images / max(now - window_t, 1e-9)  # real images seen by the critic
@@ -305,23 +247,24 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
                 tf.summary.scalar(k, v)
         progress.update(step, shown)
         if step % config.sample_every == 0:
-          sample(step)
+          _sample(out, step)
         if step % config.ckpt_every == 0:
-          read(step_metrics, step)  # never checkpoint weights that went NaN
-          save(step)
+          _read_metrics(step_metrics, step, checked, progress, ckpts)  # never checkpoint weights that went NaN
+          checked = step
+          _save(out, step)
           last_saved = step
         if evaluator is not None and step % config.eval_every == 0:
-          evaluate(step)
+          _evaluate(out, step)
       progress.update(step, shown, force=True)
       progress.close()
 
       # --- Save ---------------------------------------------------------------------------------------------------
       if last_saved != step:
-        save(step)
+        _save(out, step)
       if step % config.sample_every:
-        sample(step)
+        _sample(out, step)
       if evaluator is not None and step % config.eval_every:
-        evaluate(step)
+        _evaluate(out, step)
       if chief:
         writer.flush()
         rundir.write_gif(run_dir)
@@ -338,8 +281,111 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
         f'python -m training.main --run_dir={run_dir} --resume')
   else:
     log(f'done: {step} steps. Samples: {os.path.join(run_dir, "samples")}; generator: '
-        f'{os.path.join(run_dir, generator_io.GENERATOR_DIR)}')
+        f'{os.path.join(run_dir, artifacts.GENERATOR_DIR)}')
   return run_dir
+
+
+def _rewind_logs(run_dir: str, start_step: int, evaluator: Optional[Evaluator], log) -> None:
+  """On the chief of a resumed run: rows and a best generator from after the restored step belong to a stretch
+  that is thrown away."""
+  dropped = rundir.MetricsLog(run_dir).truncate_after(start_step)
+  dropped += rundir.MetricsLog(run_dir, artifacts.EVAL_FILE).truncate_after(start_step)
+  if dropped:
+    log(f'dropped {dropped} metric row(s) after step {start_step} (the resumed run writes them again)')
+  if evaluator is not None and hasattr(evaluator, 'rewind'):
+    line = evaluator.rewind(start_step)
+    if line:
+      log(line)
+
+
+def _input_iterator(kind, source, info, config: TrainConfig, strategy, start_step: int):
+  """The distributed iterator of batch dicts (training/steps.py attach_randomness), starting at the batch that
+  generator step `start_step` reaches."""
+  batches_done = sum(n_critic_at(config, s) for s in range(start_step))
+  pipeline = kind.pipeline(source, info, config, batches_done)  # (B, ...) real samples
+  pipeline = pipeline.enumerate(start=batches_done).map(steps.attach_randomness(config),
+                                                        num_parallel_calls=tf.data.AUTOTUNE)
+  options = tf.data.Options()
+  # Every worker builds the same global batches and keeps its own slice: identical to a single-worker run.
+  options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+  return iter(strategy.experimental_distribute_dataset(pipeline.with_options(options)))
+
+
+def _read_metrics(step_metrics: dict, step: int, checked: int, progress: Progress,
+                  ckpts: checkpoints.Checkpoints) -> dict:
+  """The step's metrics as floats: a device-to-host sync, so only at log and checkpoint steps. Raises when a loss
+  is NaN/Inf, naming the window of steps since `checked` (the last step read) in which it went bad."""
+  values = {k: float(v) for k, v in step_metrics.items()}
+  bad = [k for k in ('d_loss', 'g_loss') if not np.isfinite(values[k])]
+  if bad:
+    progress.close()
+    window = f'step {step}' if checked + 1 == step else f'steps {checked + 1}..{step}'
+    raise TrainingError(f'{bad[0]} became {values[bad[0]]} at step {step} (it went bad in {window}: losses are '
+                        f'read at log steps only); training stopped; last good checkpoint kept: '
+                        f'{ckpts.latest_good or "none (none written yet)"}')
+  return values
+
+
+@dataclasses.dataclass(frozen=True)
+class _Outputs:
+  """What saving, sampling and evaluating read, fixed once the run is restored. One record passed to the three
+  helpers instead of the eight to ten arguments each would take, so the loop's lines stay as short as its steps;
+  nothing in it is reassigned while the loop runs."""
+  config: TrainConfig
+  kind: 'data_kinds.DataKind'  # the data kind's samples writer and summary images
+  chief: bool
+  origin: dict  # provenance, written into the generator's metadata
+  generator: keras.Model
+  ema_generator: Optional[keras.Model]
+  critic: keras.Model
+  fixed_latents: tf.Variable  # (num_samples, latent_dim)
+  ckpts: checkpoints.Checkpoints
+  writer: Optional[tf.summary.SummaryWriter]  # the chief's TensorBoard writer
+  evaluator: Optional[Evaluator]  # the chief's, with --eval_every
+  eval_log: Optional[rundir.MetricsLog]
+
+
+def _inference_generator(out: _Outputs):
+  """What grids, evaluation and saving use: the EMA generator (else the trained one), its BatchNorm moving
+  statistics re-estimated on fixed latents for its current weights (training/ema.py): statistics gathered
+  under other weights, or lagging a fast-moving generator, would describe other activations."""
+  sampled = out.generator if out.ema_generator is None else out.ema_generator
+  ema.recalibrate_batch_norm(sampled, out.config.latent_dim)
+  return sampled
+
+
+def _save(out: _Outputs, step: int) -> None:
+  """A checkpoint on every worker (the chief's in the run directory, the others' in scratch) and, on the chief, the
+  generator folder."""
+  sampled = _inference_generator(out)  # before the checkpoint: it holds the re-estimated statistics too
+  out.ckpts.save(step)
+  if out.chief:
+    generator_io.save(sampled, generator_io.generator_metadata(out.config, step, out.origin), out.config.run_dir)
+
+
+def _evaluate(out: _Outputs, step: int) -> None:
+  """The chief's evaluator on the inference generator, into eval.csv and TensorBoard beside real data's floor."""
+  sampled = _inference_generator(out)
+  scores = out.evaluator(sampled, step, generator_io.generator_metadata(out.config, step, out.origin))
+  scores = {k: float(v) for k, v in scores.items()}
+  out.eval_log.append(step, scores)
+  floor = out.evaluator.floor  # what real data scores: the line to reach
+  with out.writer.as_default(step=step):
+    for k, v in scores.items():
+      tf.summary.scalar(f'eval/{k}', v)
+      if k in floor:
+        tf.summary.scalar(f'eval_floor/{k}', floor[k])
+
+
+def _sample(out: _Outputs, step: int) -> None:
+  """The grid of the fixed latents: a device-to-host read, so only at sample steps; the chief writes it."""
+  samples = _inference_generator(out)(out.fixed_latents, training=False).numpy()  # (N, ...): images in [-1, 1], points
+  if out.chief:
+    out.kind.write_samples(out.config.run_dir, step, samples, out.critic, out.config)
+    shown_images = out.kind.summary_images(samples)
+    if shown_images is not None:
+      with out.writer.as_default(step=step):
+        tf.summary.image('samples', shown_images, max_outputs=16)
 
 
 def _quiet(line: str) -> None:
@@ -349,5 +395,6 @@ def _quiet(line: str) -> None:
 def _restore_from_chief(checkpoint: tf.train.Checkpoint, run_dir: str):
   """A non-chief worker of a resumed multi-worker run restores what the chief restores: the newest good
   checkpoint in the run directory (the workers' own scratch checkpoints were deleted when they exited)."""
-  probe = checkpoints.Checkpoints(checkpoint, os.path.join(run_dir, 'checkpoints'), max_to_keep=1, log=_quiet)
+  probe = checkpoints.Checkpoints(checkpoint, os.path.join(run_dir, artifacts.CHECKPOINTS_DIR), max_to_keep=1,
+                                  log=_quiet)
   return probe.restore_latest_good()

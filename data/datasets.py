@@ -1,4 +1,4 @@
-"""The data stage: real images from a named source (training/input_pipeline.py shuffles and batches them).
+"""The data stage: real images from a named source (data/input_pipeline.py shuffles and batches them).
 
 Sources, looked up by name in this order (no if-chain: two registries and one fallback):
   1. `BUILTIN_SOURCES`: datasets that ship with an installed package and work offline (`digits`, the 1,797
@@ -27,13 +27,15 @@ from typing import Callable, Optional
 from absl import logging
 import tensorflow as tf
 
+from common.cli import first_line
+from data.geometry import MNIST_PAD, MNIST_SIZE  # 28x28 -> 32x32, the LeNet-5 input geometry
+
 MIN_IMAGE_SIZE = 8  # smaller than the 8x8 digits is no image at all; the architectures want >= 16 anyway
 CHECKSUM_CONTENT_LIMIT = 1 << 30  # bytes of data files hashed in full for the provenance checksum
 # Files a folder source reads, by extension, and the formats (PIL's names) that tf.io.decode_image decodes.
 # MPO is how PIL names the JPEGs of many cameras (a JPEG with a second, preview image appended).
 IMAGE_EXTENSIONS = ('.bmp', '.gif', '.jpeg', '.jpg', '.png', '.webp')
 _DECODABLE_FORMATS = frozenset({'BMP', 'GIF', 'JPEG', 'MPO', 'PNG', 'WEBP'})
-_MNIST_SIZE, _MNIST_PAD = 28, 2  # 28x28 -> 32x32, the LeNet-5 input geometry
 _TFDS_EXAMPLES = ('celeb_a', 'cifar10', 'fashion_mnist', 'food101', 'mnist', 'tf_flowers')
 _VERIFY_THREADS = 8  # PIL's verify is file reading; threads overlap the I/O of large trees
 
@@ -122,7 +124,7 @@ def _fit_square(image, image_size: int):
   """
   channels = image.shape[-1]
   height, width = tf.shape(image)[0], tf.shape(image)[1]
-  pad = tf.where((height == _MNIST_SIZE) & (width == _MNIST_SIZE) & (image_size != _MNIST_SIZE), _MNIST_PAD, 0)
+  pad = tf.where((height == MNIST_SIZE) & (width == MNIST_SIZE) & (image_size != MNIST_SIZE), MNIST_PAD, 0)
   image = tf.pad(image, [[pad, pad], [pad, pad], [0, 0]])
   height, width = height + 2 * pad, width + 2 * pad
   side = tf.minimum(height, width)
@@ -245,7 +247,7 @@ def _image_problem(file: str) -> Optional[str]:
       image_format = image.format
       image.verify()
   except Exception as e:  # PIL raises many types (OSError, SyntaxError, DecompressionBombError, ...)
-    return f'{type(e).__name__}: {str(e).splitlines()[0] if str(e) else "unreadable"}'
+    return f'{type(e).__name__}: {first_line(e) or "unreadable"}'
   if image_format not in _DECODABLE_FORMATS:
     return f'{image_format} images are not decoded by TensorFlow'
   return None
@@ -283,7 +285,7 @@ def _load_tfds(name, *, image_size, split, data_dir, manual_dir, with_labels):
     return (image, tf.cast(example[label_key], tf.int64)) if with_labels else image
 
   # try_autocache=False: TFDS would otherwise hold small datasets (MNIST) in memory a second time, undecoded,
-  # beside the cache of training/input_pipeline.py.
+  # beside the cache of data/input_pipeline.py.
   dataset = builder.as_dataset(split=split, shuffle_files=False, decoders=decoders,
                                read_config=tfds.ReadConfig(try_autocache=False))
   dataset = dataset.map(convert, num_parallel_calls=tf.data.AUTOTUNE)
@@ -302,7 +304,7 @@ def _tfds_builder(tfds, name: str, data_dir):
     raise DatasetError(f'unknown dataset {name!r}; {hint}known: {", ".join(known_datasets())}, or any other '
                        f'TensorFlow Datasets image dataset') from e
   except Exception as e:  # a malformed name or version, a missing optional dependency of the builder
-    raise DatasetError(f'cannot open TFDS dataset {name!r}: {_first_line(e)}') from e
+    raise DatasetError(f'cannot open TFDS dataset {name!r}: {first_line(e, with_type=True)}') from e
 
 
 def _tfds_keys(tfds, name: str, features) -> tuple:
@@ -344,7 +346,7 @@ def _prepare(tfds, name: str, builder, manual_dir):
     builder.download_and_prepare(download_config=config)
   except Exception as e:  # no network, a corrupt archive, a checksum mismatch, a full disk, ...
     raise DatasetError(f'could not prepare {name}: pass --manual_dir=DIR holding its original archives{archives} '
-                       f'({_first_line(e)})') from e
+                       f'({first_line(e, with_type=True)})') from e
 
 
 def _checksum_files(paths, root: str, split: str, content_limit: int = CHECKSUM_CONTENT_LIMIT) -> str:
@@ -361,11 +363,6 @@ def _checksum_files(paths, root: str, split: str, content_limit: int = CHECKSUM_
         for block in iter(lambda: f.read(1 << 20), b''):
           digest.update(block)
   return ('sha256:' if with_content else 'listing-sha256:') + digest.hexdigest()
-
-
-def _first_line(error: BaseException) -> str:
-  text = str(error).strip()
-  return f'{type(error).__name__}: {text.splitlines()[0]}' if text else type(error).__name__
 
 
 # --- Registries ------------------------------------------------------------------------------------------------

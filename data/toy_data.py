@@ -136,3 +136,16 @@ def get(name: str) -> ToySpec:
     return TOY_DATASETS[name]
   except KeyError:
     raise ValueError(f'unknown toy dataset {name!r}; choices: {", ".join(TOY_DATASETS)}') from None
+
+
+def spec_of(dataset: str) -> ToySpec:
+  """The spec of a --dataset value 'toy:NAME'; DatasetError (a usage error) naming the closest choice."""
+  import difflib
+  from common.kinds import TOY_PREFIX
+  from data.datasets import DatasetError
+  name = dataset[len(TOY_PREFIX):] if dataset.startswith(TOY_PREFIX) else dataset
+  if name not in TOY_DATASETS:
+    close = difflib.get_close_matches(name, list(TOY_DATASETS), n=1, cutoff=0.6)
+    hint = f' (did you mean {close[0]}?)' if close else ''
+    raise DatasetError(f'unknown toy dataset {name!r}{hint}; choose toy:{", toy:".join(TOY_DATASETS)}')
+  return TOY_DATASETS[name]

@@ -17,8 +17,9 @@ import os
 
 import numpy as np
 
-PAD, UNK = '`', 'unk'
-UNK_CHAR = '\ufffd'  # how 'unk' reads in decoded text
+from common.signature import UNK_TOKEN as UNK, decode_ids  # UNK: rare characters' token, part of generator.json's vocab
+
+PAD = '`'
 HELDOUT_FRACTION = 0.1
 UNITS = ('line', 'window')
 
@@ -37,8 +38,7 @@ class TextCorpus:
 
   def decode(self, ids) -> list:
     """(N, seq_len) ids -> N strings; 'unk' reads as U+FFFD."""
-    chars = [UNK_CHAR if token == UNK else token for token in self.vocab]
-    return [''.join(chars[i] for i in row) for row in np.asarray(ids)]
+    return decode_ids(np.asarray(ids), self.vocab)
 
 
 def read_text(path: str) -> tuple:
@@ -99,3 +99,15 @@ def load_corpus(path: str, seq_len: int, max_vocab: int, unit: str = 'line', min
                       checksum=checksum)
   # Held-out characters outside the vocabulary read as 'unk', as the generator can only write those.
   return dataclasses.replace(corpus, heldout=tuple(corpus.decode(encode(heldout, vocab))))
+
+
+def corpus_of(dataset: str, seq_len: int, max_vocab: int, text_unit: str) -> 'TextCorpus':
+  """The corpus of a --dataset value 'text:PATH' (the path relative to the working directory, ~ expanded);
+  DatasetError (a usage error) for a file that cannot be read as one."""
+  from common.kinds import TEXT_PREFIX
+  from data.datasets import DatasetError
+  path = os.path.abspath(os.path.expanduser(dataset[len(TEXT_PREFIX):]))
+  try:
+    return load_corpus(path, seq_len, max_vocab, text_unit)
+  except TextError as e:
+    raise DatasetError(str(e)) from None

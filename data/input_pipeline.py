@@ -1,12 +1,12 @@
 """The input pipeline of training: cached, shuffled per epoch, flipped, batched images of a source from
-training/datasets.py, deterministic for a seed and resumable at any batch."""
+data/datasets.py, deterministic for a seed and resumable at any batch."""
 
 import os
 from typing import Callable, Optional, Union
 
 import tensorflow as tf
 
-from training.datasets import DatasetError, DatasetInfo
+from data.datasets import DatasetError, DatasetInfo
 
 # In-memory cache of the decoded, resized images when cache='auto' and they fit: 1 GiB holds MNIST at 64x64
 # (60,000 x 64² x 1 x 4 B = 0.98 GB) and CIFAR-10 at 32x32 (0.61 GB), but not CelebA (8 GB at 64x64).

@@ -1,0 +1,30 @@
+"""The data kinds' names, the one key every stage registers its per-kind behaviour under.
+
+  image   (H, W, C) pictures: TFDS datasets, the embedded digits, folder:PATH
+  points  2-D points of the WGAN-GP paper's toy distributions: toy:NAME
+  text    one-hot character sequences of the paper's language model: text:PATH
+
+Stages keep one table each, keyed by these names: training/data_kinds.py (data, models, samples),
+evaluation/kinds.py (scoring), export/kinds.py (outputs, sample file), serve/models.py (what the app draws).
+A new kind is one name here and one entry per table.
+"""
+
+IMAGE, POINTS, TEXT = 'image', 'points', 'text'
+NAMES = (IMAGE, POINTS, TEXT)
+# generator.json and metadata.json written before data kinds have no `kind`: they were images.
+DEFAULT = IMAGE
+TOY_PREFIX, TEXT_PREFIX, FOLDER_PREFIX = 'toy:', 'text:', 'folder:'
+
+
+def of_dataset(dataset: str) -> str:
+  """The kind of a --dataset value: 'toy:NAME' points, 'text:PATH' text, anything else images."""
+  if dataset.startswith(TOY_PREFIX):
+    return POINTS
+  if dataset.startswith(TEXT_PREFIX):
+    return TEXT
+  return IMAGE
+
+
+def of_metadata(metadata: dict) -> str:
+  """The kind that generator.json or metadata.json records (DEFAULT for files from before kinds)."""
+  return metadata.get('kind', DEFAULT)

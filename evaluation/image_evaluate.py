@@ -1,0 +1,103 @@
+"""Judging image generators: samples against a data set's held-out reference with its judge, beside the floor.
+`python -m evaluation.evaluate` runs this for image generators (evaluation/kinds.py); the module docstring of
+evaluation/evaluate.py says what each number means and how N, the floor and FID are chosen."""
+
+import time
+from typing import Optional
+
+import numpy as np
+
+from common.artifacts import SAMPLE_SEED
+from evaluation import metrics, references
+from evaluation.fid import FidSettings, InceptionWeightsError
+from evaluation.images import EvaluationError, geometry_rule, to_judge_input
+from evaluation.sources import Source
+
+
+def default_num_samples(dataset: str, data_dir=None, manual_dir=None, judges_dir=None) -> int:
+  """The size of the reference split, capped at the floor split's (MNIST: 10,000; digits: 360)."""
+  from evaluation.judge import load_judge
+  spec = load_judge(dataset, judges_dir).spec
+  return min(references.split_size(dataset, split, data_dir, manual_dir, judges_dir)
+             for split in (spec.reference_split, spec.floor_split))
+
+
+def _check_fid(dataset: str, fid: FidSettings, data_dir, manual_dir, judges_dir) -> None:
+  from evaluation import fid as fid_lib
+  from evaluation.judge import load_judge
+  spec = load_judge(dataset, judges_dir).spec
+  sizes = {s: references.split_size(dataset, s, data_dir, manual_dir, judges_dir)
+           for s in (spec.reference_split, spec.floor_split)}
+  fid_lib.check_settings(fid, spec, sizes)
+
+
+def evaluate(samples, dataset: str, num_samples: Optional[int] = None, data_dir=None, manual_dir=None,
+             judges_dir=None, copy_check: bool = True, fid: Optional[FidSettings] = None, log=print) -> dict:
+  """Scores `samples` ((N, H, W, C) uint8, or float in [-1, 1]) against `dataset` with its judge.
+
+  The first min(N, num_samples, floor split's size) samples are scored, and as many floor images. Returns
+  {'dataset', 'num_samples', 'num_classes', 'reference', 'geometry', 'samples': {metric: value}, 'floor':
+  {metric: value}, 'seconds': {...}}; with `fid`, both hold 'fid' too (and the result 'fid_note'). Raises
+  EvaluationError (InceptionWeightsError for FID settings), JudgeError, metrics.MetricsError or DatasetError.
+  """
+  from evaluation.judge import load_judge
+  started = time.monotonic()
+  judge = load_judge(dataset, judges_dir)
+  samples = np.asarray(samples)
+  if fid:
+    _check_fid(dataset, fid, data_dir, manual_dir, judges_dir)  # before any Inception pass
+    if len(samples) < fid.num_samples:
+      raise InceptionWeightsError(f'FID needs {fid.num_samples:,} samples, got {len(samples):,}')
+  n = min(num_samples or len(samples), len(samples))
+  need = metrics.min_samples_for_covariance(judge.feature_dim)
+  if n < need:
+    raise metrics.MetricsError(f'{n} samples are too few: FCD on the {judge.feature_dim}-dimensional judge '
+                               f'features needs at least {need} (use --num_samples >= {need})')
+  ref = references.reference(dataset, n, data_dir, manual_dir, judges_dir, copy_check)  # cached per process
+  reference_s = time.monotonic() - started
+  images = to_judge_input(samples[:ref.num_samples], judge.image_size, judge.channels)
+  features, probs = judge.predict(images)
+  result = {'dataset': dataset, 'num_samples': len(images), 'num_classes': judge.num_classes,
+            'reference': ref.description, 'geometry': geometry_rule(samples.shape[1], judge.image_size),
+            'samples': ref.scores(features, probs), 'floor': dict(ref.floor)}
+  seconds = {'references': reference_s, 'samples': time.monotonic() - started - reference_s}
+  if fid:
+    from evaluation import fid as fid_lib
+    fid_started = time.monotonic()
+    fid_images = to_judge_input(samples[:fid.num_samples], judge.image_size, judge.channels)
+    values = fid_lib.fid(fid_images, dataset, judge.spec, judge.image_size, fid, data_dir, manual_dir, log)
+    result['samples']['fid'], result['floor']['fid'], result['fid_note'] = (
+        values['samples'], values['floor'], values['note'])
+    seconds['fid'] = time.monotonic() - fid_started
+  result['seconds'] = seconds
+  return result
+
+
+def evaluate_source(source: Source, dataset: Optional[str] = None, num_samples: Optional[int] = None,
+                    seed: int = SAMPLE_SEED, data_dir=None, manual_dir=None, judges_dir=None,
+                    copy_check: bool = True, fid: Optional[FidSettings] = None, log=print) -> dict:
+  """Generates samples from `source` (latents rows 0.. of `seed`) and evaluates them (see `evaluate`).
+
+  num_samples None: default_num_samples. With FID, max(num_samples, fid.num_samples) are generated and FID
+  takes the first fid.num_samples of them.
+  """
+  from evaluation.judge import load_judge
+  dataset = dataset or source.dataset
+  if not dataset:
+    raise EvaluationError(f'{source.description} does not say which dataset it was trained on; pass --dataset')
+  data_dir, manual_dir = data_dir or source.data_dir, manual_dir or source.manual_dir
+  judge = load_judge(dataset, judges_dir)
+  if source.channels != judge.channels:
+    raise EvaluationError(f'the {dataset} judge reads {judge.channels}-channel images, {source.description} '
+                          f'makes {source.channels}-channel ones')
+  if fid:
+    _check_fid(dataset, fid, data_dir, manual_dir, judges_dir)
+  num_samples = num_samples or default_num_samples(dataset, data_dir, manual_dir, judges_dir)
+  started = time.monotonic()
+  from evaluation.sources import generate
+  samples = generate(source, max(num_samples, fid.num_samples if fid else 0), seed)
+  generate_s = time.monotonic() - started
+  result = evaluate(samples, dataset, num_samples, data_dir, manual_dir, judges_dir, copy_check, fid, log)
+  result.update(source=source.description, seed=seed)
+  result['seconds']['generate'] = generate_s
+  return result
