@@ -3,13 +3,15 @@
 Sources, looked up by name in this order (no if-chain: two registries and one fallback):
   1. `BUILTIN_SOURCES`: datasets that ship with an installed package and work offline (`digits`, the 1,797
      8x8 handwritten digits of scikit-learn).
-  2. `PREFIX_SOURCES`: a name with a known prefix (`folder:PATH`, a tree of image files).
+  2. `PREFIX_SOURCES`: a name with a known prefix (`folder:PATH`, a tree of image files: one sub-folder per class,
+     or all loose).
   3. Anything else is a TensorFlow Datasets name (`mnist`, `fashion_mnist`, `cifar10`, `celeb_a`, ...), prepared
      into `data_dir` from the original archives in `manual_dir`, offline.
 
 Every source yields float32 images (image_size, image_size, channels) in [-1, 1] with one geometry rule
 (`_fit_square`): 28x28 images are padded to 32x32 with background, then every image is centre-cropped to a
-square and resized to image_size.
+square and resized to image_size. Encoded images of any mode become RGB in data/decode.py, transparent pixels
+composited over `alpha_background`.
 
 tensorflow_datasets, scikit-learn and PIL are imported inside the functions that use them: importing them takes
 seconds, and a digits run needs none but scikit-learn.
@@ -28,6 +30,7 @@ from absl import logging
 import tensorflow as tf
 
 from common.cli import first_line
+from data import decode
 from data.geometry import MNIST_PAD, MNIST_SIZE  # 28x28 -> 32x32, the LeNet-5 input geometry
 
 MIN_IMAGE_SIZE = 8  # smaller than the 8x8 digits is no image at all; the architectures want >= 16 anyway
@@ -49,17 +52,20 @@ class DatasetInfo:
   name: str  # 'digits', 'fashion_mnist', 'folder:/abs/path'
   num_examples: int  # examples in the chosen split (after skipping unreadable files for folders)
   channels: int  # 1 or 3
-  num_classes: int  # 0 when unlabeled (folder datasets)
+  num_classes: int  # 0 when unlabeled (a folder of loose files)
   skipped: int = 0  # unreadable files skipped (folder datasets)
+  class_names: tuple = ()  # a labelled folder's classes, label i = class_names[i]; () where the source lists none
+  class_counts: tuple = ()  # readable images per class, in the order of class_names
+  upscaled: int = 0  # images whose side is below image_size, so resized up (folder datasets)
   # 'sha256:...' of the data read: provenance for config.json (see _checksum_files), not part of what the data is
   checksum: str = dataclasses.field(default='', compare=False)
 
 
 @dataclasses.dataclass(frozen=True)
 class Source:
-  """One way to load images. `load(argument, image_size=, split=, data_dir=, manual_dir=, with_labels=)`
-  returns (unbatched dataset, DatasetInfo); `argument` is the name of a builtin or TFDS dataset, or the text
-  after the prefix of a prefixed one."""
+  """One way to load images. `load(argument, image_size=, split=, data_dir=, manual_dir=, with_labels=,
+  background=)` returns (unbatched dataset, DatasetInfo); `argument` is the name of a builtin or TFDS dataset, or
+  the text after the prefix of a prefixed one; `background` is the parsed alpha_background (data/decode.py)."""
   name: str  # as written in --dataset: 'digits', 'folder:PATH'
   load: Callable[..., tuple]
   description: str
@@ -71,7 +77,7 @@ def known_datasets() -> list:
 
 
 def load_images(spec: str, image_size: int, split: str = 'train', data_dir=None, manual_dir=None,
-                with_labels: bool = False) -> tuple:
+                with_labels: bool = False, alpha_background: str = decode.DEFAULT_BACKGROUND) -> tuple:
   """Unbatched, unshuffled images of the dataset `spec`, resized, and its DatasetInfo.
 
   Args:
@@ -82,7 +88,10 @@ def load_images(spec: str, image_size: int, split: str = 'train', data_dir=None,
       have no held-out split.
     data_dir: TFDS data directory (None: TFDS's default, ~/tensorflow_datasets).
     manual_dir: directory holding the original archives of a TFDS dataset, read instead of downloading.
-    with_labels: yield (image, int64 label) pairs instead of images; folders have no labels.
+    with_labels: yield (image, int64 label) pairs instead of images; a folder has labels when its images are
+      sorted into class folders.
+    alpha_background: what transparent pixels are composited over, 'white', 'black', 'R,G,B' or 'none'
+      (alpha dropped; data/decode.py).
   Returns:
     (dataset, info): elements float32 (image_size, image_size, info.channels) in [-1, 1], or (image, label).
   Raises:
@@ -91,9 +100,13 @@ def load_images(spec: str, image_size: int, split: str = 'train', data_dir=None,
   if image_size < MIN_IMAGE_SIZE:
     raise DatasetError(f'image size {image_size} is too small: the images need at least {MIN_IMAGE_SIZE}x'
                        f'{MIN_IMAGE_SIZE} pixels')
+  try:
+    background = decode.parse_background(alpha_background)
+  except ValueError as e:
+    raise DatasetError(str(e)) from None
   argument, source = _find_source(spec)
   return source.load(argument, image_size=image_size, split=split, data_dir=data_dir, manual_dir=manual_dir,
-                     with_labels=with_labels)
+                     with_labels=with_labels, background=background)
 
 
 def _find_source(spec: str) -> tuple:
@@ -178,8 +191,8 @@ def _digits_indices(split: str, count: int):
   return selected
 
 
-def _load_digits(name, *, image_size, split, data_dir, manual_dir, with_labels):
-  del data_dir, manual_dir  # embedded in scikit-learn
+def _load_digits(name, *, image_size, split, data_dir, manual_dir, with_labels, background):
+  del data_dir, manual_dir, background  # embedded in scikit-learn; grayscale
   import numpy as np
   from sklearn.datasets import load_digits
   digits = load_digits()
@@ -200,62 +213,133 @@ def _labelled_or_not(transform, with_labels: bool):
   return lambda image, label: transform(image)
 
 
-# --- folder:PATH: a tree of image files, unlabeled -----------------------------------------------------------
+# --- folder:PATH: a tree of image files, one sub-folder per class or all loose ----------------------------------
 
-def _load_folder(path, *, image_size, split, data_dir, manual_dir, with_labels):
+@dataclasses.dataclass(frozen=True)
+class _FileCheck:
+  problem: Optional[str]  # None: readable
+  size: tuple = (0, 0)  # (width, height) of its pixels
+  with_pillow: bool = False  # decode with Pillow (transparency TensorFlow ignores: data/decode.py)
+
+
+def _load_folder(path, *, image_size, split, data_dir, manual_dir, with_labels, background):
+  """A folder's images, labelled by their class folder.
+
+  The first level of (non-hidden) sub-folders are the classes, label i the i-th name in sorted order; the images
+  below a class folder, at any depth, are that class's. A folder without image files in any sub-folder is one
+  unlabelled class of its loose files. Loose files beside class folders are refused: whether they are a class of
+  their own, strays or a mistake is the user's call, and guessing would change what the run learns. Hidden files
+  and folders ('.name': .ipynb_checkpoints, macOS's ._ files) are never read.
+  """
   del data_dir, manual_dir
   root = os.path.abspath(os.path.expanduser(path))
   name = f'folder:{root}'
-  if with_labels:
-    raise DatasetError(f'{name} has no labels (folder datasets are unlabeled)')
   if split not in ('train', 'all'):
     raise DatasetError(f'{name} has no split {split!r}: a folder is one split, read it as "train" or "all"')
   if not os.path.isdir(root):
     raise DatasetError(f'{name}: no such directory')
-  files = sorted(os.path.join(directory, file) for directory, _, names in os.walk(root) for file in names
-                 if file.lower().endswith(IMAGE_EXTENSIONS))
-  if not files:
-    raise DatasetError(f'{name} holds no image files ({", ".join(IMAGE_EXTENSIONS)}, searched recursively)')
+  class_names, class_files = _list_classes(root, name)
+  if with_labels and not class_names:
+    raise DatasetError(f'{name} has no labels: its images are not sorted into class folders (one sub-folder per '
+                       f'class)')
+  files = [file for group in class_files for file in group]
   with concurrent.futures.ThreadPoolExecutor(_VERIFY_THREADS) as pool:
-    problems = list(pool.map(_image_problem, files))
-  readable = [file for file, problem in zip(files, problems) if problem is None]
-  bad = [(file, problem) for file, problem in zip(files, problems) if problem is not None]
-  if not readable:
+    checks = dict(zip(files, pool.map(_check_file, files)))
+  bad = [(file, checks[file].problem) for file in files if checks[file].problem is not None]
+  readable = [[file for file in group if checks[file].problem is None] for group in class_files]
+  if not any(readable):
     raise DatasetError(f'{name}: none of its {len(files)} image files can be read, e.g. {bad[0][0]}: {bad[0][1]}')
+  for class_name, group, kept in zip(class_names, class_files, readable):
+    if not kept:
+      raise DatasetError(f'{name}: none of the {len(group)} image files of class folder {class_name!r} can be read, '
+                         f'e.g. {group[0]}: {checks[group[0]].problem}')
   if bad:
     logging.warning('%s: skipped %d unreadable image file(s) of %d, e.g. %s: %s', name, len(bad), len(files),
                     *bad[0])
+  files = [file for group in readable for file in group]
+  labels = [label for label, group in enumerate(readable) for _ in group]
+  # Smaller images are resized up (bilinear, so blurred) rather than refused: a few thumbnails should not stop a
+  # run on a folder of photos, and the warning says how many there are.
+  small = [min(checks[f].size) for f in files if _fitted_side(checks[f].size, image_size) < image_size]
+  if small:
+    logging.warning('%s: %d of %d images are smaller than %dx%d (the smallest side %d px) and are upscaled', name,
+                    len(small), len(files), image_size, image_size, min(small))
 
-  def decode(file):
-    # channels=3 turns grayscale, palette and RGBA images into RGB; GIFs give their first frame.
-    image = tf.io.decode_image(tf.io.read_file(file), channels=3, expand_animations=False)  # (H, W, 3) uint8
-    return _fit_square(_uint8_to_unit(image), image_size)
+  def load(file, label, with_pillow):
+    image = _fit_square(decode.decode_file(file, background, with_pillow), image_size)
+    return (image, label) if with_labels else image
 
   # PIL's verify reads a JPEG's headers but not its entropy-coded data, so a truncated JPEG passes it and only
   # fails here; dropping it (with a logged warning) beats stopping a training run at its first epoch.
-  dataset = tf.data.Dataset.from_tensor_slices(readable).map(decode, num_parallel_calls=tf.data.AUTOTUNE)
+  slices = (files, tf.constant(labels, tf.int64), [checks[file].with_pillow for file in files])
+  dataset = tf.data.Dataset.from_tensor_slices(slices).map(load, num_parallel_calls=tf.data.AUTOTUNE)
   dataset = dataset.ignore_errors(log_warning=True)
-  return dataset, DatasetInfo(name=name, num_examples=len(readable), channels=3, num_classes=0,
-                              skipped=len(bad), checksum=_checksum_files(readable, root, split))
+  return dataset, DatasetInfo(name=name, num_examples=len(files), channels=3, num_classes=len(class_names),
+                              skipped=len(bad), class_names=tuple(class_names),
+                              class_counts=tuple(len(group) for group in readable) if class_names else (),
+                              upscaled=len(small),
+                              checksum=_checksum_files(files, root, split))
 
 
-def _image_problem(file: str) -> Optional[str]:
-  """None if PIL can open and verify `file` as a format TensorFlow decodes, else the reason in a few words."""
+def _list_classes(root: str, name: str) -> tuple:
+  """(class names, [files of each class]) of a labelled folder; ((), [loose files]) of an unlabelled one. Files
+  sorted by path within a class. DatasetError for no image files, an empty class folder, or loose files beside
+  class folders."""
+  entries = sorted(entry for entry in os.listdir(root) if not entry.startswith('.'))
+  folders = [entry for entry in entries if os.path.isdir(os.path.join(root, entry))]
+  loose = [os.path.join(root, entry) for entry in entries if _is_image_file(root, entry)]
+  per_folder = [_image_files(os.path.join(root, folder)) for folder in folders]
+  if not any(per_folder):  # all loose: one unlabelled class
+    if not loose:
+      raise DatasetError(f'{name} holds no image files ({", ".join(IMAGE_EXTENSIONS)}, searched recursively)')
+    return (), [loose]
+  if loose:
+    raise DatasetError(f'{name}: {len(loose)} image file(s) lie beside its class folders, e.g. {loose[0]}; move '
+                       f'them into a class folder (or all images out of the sub-folders for one unlabelled class)')
+  empty = [folder for folder, files in zip(folders, per_folder) if not files]
+  if empty:
+    raise DatasetError(f'{name}: class folder {empty[0]!r} holds no image files ({", ".join(IMAGE_EXTENSIONS)}); '
+                       f'put images in it or remove it')
+  return tuple(folders), per_folder
+
+
+def _is_image_file(directory: str, entry: str) -> bool:
+  return entry.lower().endswith(IMAGE_EXTENSIONS) and os.path.isfile(os.path.join(directory, entry))
+
+
+def _image_files(directory: str) -> list:
+  """The image files under `directory` at any depth, sorted by path, hidden files and folders left out."""
+  found = []
+  for parent, subdirs, names in os.walk(directory):
+    subdirs[:] = [d for d in subdirs if not d.startswith('.')]
+    found += [os.path.join(parent, n) for n in names if not n.startswith('.') and n.lower().endswith(IMAGE_EXTENSIONS)]
+  return sorted(found)
+
+
+def _fitted_side(size: tuple, image_size: int) -> int:
+  """The side of the square _fit_square resizes: min(W, H), with 28x28 padded to 32x32 unless image_size is 28."""
+  padded = size == (MNIST_SIZE, MNIST_SIZE) and image_size != MNIST_SIZE
+  return min(size) + 2 * MNIST_PAD if padded else min(size)
+
+
+def _check_file(file: str) -> _FileCheck:
+  """Whether PIL can open and verify `file` as a format TensorFlow decodes (else the reason in a few words), its
+  smaller side and whether its transparency needs Pillow."""
   from PIL import Image
   try:
     with Image.open(file) as image:
-      image_format = image.format
+      image_format, size, with_pillow = image.format, tuple(image.size), decode.needs_pillow(image)
       image.verify()
   except Exception as e:  # PIL raises many types (OSError, SyntaxError, DecompressionBombError, ...)
-    return f'{type(e).__name__}: {first_line(e) or "unreadable"}'
+    return _FileCheck(f'{type(e).__name__}: {first_line(e) or "unreadable"}')
   if image_format not in _DECODABLE_FORMATS:
-    return f'{image_format} images are not decoded by TensorFlow'
-  return None
+    return _FileCheck(f'{image_format} images are not decoded by TensorFlow')
+  return _FileCheck(None, size, with_pillow)
 
 
 # --- TensorFlow Datasets, prepared offline from the original archives ---------------------------------------
 
-def _load_tfds(name, *, image_size, split, data_dir, manual_dir, with_labels):
+def _load_tfds(name, *, image_size, split, data_dir, manual_dir, with_labels, background):
   import tensorflow_datasets as tfds
   builder = _tfds_builder(tfds, name, data_dir)
   image_key, label_key = _tfds_keys(tfds, name, builder.info.features)
@@ -272,13 +356,11 @@ def _load_tfds(name, *, image_size, split, data_dir, manual_dir, with_labels):
   channels = image_feature.shape[-1]
   decoders = None
   if channels not in (1, 3):
-    # RGBA or an unknown channel count: decode it ourselves to RGB, as for folders.
+    # RGBA or an unknown channel count: decode it ourselves to RGB over the background, as for folders.
     channels, decoders = 3, {image_key: tfds.decode.SkipDecoding()}
 
   def to_unit(image):  # (H, W, C) uint8 or encoded bytes -> (H, W, channels) float32 in [0, 1]
-    if decoders:
-      image = tf.io.decode_image(image, channels=3, expand_animations=False)
-    return _uint8_to_unit(image)
+    return decode.decode_image(image, background) if decoders else _uint8_to_unit(image)
 
   def convert(example):
     image = _fit_square(to_unit(example[image_key]), image_size)
@@ -372,6 +454,7 @@ BUILTIN_SOURCES = {
                      "scikit-learn's 1,797 8x8 handwritten digits, 10 classes, embedded and offline"),
 }
 PREFIX_SOURCES = {
-    'folder:': Source('folder:PATH', _load_folder, 'a tree of JPEG/PNG/BMP/GIF files under PATH, unlabeled'),
+    'folder:': Source('folder:PATH', _load_folder,
+                      'JPEG/PNG/BMP/GIF/WebP files under PATH: one sub-folder per class, or all loose (unlabelled)'),
 }
 TFDS_SOURCE = Source('TFDS_NAME', _load_tfds, 'a TensorFlow Datasets image dataset, prepared from --manual_dir')

@@ -73,9 +73,9 @@ class Handlers:
       return ''
     m = self.models[name]
     md = m.metadata
-    return (f'**{name}** · loss `{md["loss"]}` · dataset `{md["dataset"]}` · step {md["step"]} · '
-            f'{m.shape_text()} · latent {md["latent_dim"]} · runs on **{m.device}** (`{m.provider}`, '
-            f'{m.precision})')
+    return (f'**{name}** · loss `{md["loss"]}` · dataset `{md["dataset"]}`{models_lib.classes_text(m.signature)} · '
+            f'step {md["step"]} · {m.shape_text()} · latent {md["latent_dim"]} · runs on **{m.device}** '
+            f'(`{m.provider}`, {m.precision})')
 
   def _new_folder(self) -> str:
     """A fresh folder under output_dir for one request's files; folders older than keep_outputs_s go first.

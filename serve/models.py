@@ -155,6 +155,16 @@ class LoadedModel:
         k: v for k, v in self.metadata.items() if k not in _PRIVATE_METADATA}}
 
 
+def classes_text(signature: GeneratorSignature, shown: int = 12) -> str:
+  """' (9 classes: activities, animals_nature, ...)' for a model whose data had class folders, else ''. They are
+  the data's classes (metadata `data_classes`), not an input: the app cannot ask for one."""
+  names = signature.data_classes
+  if not names:
+    return ''
+  listed = ', '.join(names[:shown]) + (', …' if len(names) > shown else '')
+  return f' ({len(names)} classes: {listed})'
+
+
 def _read_metadata(folder: str) -> dict:
   """metadata.json of a folder the app can serve; ModelError saying what is wrong, or which kind no tab draws."""
   try:

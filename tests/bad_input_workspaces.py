@@ -144,3 +144,20 @@ def run_json(rel: str, **changes):
 def image_folder(ws: Workspace) -> None:
   for i in range(3):
     ws.write(f'images/img{i}.png', garbage(200, seed=i))
+
+
+def class_folders(counts: dict, loose: int = 0, unreadable: Sequence[str] = ()):
+  """A setup writing <tmp>/images/<class>/img<i>.png: counts[class] small readable PNGs per class folder (an empty
+  folder for 0), `loose` PNGs beside the class folders, and the classes in `unreadable` holding random bytes."""
+  def setup(ws: Workspace) -> None:
+    import io
+    from PIL import Image
+    buffer = io.BytesIO()
+    Image.new('RGBA', (16, 16), (200, 100, 50, 128)).save(buffer, 'PNG')
+    for name, count in counts.items():
+      (ws.tmp / 'images' / name).mkdir(parents=True, exist_ok=True)
+      for i in range(count):
+        ws.write(f'images/{name}/img{i}.png', garbage(200, seed=i) if name in unreadable else buffer.getvalue())
+    for i in range(loose):
+      ws.write(f'images/loose{i}.png', buffer.getvalue())
+  return setup

@@ -24,8 +24,8 @@ tests/bad_inputs_app.py: same ids, same doc, same --run.
 import dataclasses
 from typing import Callable, Optional, Tuple
 
-from tests.bad_input_workspaces import (REPO_ROOT, Workspace, garble, garbage, image_folder, model_folder, run_json,
-                                        run_with, run_without, tiny_onnx, truncate)
+from tests.bad_input_workspaces import (REPO_ROOT, Workspace, class_folders, garble, garbage, image_folder,
+                                        model_folder, run_json, run_with, run_without, tiny_onnx, truncate)
 
 DOC_PATH = REPO_ROOT / 'docs' / 'bad_inputs.md'
 # Keeps a case short should the tool wrongly accept it and start training (then the workspace check fails it).
@@ -111,6 +111,12 @@ TRAIN = [
            'held out)', given='<tmp>/play.txt: 40 characters', setup=lambda ws: ws.write('play.txt', 'x' * 40)),
     _train('train_gumbel_on_images', ['--gumbel_softmax', *TINY, '--run_dir={tmp}/run'], 2,
            'error: --gumbel_softmax applies to text data only (--dataset=digits is image data)'),
+    _train('train_augment_unknown_policy', ['--augment=colour,cutout', *TINY, '--run_dir={tmp}/run'], 2,
+           "error: unknown --augment policy 'colour'; choose any of color,translation,cutout, comma-separated (did "
+           'you mean color?)'),
+    _train('train_augment_on_toy_points', ['--dataset=toy:8gaussians', '--arch=mlp', '--augment=color', *TINY,
+                                           '--run_dir={tmp}/run'], 2,
+           'error: --augment applies to image data only (--dataset=toy:8gaussians is points data)'),
     _train('train_image_arch_on_toy_points', ['--dataset=toy:8gaussians', '--run_dir={tmp}/run'], 2,
            'error: --arch=dcgan trains image data, --dataset=toy:8gaussians is points data; choose --arch=mlp'),
     _train('train_toy_arch_on_images', ['--arch=mlp', *TINY, '--run_dir={tmp}/run'], 2,
@@ -130,6 +136,26 @@ TRAIN = [
     _train('train_folder_unreadable_images', ['--dataset=folder:{tmp}/images', *TINY, '--run_dir={tmp}/run'], 2,
            'error: folder:<tmp>/images: none of its 3 image files can be read...',
            given='<tmp>/images holds three .png files of random bytes', setup=image_folder),
+    _train('train_folder_empty_class', ['--dataset=folder:{tmp}/images', *TINY, '--run_dir={tmp}/run'], 2,
+           "error: folder:<tmp>/images: class folder 'dogs' holds no image files (.bmp, .gif, .jpeg, .jpg, .png, "
+           '.webp); put images in it or remove it', given='<tmp>/images/cats holds two PNGs, <tmp>/images/dogs nothing',
+           setup=class_folders({'cats': 2, 'dogs': 0})),
+    _train('train_folder_unreadable_class', ['--dataset=folder:{tmp}/images', *TINY, '--run_dir={tmp}/run'], 2,
+           "error: folder:<tmp>/images: none of the 2 image files of class folder 'dogs' can be read, e.g. "
+           "<tmp>/images/dogs/img0.png: UnidentifiedImageError: ...",
+           given='<tmp>/images/cats holds two PNGs, <tmp>/images/dogs two .png files of random bytes',
+           setup=class_folders({'cats': 2, 'dogs': 2}, unreadable=('dogs',))),
+    _train('train_folder_loose_files_beside_classes', ['--dataset=folder:{tmp}/images', *TINY, '--run_dir={tmp}/run'],
+           2, 'error: folder:<tmp>/images: 1 image file(s) lie beside its class folders, e.g. <tmp>/images/loose0.png; '
+           'move them into a class folder (or all images out of the sub-folders for one unlabelled class)',
+           given='<tmp>/images/cats and <tmp>/images/dogs hold two PNGs each, <tmp>/images one more',
+           setup=class_folders({'cats': 2, 'dogs': 2}, loose=1)),
+    _train('train_alpha_background_two_numbers', ['--alpha_background=1,2', *TINY, '--run_dir={tmp}/run'], 2,
+           "error: --alpha_background must be white, black, none or R,G,B (three integers 0..255, e.g. 128,128,128), "
+           "got '1,2'"),
+    _train('train_alpha_background_colour_name', ['--alpha_background=red', *TINY, '--run_dir={tmp}/run'], 2,
+           "error: --alpha_background must be white, black, none or R,G,B (three integers 0..255, e.g. 128,128,128), "
+           "got 'red'"),
     _train('train_resume_without_run_dir', ['--resume'], 2, 'error: --resume needs --run_dir'),
     _train('train_resume_not_a_run', ['--resume', '--run_dir={tmp}/empty'], 1,
            "error: ...'<tmp>/empty'...", given='<tmp>/empty is empty',

@@ -153,7 +153,8 @@ class TestFolder:
     write_tree(tmp_path)
     with caplog.at_level('WARNING'):
       dataset, info = datasets.load_images(f'folder:{tmp_path}', 16)
-    assert info == DatasetInfo(f'folder:{tmp_path}', num_examples=4, channels=3, num_classes=0, skipped=2)
+    assert info == DatasetInfo(f'folder:{tmp_path}', num_examples=4, channels=3, num_classes=2, skipped=2,
+                               class_names=('a', 'b'), class_counts=(2, 2))  # a/ and b/ are class folders
     assert 'skipped 2 unreadable image file(s) of 6' in caplog.text
     images = as_array(dataset)  # sorted by path: a/deeper/red, a/stripes, b/black_gray, b/white_rgba
     assert images.shape == (4, 16, 16, 3) and images.dtype == np.float32
@@ -161,13 +162,13 @@ class TestFolder:
     np.testing.assert_allclose(images[0].mean(axis=(0, 1)), [1.0, -1.0, -1.0], atol=0.03)  # JPEG red
     np.testing.assert_allclose(images[1], 1.0, atol=1e-6)  # only the white middle third survives the crop
     np.testing.assert_array_equal(images[2], -1.0)  # grayscale black on all three channels
-    np.testing.assert_allclose(images[3], 1.0, atol=1e-6)  # RGBA white, alpha dropped
+    np.testing.assert_allclose(images[3], 1.0, atol=1e-6)  # RGBA white, opaque
 
   def test_home_is_expanded(self, tmp_path, monkeypatch):
     write_tree(tmp_path)
     monkeypatch.setenv('HOME', str(tmp_path))
-    _, info = datasets.load_images('folder:~/a', 16)
-    assert info.name == f'folder:{tmp_path / "a"}' and info.num_examples == 2
+    _, info = datasets.load_images('folder:~/b', 16)
+    assert info.name == f'folder:{tmp_path / "b"}' and info.num_examples == 2
 
   @pytest.mark.parametrize('make, message', [
       (lambda root: None, 'no such directory'),
@@ -183,8 +184,8 @@ class TestFolder:
 
   def test_labels_and_test_split_are_errors(self, tmp_path):
     write_tree(tmp_path)
-    with pytest.raises(DatasetError, match='no labels'):
-      datasets.load_images(f'folder:{tmp_path}', 16, with_labels=True)
+    with pytest.raises(DatasetError, match='no labels'):  # b/ holds loose files only
+      datasets.load_images(f'folder:{tmp_path / "b"}', 16, with_labels=True)
     with pytest.raises(DatasetError, match="no split 'test'"):
       datasets.load_images(f'folder:{tmp_path}', 16, split='test')
 

@@ -29,11 +29,12 @@ def checkpoint_values(prefix) -> dict:
 
 
 @pytest.mark.slow
-def test_stop_and_resume_is_bit_identical_with_deterministic(tmp_path):
+@pytest.mark.parametrize('extra', [[], ['--augment=color,translation,cutout']], ids=['plain', 'diffaugment'])
+def test_stop_and_resume_is_bit_identical_with_deterministic(tmp_path, extra):
   """Six steps straight vs three, a resume, three more: every checkpointed variable (both networks, both
   optimizers, the EMA generator, BatchNorm statistics, step) is bit-identical, because the data order continues
-  at the exact batch and every random number is a function of (seed, batch index)."""
-  common = [*SMOKE, '--deterministic', '--flip', '--ckpt_every=1000', '--sample_every=1000']
+  at the exact batch and every random number (DiffAugment's transforms too) is a function of (seed, batch index)."""
+  common = [*SMOKE, '--deterministic', '--flip', '--ckpt_every=1000', '--sample_every=1000', *extra]
   straight, split = tmp_path / 'straight', tmp_path / 'split'
   for proc in (run_cli(*common, '--steps=6', f'--run_dir={straight}'),
                run_cli(*common, '--steps=3', f'--run_dir={split}'),

@@ -15,8 +15,9 @@ import json
 import typing
 from typing import Optional
 
-from common.kinds import TEXT
-from training import architectures, losses
+from common.kinds import IMAGE, TEXT, of_dataset
+from data.decode import BACKGROUND_BEFORE_SETTING, DEFAULT_BACKGROUND
+from training import architectures, augment, losses
 
 CRITIC_NORMS = ('batch', 'layer', 'none')
 STRATEGY_NAMES = ('auto', 'mirrored', 'multi_worker', 'one_device')  # keys of training.strategies.STRATEGIES
@@ -63,11 +64,20 @@ class TrainConfig:
                                       'offline.', resumable=True)
   image_size: int = setting(32, 'Square image size: 16, 32, 64, 128, or 28, 56, 112 (native MNIST-like geometry, '
                             '7 -> 14 -> 28); 28x28 data is padded to 32 for the other sizes.')
+  alpha_background: str = setting(DEFAULT_BACKGROUND, 'What transparent pixels are composited over: white, black or '
+                                  'R,G,B (0..255 each); none drops alpha, keeping the colours stored under it (runs '
+                                  'from before this setting).', kinds=(IMAGE,))
   channels: int = setting(0, 'Set from the dataset: image channels, or the size of the text vocabulary (the one-hot '
                           'axis).', flag=False)
+  data_classes: tuple = setting((), "Set from the dataset: a labelled folder's class names (label i is the i-th); "
+                                'they describe the data and are never a generator input.', flag=False)
   latent_dim: int = setting(128, 'Size of the latent vector z.', low=1)
   width: int = setting(32, 'Base channel count; the 4x4 projection has 8*width channels.', low=1)
   flip: bool = setting(False, 'Random horizontal flips of the real images.')
+  augment: str = setting('', 'DiffAugment (Zhao et al. 2020): any of color,translation,cutout, comma-separated, '
+                         'applied in that order to every image the critic sees, real and generated; empty: off. '
+                         'Unlike --flip (real images only), the generator never learns the transforms.',
+                         kinds=(IMAGE,))
   # --- The architecture study's knobs (--arch=dcgan_family only; training/architectures.py) ----------------------
   nonlinearity: str = setting('relu', 'dcgan_family: nonlinearity of generator and critic (softplus: '
                               "softplus(2x+2)/2-1, the WGAN-GP paper's Table 1).",
@@ -193,6 +203,10 @@ class TrainConfig:
       raise ConfigError(f'config.json has settings this version does not know: {", ".join(unknown)}')
     if 'lsgan_labels' in values:
       values['lsgan_labels'] = tuple(values['lsgan_labels'])
+    values['data_classes'] = tuple(values.get('data_classes', ()))
+    # An image run from before --alpha_background decoded with alpha dropped; it resumes decoding as it began.
+    if 'alpha_background' not in values and of_dataset(values.get('dataset', cls.dataset)) == IMAGE:
+      values['alpha_background'] = BACKGROUND_BEFORE_SETTING
     return cls(**values)
 
 
@@ -266,6 +280,11 @@ def resolve(config: TrainConfig) -> TrainConfig:
         getattr(config, field.name) != field.default:
       raise ConfigError(f'--{field.name} applies to {" or ".join(field.metadata["kinds"])} data only '
                         f'(--dataset={config.dataset} is {kind.name} data)')
+  try:
+    augment.policies(config.augment)
+  except ValueError as e:
+    raise ConfigError(f'unknown --augment policy {str(e)!r}; choose any of {",".join(augment.POLICIES)}, '
+                      f'comma-separated{closest(str(e), augment.POLICIES)}') from None
   family = config.family
   opt = family.optimizer
   # The architecture narrows the family's critic normalisations (an MLP critic has none) and may set the default.

@@ -13,7 +13,7 @@ With --jit, the loss-and-gradient part is XLA-compiled; `apply_gradients` stays 
 
 import tensorflow as tf
 
-from training import categorical, ema
+from training import augment, categorical, ema
 from training.config import TrainConfig
 from training.losses import gradient_penalty
 
@@ -76,11 +76,15 @@ def make_step_functions(config: TrainConfig, strategy, generator, critic, g_opti
   def critic_input(probs, uniform):
     return probs if relaxation is None else relaxation(probs, uniform, g_optimizer.iterations)
 
+  # --augment (DiffAugment, Zhao et al. 2020): every image the critic sees, real or generated, in both updates, is
+  # T(x) with T's random numbers drawn per batch by attach_randomness (absent, and T the identity, when off).
+
   @compile_
   def critic_grads(batch, penalty_weight: float):
-    real = batch['real']  # (B, ...): images (B, H, W, C) in [-1, 1], or points (B, 2)
+    real = augment.apply(batch['real'], batch.get('augment_real'))  # (B, ...): images (B, H, W, C), or points (B, 2)
     with tf.GradientTape() as tape:
       fake = critic_input(generator(batch['z'], training=True), batch.get('gumbel'))
+      fake = augment.apply(fake, batch.get('augment_fake'))
       if fuse:
         real_logits, fake_logits = tf.split(critic(tf.concat([real, fake], 0), training=True), 2)
       else:
@@ -90,6 +94,9 @@ def make_step_functions(config: TrainConfig, strategy, generator, critic, g_opti
       d_loss = average(family.discriminator_loss(real_logits, fake_logits, **kwargs))
       penalty = tf.zeros([])
       if penalty_weight > 0:
+        # With --augment, x̂ lies between T(x) and T(G(z)): the Wasserstein estimate above compares the augmented
+        # distributions, so the 1-Lipschitz constraint belongs to D on the inputs it actually sees (augmenting an
+        # interpolate of unaugmented images would penalise D∘T instead, at points D is never trained on).
         penalty = average(gradient_penalty(critic, real, fake, batch['alpha']))
       total = d_loss + penalty_weight * penalty
       scaled = _scale(d_optimizer, total)
@@ -111,7 +118,7 @@ def make_step_functions(config: TrainConfig, strategy, generator, critic, g_opti
   def generator_grads(batch):
     with tf.GradientTape() as tape:
       fake = critic_input(generator(batch['z_gen'], training=True), batch.get('gumbel_gen'))
-      fake_logits = critic(fake, training=True)
+      fake_logits = critic(augment.apply(fake, batch.get('augment_gen')), training=True)  # gradients flow through T
       g_loss = average(family.generator_loss(fake_logits, **g_kwargs))
       scaled = _scale(g_optimizer, g_loss)
     grads = tape.gradient(scaled, generator.trainable_variables)
@@ -164,11 +171,12 @@ def make_step_functions(config: TrainConfig, strategy, generator, critic, g_opti
 def attach_randomness(config: TrainConfig):
   """A tf.data map (batch_index, real batch) -> batch dict with every random number one step needs.
 
-  The latents, penalty α and label-flip draws are stateless functions of (seed, batch index), made for the
-  *global* batch before it is split over replicas: 1 replica of B and 2 replicas of B/2 see the same numbers,
-  and a resumed run continues the sequence instead of repeating it.
+  The latents, penalty α, label-flip and augmentation draws are stateless functions of (seed, batch index), made
+  for the *global* batch before it is split over replicas: 1 replica of B and 2 replicas of B/2 see the same
+  numbers, and a resumed run continues the sequence instead of repeating it.
   """
   batch, latent = config.batch_size, config.latent_dim
+  policies = augment.policies(config.augment)
 
   def fn(index, real):
     seed = lambda salt: tf.stack([tf.constant(config.seed, tf.int64) * 1000 + salt, index])  # noqa: E731
@@ -177,6 +185,12 @@ def attach_randomness(config: TrainConfig):
       shape = [batch, *real.shape[1:]]
       gumbel = {'gumbel': tf.random.stateless_uniform(shape, seed(5)),
                 'gumbel_gen': tf.random.stateless_uniform(shape, seed(6))}
+    augmentation = {}
+    if policies:  # --augment: independent transforms for the real batch, the critic's fakes and the generator's
+      shape = [batch, *real.shape[1:]]
+      augmentation = {'augment_real': augment.draw(policies, shape, seed(7)),
+                      'augment_fake': augment.draw(policies, shape, seed(8)),
+                      'augment_gen': augment.draw(policies, shape, seed(9))}
     return {
         'real': real,  # (B, ...) real samples: images (B, H, W, C) in [-1, 1], points (B, 2), one-hot (B, L, V)
         'z': tf.random.stateless_normal([batch, latent], seed(1)),  # critic step's fakes
@@ -184,6 +198,7 @@ def attach_randomness(config: TrainConfig):
         'alpha': tf.random.stateless_uniform([batch], seed(3)),  # one α per example, U[0, 1]
         'uniform': tf.random.stateless_uniform([batch], seed(4)),  # DCGAN label flips
         **gumbel,
+        **augmentation,
     }
 
   return fn

@@ -137,7 +137,7 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
     tf.config.experimental.enable_op_determinism()
   kind = data_kinds.kind_of(config.dataset)
   source, info = kind.open(config)
-  config = dataclasses.replace(config, channels=info.channels)
+  config = dataclasses.replace(config, channels=info.channels, data_classes=tuple(info.class_names))
   # Only the chief evaluates: the evaluator may write into the run directory (best/), as only the chief does.
   evaluator = evaluator if chief and config.eval_every else None
   run_dir = config.run_dir
