@@ -1,17 +1,36 @@
-r"""Sample quality against wall time on Fashion-MNIST: recipes (or losses) side by side, each for the same budget.
+r"""Sample quality against wall time on any data set with a judge: recipes (or losses) side by side, each for the
+same budget.
 
   python -m benchmarks.quality --manual_dir=../shared/data/fashion_mnist              # the four losses, 3 min each
   python -m benchmarks.quality --minutes=1 --losses=wgan_gp,dcgan
   git show <old commit>:training/presets/fashion_mnist.flags > /tmp/old.flags
   python -m benchmarks.quality --minutes=20 --presets=new=training/presets/fashion_mnist.flags,old=/tmp/old.flags
+  python -m benchmarks.quality --dataset=folder:../shared/data/emoji --minutes=20 \
+    --presets=diffaug=training/presets/emoji.flags --presets=plain=training/presets/emoji.flags+--augment= \
+    --presets=matlab=training/presets/matlab_dcgan.flags
 
-Each run trains in a process of its own (the Fashion-MNIST preset with --loss=<loss>, or each --presets flagfile as
-it is), checkpointing every --ckpt_every steps, until SIGTERM at the deadline (the trainer saves a last
-checkpoint and exits cleanly); then the keras-io WGAN-GP recipe for the same budget. Every checkpoint's generator
-(the EMA generator when the run has one: what it exports) is judged by the fashion_mnist judge (evaluation/
-plugin.py) on the same latents. A checkpoint's wall time is its file's modification time minus the process
-start, so TensorFlow's start-up and graph tracing count, the same for every run. The dataset is prepared before
-the first clock starts.
+--dataset (default fashion_mnist) names the data every run trains on and the judge that scores it: a name of
+evaluation.judge.JUDGES (digits, mnist, fashion_mnist) or folder:PATH, whose judge `python -m
+evaluation.train_judge --dataset=folder:PATH` trains (--judges_dir: where it is). It is passed to the trainer
+after each row's flags, so a preset written for one folder runs on another; the folder's own settings
+(--alpha_background, ...) come from the presets. A folder's path is made absolute, for the trainer (run from the
+repository root) and the judge alike.
+
+--presets rows, LABEL=FLAGFILE[+--flag=value...]: the label names the row and its run directory (letters, digits,
+'_', '.', '-'); each '+--flag=value' is added after the flagfile, so one preset gives rows with and without a
+setting: `plain=training/presets/emoji.flags+--augment=`. Rows are separated by commas or given as repeated
+--presets; a comma inside a flag's value stays with its row (`+--augment=color,translation,cutout`): a
+comma-separated item that does not start with `LABEL=` continues the item before it. Without --presets, each of
+--losses runs the data set's own preset (digits, mnist, fashion_mnist; training/presets/emoji.flags for a folder).
+
+Each run trains in a process of its own, checkpointing every --ckpt_every steps, until SIGTERM at the deadline
+(the trainer saves a last checkpoint and exits cleanly); then, on Fashion-MNIST, the keras-io WGAN-GP recipe for
+the same budget (it reads Fashion-MNIST's 28x28x1 only: off, with a printed line, on other data). Every
+checkpoint's generator (the EMA generator when the run has one: what it exports) is judged by the data set's judge
+(evaluation/plugin.py) on the same latents. A checkpoint's wall time is its file's modification time minus the
+process start, so TensorFlow's start-up and graph tracing count, the same for every run. A TFDS dataset is
+prepared before the first clock starts. Runs with --loss=dcgan (the MathWorks rows) keep their generator and
+discriminator score plot, <out>/<label>/score_plot.png; the output lists each one.
 
 Writes into --out: quality.csv (every checkpoint), quality.png (FCD, KID and classes covered against wall time,
 with the floor: held-out real images scored against the same test-split reference) and one run directory per
@@ -27,6 +46,7 @@ import csv
 import datetime
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -45,45 +65,94 @@ FLAGS = flags.FLAGS
 
 def _define_flags() -> None:
   """Defined when the benchmark runs as a command, so importing it (tests, other benchmarks) defines no flags."""
-  flags.DEFINE_string('manual_dir', os.path.join(_REPO, '..', 'shared', 'data', 'fashion_mnist'),
-                      'Original Fashion-MNIST archives.')
+  flags.DEFINE_string('dataset', 'fashion_mnist', 'What every run trains on and the judge that scores it: digits, '
+                      'mnist, fashion_mnist or folder:PATH (its judge from evaluation.train_judge).')
+  flags.DEFINE_string('judges_dir', None, "Where the data set's judge is (default: evaluation's own default).")
+  flags.DEFINE_string('manual_dir', None, 'Original archives of a TFDS dataset (default: ../shared/data/<dataset> '
+                      'for mnist and fashion_mnist).')
   flags.DEFINE_string('data_dir', None, 'TFDS data_dir (default: a temporary one, prepared offline).')
   flags.DEFINE_float('minutes', 3.0, 'Wall-time budget of each loss, in minutes, from process start to SIGTERM.')
-  flags.DEFINE_list('losses', ['wgan_gp', 'wgan', 'lsgan', 'dcgan'], 'Losses to compare, each with the Fashion-MNIST '
+  flags.DEFINE_list('losses', ['wgan_gp', 'wgan', 'lsgan', 'dcgan'], "Losses to compare, each with the data set's "
                     'preset (ignored with --presets).')
-  flags.DEFINE_list('presets', [], 'Recipes to compare instead of losses: LABEL=FLAGFILE pairs, e.g. '
-                    'new=training/presets/fashion_mnist.flags,old=/tmp/old_fashion_mnist.flags (each with its own '
-                    'loss).')
+  flags.DEFINE_multi_string('presets', [], 'Recipes to compare instead of losses: LABEL=FLAGFILE[+--flag=value...] '
+                            'rows, comma-separated or repeated, e.g. new=training/presets/fashion_mnist.flags,'
+                            'old=/tmp/old_fashion_mnist.flags (each with its own loss; see the module docstring).')
   flags.DEFINE_bool('keras_io', True, 'Also train the keras-io WGAN-GP recipe (benchmarks/keras_io_recipe.py) for '
-                    'the same budget, as the baseline row.')
+                    'the same budget, as the baseline row (Fashion-MNIST only).')
   flags.DEFINE_integer('ckpt_every', 100, 'Generator steps between checkpoints: the points of the curves.')
   flags.DEFINE_integer('num_samples', 1000, 'Samples per evaluation (and real images per side of the floor).')
   flags.DEFINE_string('out', None, 'Where the runs, quality.csv and quality.png go (default: runs/quality-<time>).')
 
 
-DATASET = 'fashion_mnist'
-PRESET = 'training/presets/fashion_mnist.flags'
+# The recipe each data set's loss comparison (--losses) trains; any folder gets the 64x64 colour recipe.
+PRESETS = {'digits': 'training/presets/digits.flags', 'mnist': 'training/presets/mnist.flags',
+           'fashion_mnist': 'training/presets/fashion_mnist.flags'}
+FOLDER_PRESET = 'training/presets/emoji.flags'
+FOLDER_PREFIX = 'folder:'
+KERAS_IO_DATASET = 'fashion_mnist'  # benchmarks/keras_io_recipe.py: its own Fashion-MNIST loader, 28x28x1 models
+_ARCHIVES = ('mnist', 'fashion_mnist')  # TFDS data sets with archives in ../shared/data/<name>
+_LABEL = re.compile(r'[\w.-]+')
 _GRACE_S = 120  # after SIGTERM: the trainer finishes its step, checkpoints and writes its GIF and loss curve
 _COLUMNS = ('loss', 'step', 'wall_s', 'fcd', 'kid', 'kid_stderr', 'precision', 'recall', 'classifier_score',
             'classes_covered', 'kl_to_uniform')
 
 
-def recipes() -> list:
-  """(label, flagfile, extra flags) of every run: --presets as given, else the preset with each of --losses."""
-  if not FLAGS.presets:
-    return [(loss, PRESET, [f'--loss={loss}']) for loss in FLAGS.losses]
-  pairs = [item.partition('=') for item in FLAGS.presets]
-  bad = [label for label, sep, path in pairs if not sep or not label or not os.path.isfile(path)]
+def dataset_name(dataset: str) -> str:
+  """--dataset as the trainer and the judge both get it: a folder's path absolute (the trainer runs from the
+  repository root, the judge from here), any other name as it is."""
+  if dataset.startswith(FOLDER_PREFIX):
+    return FOLDER_PREFIX + os.path.abspath(os.path.expanduser(dataset[len(FOLDER_PREFIX):]))
+  return dataset
+
+
+def parse_presets(values: list) -> list:
+  """(label, absolute flagfile, extra flags) of each row of --presets (LABEL=FLAGFILE[+--flag=value...], see the
+  module docstring). Raises UsageError naming the rows that are wrong."""
+  rows = []
+  for item in (item for value in values for item in value.split(',') if item):
+    if rows and not re.match(_LABEL.pattern + '=', item):
+      rows[-1] += ',' + item  # a comma inside a flag's value: +--augment=color,translation
+    else:
+      rows.append(item)
+  recipes, bad = [], []
+  for row in rows:
+    label, sep, rest = row.partition('=')
+    flagfile, *extra = rest.split('+')
+    if (not sep or not _LABEL.fullmatch(label) or not os.path.isfile(flagfile)
+        or not all(flag.startswith('--') and len(flag) > 2 for flag in extra)):
+      bad.append(row)
+    recipes.append((label, os.path.abspath(flagfile), extra))
   if bad:
-    raise cli.UsageError(f'--presets takes LABEL=FLAGFILE pairs of existing files; check {", ".join(bad)}')
-  return [(label, path, []) for label, _, path in pairs]
+    raise cli.UsageError(f'--presets takes LABEL=FLAGFILE[+--flag=value...] rows of existing flagfiles; check '
+                         f'{"; ".join(bad)}')
+  labels = [label for label, _, _ in recipes]
+  if len(set(labels)) < len(labels):  # each label is a run directory
+    raise cli.UsageError(f'--presets labels must differ: {", ".join(labels)}')
+  return recipes
 
 
-def train_for(label: str, flagfile: str, extra: list, run_dir: str, data_dir: str, seconds: float) -> float:
+def recipes(dataset: str, presets: list, losses: list) -> list:
+  """(label, flagfile, extra flags) of every run: --presets as given, else the data set's preset with each loss."""
+  if presets:
+    return parse_presets(presets)
+  preset = FOLDER_PRESET if dataset.startswith(FOLDER_PREFIX) else PRESETS.get(dataset)
+  if preset is None:
+    raise cli.UsageError(f'no preset for {dataset!r} to compare losses with: pass --presets=LABEL=FLAGFILE rows')
+  return [(loss, os.path.join(_REPO, preset), [f'--loss={loss}']) for loss in losses]
+
+
+def default_manual_dir(dataset: str):
+  """Where a TFDS data set's archives are on these machines (../shared/data/<name>), else None."""
+  return os.path.join(_REPO, '..', 'shared', 'data', dataset) if dataset in _ARCHIVES else None
+
+
+def train_for(label: str, flagfile: str, extra: list, run_dir: str, dataset: str, data_dir: str, manual_dir,
+              seconds: float) -> float:
   """Trains one recipe until the deadline, then SIGTERM. Returns the process start as a time.time() stamp."""
-  cmd = [sys.executable, '-m', 'training.main', f'--flagfile={flagfile}', *extra, '--steps=100000000',
-         f'--manual_dir={FLAGS.manual_dir}', f'--data_dir={data_dir}', f'--ckpt_every={FLAGS.ckpt_every}',
-         '--keep_checkpoints=100000', '--log_every=50', f'--run_dir={run_dir}']
+  # --dataset after the row's flags: what is trained is what the judge scores, whatever the preset names.
+  cmd = [sys.executable, '-m', 'training.main', f'--flagfile={flagfile}', *extra, f'--dataset={dataset}',
+         '--steps=100000000', *([f'--manual_dir={manual_dir}'] if manual_dir else []), f'--data_dir={data_dir}',
+         f'--ckpt_every={FLAGS.ckpt_every}', '--keep_checkpoints=100000', '--log_every=50', f'--run_dir={run_dir}']
   started = time.time()
   with open(run_dir + '.log', 'w') as log:
     proc = subprocess.Popen(cmd, cwd=_REPO, stdout=log, stderr=subprocess.STDOUT)
@@ -103,11 +172,11 @@ def train_for(label: str, flagfile: str, extra: list, run_dir: str, data_dir: st
   return started
 
 
-def keras_io_train_for(run_dir: str, data_dir: str, seconds: float) -> float:
+def keras_io_train_for(run_dir: str, data_dir: str, manual_dir: str, seconds: float) -> float:
   """The keras-io recipe for the same budget (start-up included), its generator saved 8 times along the way."""
   started = time.time()
   cmd = [sys.executable, '-m', 'benchmarks.keras_io_recipe', str(started + seconds), run_dir, data_dir,
-         FLAGS.manual_dir, str(seconds / 8)]
+         manual_dir, str(seconds / 8)]
   with open(run_dir + '.log', 'w') as log:
     proc = subprocess.run(cmd, cwd=_REPO, stdout=log, stderr=subprocess.STDOUT)
   if proc.returncode:
@@ -182,12 +251,12 @@ def speed_table(speeds: list) -> str:
   return '\n'.join(lines)
 
 
-def plot(rows: list, floor: dict, path: str, title: str) -> None:
+def plot(rows: list, floor: dict, path: str, title: str, num_classes: int) -> None:
   import matplotlib
   matplotlib.use('Agg')
   import matplotlib.pyplot as plt
   panels = [('fcd', 'FCD (lower is better)'), ('kid', 'KID (lower is better)'),
-            ('classes_covered', 'classes covered (of 10)')]
+            ('classes_covered', f'classes covered (of {num_classes})')]
   fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.8))
   for ax, (key, label) in zip(axes, panels):
     for loss in dict.fromkeys(r['loss'] for r in rows):
@@ -205,13 +274,13 @@ def plot(rows: list, floor: dict, path: str, title: str) -> None:
   plt.close(fig)
 
 
-def table(rows: list, floor: dict, seconds: float) -> str:
+def table(rows: list, floor: dict, seconds: float, num_classes: int) -> str:
   """Markdown: each loss at each quarter of the budget (its last checkpoint by then), then the floor."""
   lines = ['| run | wall time | steps | FCD | FCD / floor | KID ± s.e. | precision | recall | classifier score | '
            'classes covered | KL to uniform |', '|---|---|---|---|---|---|---|---|---|---|---|']
   cells = lambda r: (f'{r["fcd"]:.2f} | {r["fcd"] / floor["fcd"]:.1f} | {r["kid"]:.4f} ± {r["kid_stderr"]:.4f} | '
                      f'{r["precision"]:.3f} | '
-                     f'{r["recall"]:.3f} | {r["classifier_score"]:.2f} | {r["classes_covered"]}/10 | '
+                     f'{r["recall"]:.3f} | {r["classifier_score"]:.2f} | {r["classes_covered"]}/{num_classes} | '
                      f'{r["kl_to_uniform"]:.3f} |')
   for loss in dict.fromkeys(r['loss'] for r in rows):
     points = [r for r in rows if r['loss'] == loss]  # in step order
@@ -227,30 +296,45 @@ def table(rows: list, floor: dict, seconds: float) -> str:
 def main(argv):
   del argv  # common.cli.run refuses positional arguments
   logging.set_verbosity(logging.WARNING)  # TFDS logs a line per split opened; the table is what matters
+  from evaluation.judge import load_judge
   from evaluation.plugin import JudgeEvaluator
   from data import datasets
+  from training.score_plot import PLOT_FILE
+  dataset = dataset_name(FLAGS.dataset)
+  manual_dir = FLAGS.manual_dir or default_manual_dir(dataset)
+  runs = recipes(dataset, FLAGS.presets, FLAGS.losses)
+  keras_io = FLAGS.keras_io and dataset == KERAS_IO_DATASET
   out_dir = FLAGS.out or os.path.join(_REPO, 'runs', 'quality-' + datetime.datetime.now().strftime('%Y%m%d-%H%M%S'))
   os.makedirs(out_dir, exist_ok=True)
   work = tempfile.mkdtemp(prefix='quality-tfds-')
   data_dir = FLAGS.data_dir or work
-  # Prepared here, before any clock starts: TFDS builds its files from the archives on first use.
-  for split in ('train', 'test'):  # the judge's floor and reference are slices of these
-    datasets.load_images(DATASET, 32, split=split, data_dir=data_dir, manual_dir=FLAGS.manual_dir)
-  print(f'machine: {os.cpu_count()} CPU cores; {DATASET}; budget {FLAGS.minutes:g} min per run; '
+  # Before any training: a data set without a judge, or too few samples for FCD, fails now, not after the budget.
+  judge = JudgeEvaluator(dataset, None, FLAGS.num_samples, data_dir, manual_dir, judges_dir=FLAGS.judges_dir)
+  num_classes = load_judge(dataset, FLAGS.judges_dir).num_classes  # cached: the evaluator's own judge
+  # Prepared here, before any clock starts: TFDS builds its files from the archives on first use (digits is
+  # embedded and a folder is read as it is).
+  if dataset not in datasets.BUILTIN_SOURCES and not any(map(dataset.startswith, datasets.PREFIX_SOURCES)):
+    for split in ('train', 'test'):  # the judge's floor and reference are slices of these
+      datasets.load_images(dataset, 32, split=split, data_dir=data_dir, manual_dir=manual_dir)
+  print(f'machine: {os.cpu_count()} CPU cores; {dataset}; budget {FLAGS.minutes:g} min per run; '
         f'checkpoint every {FLAGS.ckpt_every} steps; {FLAGS.num_samples} samples per evaluation', flush=True)
+  if FLAGS.keras_io and not keras_io:
+    print(f'  keras-io baseline row: off (benchmarks/keras_io_recipe.py reads {KERAS_IO_DATASET} only)', flush=True)
 
   starts = {}
-  runs = recipes()
+  score_plots = []
   for label, flagfile, extra in runs:
     run_dir = os.path.join(out_dir, label)
-    starts[label] = train_for(label, flagfile, extra, run_dir, data_dir, FLAGS.minutes * 60)
-    print(f'  trained {label} ({flagfile} {" ".join(extra)}): log in {run_dir}.log', flush=True)
-  if FLAGS.keras_io:
+    starts[label] = train_for(label, flagfile, extra, run_dir, dataset, data_dir, manual_dir, FLAGS.minutes * 60)
+    shown = os.path.relpath(flagfile, _REPO) if flagfile.startswith(_REPO + os.sep) else flagfile
+    print(f'  trained {label} ({" ".join([shown, *extra])}): log in {run_dir}.log', flush=True)
+    if os.path.isfile(os.path.join(run_dir, PLOT_FILE)):  # --loss=dcgan: the MathWorks example's score plot
+      score_plots.append(os.path.join(run_dir, PLOT_FILE))
+  if keras_io:
     keras_io_dir = os.path.join(out_dir, 'keras_io')
-    keras_io_start = keras_io_train_for(keras_io_dir, data_dir, FLAGS.minutes * 60)
+    keras_io_start = keras_io_train_for(keras_io_dir, data_dir, manual_dir, FLAGS.minutes * 60)
     print(f'  trained the keras-io recipe: log in {keras_io_dir}.log', flush=True)
 
-  judge = JudgeEvaluator(DATASET, None, FLAGS.num_samples, data_dir, FLAGS.manual_dir)  # None: keeps no best/
   rows = []
   speeds = []
   for label, _, _ in runs:
@@ -259,7 +343,7 @@ def main(argv):
       print(f'  {label}: no checkpoint within the budget (raise --minutes or lower --ckpt_every)')
     rows += loss_rows
     speeds.append(run_speed(label, os.path.join(out_dir, label), loss_rows))
-  if FLAGS.keras_io:
+  if keras_io:
     keras_io_rows = keras_io_scores(keras_io_dir, keras_io_start, judge)
     rows += keras_io_rows
     if keras_io_rows:  # one real batch per step, reused by its 3 critic updates
@@ -272,13 +356,22 @@ def main(argv):
     writer = csv.DictWriter(f, _COLUMNS)
     writer.writeheader()
     writer.writerows(rows)
-  title = (f'{DATASET}, {FLAGS.minutes:g} min per run on {os.cpu_count()} CPU cores, '
-           f'{judge.num_samples} samples per point against all test images')
-  plot(rows, judge.floor, os.path.join(out_dir, 'quality.png'), title)
-  print(f'\n{title}\n{table(rows, judge.floor, FLAGS.minutes * 60)}\n\n{speed_table(speeds)}\n\n'
-        f'wrote {out_dir}/quality.csv and quality.png')
+  title = (f'{FLAGS.dataset}, {FLAGS.minutes:g} min per run on {os.cpu_count()} CPU cores, '
+           f"{judge.num_samples} samples per point against the judge's reference images")
+  plot(rows, judge.floor, os.path.join(out_dir, 'quality.png'), title, num_classes)
+  plots = ''.join(f'\ngenerator/discriminator scores: {path}' for path in score_plots)
+  print(f'\n{title}\n{table(rows, judge.floor, FLAGS.minutes * 60, num_classes)}\n\n{speed_table(speeds)}\n\n'
+        f'wrote {out_dir}/quality.csv and quality.png{plots}')
+
+
+def _errors() -> dict:
+  """The one-line errors of this command, all exit code 2: no judge, too few samples, unreadable data."""
+  from data import datasets
+  from evaluation.images import EvaluationError
+  from evaluation.judge import JudgeError
+  return {JudgeError: 2, EvaluationError: 2, datasets.DatasetError: 2}
 
 
 if __name__ == '__main__':
   _define_flags()
-  cli.run(main)
+  cli.run(main, errors=_errors())

@@ -3,9 +3,10 @@ r"""`python -m evaluation.train_judge`: trains a dataset's judge on its judge_sp
   python -m evaluation.train_judge --dataset=digits
   python -m evaluation.train_judge --dataset=mnist --manual_dir=../shared/data/mnist
   python -m evaluation.train_judge --dataset=fashion_mnist --manual_dir=../shared/data/fashion_mnist
+  python -m evaluation.train_judge --dataset=folder:PATH [--group_by=RULE] [--image_size=32]
 
 Writes evaluation/judges/<dataset>.weights.h5 and <dataset>.json (see evaluation/judge.py for the splits and
-the record). Bad input ends in one `error: ...` line on stderr: exit 2 for usage errors (unknown flag or dataset,
+the record); a labelled folder's judge goes to ./judges/<base>-<hash8>.* (see evaluation/folder_judge.py). Bad input ends in one `error: ...` line on stderr: exit 2 for usage errors (unknown flag or dataset,
 unreadable data), 1 otherwise.
 """
 
@@ -17,7 +18,7 @@ from common import cli
 from evaluation import judge
 
 FLAGS = flags.FLAGS
-_RECIPE_FLAGS = ('dataset', 'manual_dir', 'epochs', 'seed')  # data_dir and judges_dir are local paths, no recipe
+_RECIPE_FLAGS = ('dataset', 'manual_dir', 'group_by', 'image_size', 'alpha_background', 'epochs', 'seed')  # data_dir and judges_dir are local paths, no recipe
 
 
 def _define_flags():
@@ -29,7 +30,14 @@ def _define_flags():
   flags.DEFINE_integer('epochs', None, 'Training epochs (default: the dataset\'s entry in evaluation.judge.JUDGES).',
                        lower_bound=1)
   flags.DEFINE_integer('seed', 0, 'Seed of weights, shuffling and augmentation.')
-  flags.DEFINE_string('judges_dir', judge.JUDGES_DIR, 'Where to write <dataset>.weights.h5 and <dataset>.json.')
+  flags.DEFINE_string('judges_dir', None, 'Where to write the judge (default: evaluation/judges/ for digits, '
+                      'mnist and fashion_mnist; ./judges/ for a folder).')
+  # A folder's judge only (evaluation/folder_judge.py):
+  flags.DEFINE_string('group_by', 'content', 'folder: group key of the judge/floor/reference split: content, '
+                      'name_after:SEP or strip:REGEX (data/folder_split.py).')
+  flags.DEFINE_integer('image_size', None, 'folder: side of the judge\'s input images (default 32).', lower_bound=8)
+  flags.DEFINE_string('alpha_background', 'white', 'folder: what transparent pixels are composited over: white, '
+                      'black, R,G,B or none.')
 
 
 def recipe(values: dict) -> str:
@@ -41,13 +49,23 @@ def recipe(values: dict) -> str:
 def main(argv):
   del argv  # common.cli.run refuses positional arguments
   if not FLAGS.dataset:
-    raise cli.UsageError(f'--dataset is required ({", ".join(judge.JUDGES)})')
+    raise cli.UsageError(f'--dataset is required ({", ".join(judge.JUDGES)} or folder:PATH)')
+  command = recipe({name: FLAGS[name].value for name in _RECIPE_FLAGS if FLAGS[name].present})
+  if FLAGS.dataset.startswith('folder:'):
+    from data import datasets, folder_split
+    from evaluation import folder_judge
+    try:
+      folder_judge.train_folder_judge(
+          FLAGS.dataset, FLAGS.group_by, FLAGS.image_size or folder_judge.DEFAULT_IMAGE_SIZE, FLAGS.alpha_background,
+          FLAGS.epochs or folder_judge.DEFAULT_EPOCHS, FLAGS.seed, FLAGS.judges_dir, command)
+    except (datasets.DatasetError, folder_split.SplitError) as e:
+      raise cli.UsageError(str(e)) from None
+    return 0
   judge.judge_spec(FLAGS.dataset)  # before TensorFlow loads: a typo costs no start-up
   from data import datasets
-  command = recipe({name: FLAGS[name].value for name in _RECIPE_FLAGS if FLAGS[name].present})
   try:
     judge.train_judge(FLAGS.dataset, FLAGS.data_dir, FLAGS.manual_dir, FLAGS.epochs, FLAGS.seed,
-                      FLAGS.judges_dir, command)
+                      FLAGS.judges_dir or judge.JUDGES_DIR, command)
   except datasets.DatasetError as e:  # unreadable data; its module imports TensorFlow, hence caught here
     raise cli.UsageError(str(e)) from None
   return 0

@@ -69,7 +69,7 @@ def test_folder_dataset_trains_and_skips_bad_files(tmp_path):
   (photos / 'broken.jpg').write_bytes(b'\xff\xd8 truncated')
   proc = run_cli(*SMOKE, f'--dataset=folder:{tmp_path / "photos"}', f'--run_dir={tmp_path / "run"}')
   assert proc.returncode == 0, proc.stderr[-2000:]
-  assert '20 images (1 unreadable skipped)' in proc.stdout
+  assert '20 images in 1 classes (class_a 20) (1 unreadable skipped)' in proc.stdout  # a class folder: labelled
   assert os.path.isfile(tmp_path / 'run' / 'generator' / 'generator.json')
 
 

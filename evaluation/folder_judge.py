@@ -1,0 +1,171 @@
+r"""The judge of a labelled image folder (issue 21): trained on the folder's judge part, scored on its floor part.
+
+`python -m evaluation.train_judge --dataset=folder:PATH [--group_by=RULE]` splits the folder with
+data/folder_split.py (judge ~70% / floor ~15% / reference ~15%, whole groups of near-duplicates per part) and
+trains `judge.build_classifier` (3 channels) on the judge part. It writes, where a user looks for it (beside the
+runs, in ./judges/ unless --judges_dir says otherwise), two files named after the folder's base name and a short
+hash of its absolute path, so two folders called `emoji` never overwrite each other's judge:
+
+  judges/<base>-<hash8>.weights.h5   the Keras weights
+  judges/<base>-<hash8>.json         folder, group rule, the split's record, image size, alpha background, class
+                                     names, accuracy and balanced accuracy on the floor part, command
+
+Only training is here so far; evaluating a folder run against its reference part is the next part of issue 21.
+"""
+
+import datetime
+import hashlib
+import json
+import os
+import time
+from typing import Optional
+
+import numpy as np
+
+from data import folder_split
+from evaluation import judge
+
+DEFAULT_JUDGES_DIR = 'judges'  # relative to the working directory, beside runs/: a user's folder, a user's judge
+DEFAULT_IMAGE_SIZE = 32
+DEFAULT_EPOCHS = 15
+_WIDTH = 16
+_LEARNING_RATE = 3e-3
+_IMAGE_EXTENSIONS = ('.bmp', '.gif', '.jpeg', '.jpg', '.png', '.webp')
+
+
+def judge_name(folder: str) -> str:
+  """'<base name>-<first 8 hex of SHA-256(absolute path)>': readable, and distinct for two folders of one name."""
+  root = os.path.abspath(os.path.expanduser(folder))
+  return f'{os.path.basename(root.rstrip(os.sep)) or "root"}-{hashlib.sha256(root.encode()).hexdigest()[:8]}'
+
+
+def paths(folder: str, judges_dir: Optional[str] = None):
+  """(weights path, record path) of a folder's judge."""
+  base = os.path.join(judges_dir or DEFAULT_JUDGES_DIR, judge_name(folder))
+  return base + '.weights.h5', base + '.json'
+
+
+def _class_files(root: str):
+  """(class names, relative file per image, class per image) in the order data.datasets reads a labelled folder:
+  sorted first-level class folders, their images at any depth sorted by path, hidden entries left out."""
+  classes, files, class_of = [], [], []
+  for entry in sorted(e for e in os.listdir(root) if not e.startswith('.')):
+    directory = os.path.join(root, entry)
+    if not os.path.isdir(directory):
+      continue
+    found = []
+    for parent, subdirs, names in os.walk(directory):
+      subdirs[:] = [d for d in subdirs if not d.startswith('.')]
+      found += [os.path.join(parent, n) for n in names
+                if not n.startswith('.') and n.lower().endswith(_IMAGE_EXTENSIONS)]
+    if found:
+      classes.append(entry)
+      for path in sorted(found):
+        files.append(os.path.relpath(path, root))
+        class_of.append(entry)
+  return classes, files, class_of
+
+
+def balanced_accuracy(predicted: np.ndarray, labels: np.ndarray, num_classes: int) -> float:
+  """The mean over classes present in `labels` of each class's recall: a rare class counts as much as a common one."""
+  recalls = [np.mean(predicted[labels == k] == k) for k in range(num_classes) if np.any(labels == k)]
+  return float(np.mean(recalls))
+
+
+def train_folder_judge(dataset: str, group_by: str = folder_split.DEFAULT_GROUP_BY,
+                       image_size: int = DEFAULT_IMAGE_SIZE, alpha_background: str = 'white',
+                       epochs: int = DEFAULT_EPOCHS, seed: int = 0, judges_dir: Optional[str] = None,
+                       command: str = '', log=print) -> dict:
+  """Trains the judge of `dataset` ('folder:PATH') on the folder's judge part and writes both files.
+
+  Raises judge.JudgeError (one line) for an unlabelled folder, folder_split.SplitError for a class too small to
+  split, data.datasets.DatasetError for unreadable data.
+  """
+  import keras
+  import tensorflow as tf
+  from data import datasets
+  root = os.path.abspath(os.path.expanduser(dataset.partition(':')[2]))
+  # --- Data: the whole folder decoded once, then cut into parts by file.
+  classes, files, class_of = _class_files(root) if os.path.isdir(root) else ([], [], [])
+  if os.path.isdir(root):
+    if len(classes) < 2:  # also a folder of loose files, which data.datasets reads as one unlabelled class
+      raise judge.JudgeError(
+          f'{dataset} has {len(classes)} class folder(s): a judge learns to tell classes apart, so sort the images '
+          f'into two or more class folders (one sub-folder per class); an unlabelled folder can only be scored '
+          f'with FID, which needs Inception weights this project cannot download')
+  data, info = datasets.load_images(dataset, image_size, split='all', with_labels=True,
+                                    alpha_background=alpha_background)
+  if info.skipped or tuple(info.class_names) != tuple(classes):
+    raise judge.JudgeError(f'{dataset}: {info.skipped} unreadable image file(s); remove them so the split is '
+                           f'the same for the judge and the metrics')
+  split = folder_split.split_folder(root, files, class_of, group_by)
+  images, labels = [], []
+  for x, y in data.batch(1024).as_numpy_iterator():
+    images.append(x)
+    labels.append(y)
+  images, labels = np.concatenate(images), np.concatenate(labels).astype(np.int64)
+  if len(images) != len(files):
+    raise judge.JudgeError(f'{dataset}: {len(files) - len(images)} image(s) failed to decode; remove them')
+  index = {relative.replace(os.sep, '/'): i for i, relative in enumerate(files)}
+  part = {name: np.array([index[f] for f in split.parts[name]], np.int64) for name in folder_split.PARTS}
+  train_x, train_y = images[part['judge']], labels[part['judge']]
+  floor_x, floor_y = images[part['floor']], labels[part['floor']]
+  log(f'{dataset}: trains on the judge part ({len(train_x)} images), scored on the floor part ({len(floor_x)}); '
+      f'{image_size}x{image_size}x3, {len(classes)} classes, grouped by {group_by}')
+
+  keras.utils.set_random_seed(seed)
+  # Augmentation in-graph: the judge part of a small folder is a few hundred images per class, which a CNN
+  # memorises in a few epochs; mirror images and shifts of 1/16 of the size are the same class for drawings and
+  # photos alike, and samples are not always centred either. No colour changes: colour often is the class.
+  augment = keras.Sequential([
+      keras.layers.RandomFlip('horizontal', seed=seed),
+      keras.layers.RandomTranslation(1 / 16, 1 / 16, fill_mode='nearest', seed=seed + 1)])
+  batch_size = 128
+  train = (tf.data.Dataset.from_tensor_slices((train_x, train_y)).shuffle(len(train_x), seed=seed)
+           .batch(batch_size).map(lambda x, y: (augment(x, training=True), y)).prefetch(2))
+  model = judge.build_classifier(image_size, 3, len(classes), _WIDTH)
+  steps = epochs * -(-len(train_x) // batch_size)
+  model.compile(keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(_LEARNING_RATE, steps)),
+                keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=['accuracy'])
+  t0 = time.monotonic()
+  model.fit(train, epochs=epochs, verbose=2 if log is print else 0, shuffle=False)
+  seconds = time.monotonic() - t0
+
+  predicted = model.predict(floor_x, batch_size=500, verbose=0).argmax(axis=1)
+  floor_accuracy = float(np.mean(predicted == floor_y))
+  floor_balanced = balanced_accuracy(predicted, floor_y, len(classes))
+  record = {
+      'format_version': judge.FORMAT_VERSION,
+      'dataset': f'folder:{root}',
+      'folder': root,
+      'group_by': group_by,
+      'split': split.record(),
+      'trained_on': {'split': 'judge', 'examples': int(len(train_x))},
+      'floor_accuracy': round(floor_accuracy, 4),
+      'floor_balanced_accuracy': round(floor_balanced, 4),
+      'floor_examples': int(len(floor_x)),
+      'image_size': image_size,
+      'alpha_background': alpha_background,
+      'channels': 3,
+      'num_classes': len(classes),
+      'class_names': list(classes),
+      'width': _WIDTH,
+      'feature_layer': judge.FEATURE_LAYER,
+      'feature_dim': judge.FEATURE_DIM,
+      'epochs': epochs,
+      'seed': seed,
+      'train_seconds': round(seconds, 1),
+      'tensorflow_version': tf.__version__,
+      'trained_at': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
+      'command': command,
+  }
+  weights_path, record_path = paths(root, judges_dir)
+  os.makedirs(os.path.dirname(weights_path) or '.', exist_ok=True)
+  inference_model = judge.build_classifier(image_size, 3, len(classes), _WIDTH)  # no Adam slots in the file
+  inference_model.set_weights(model.get_weights())
+  inference_model.save_weights(weights_path)
+  with open(record_path, 'w') as f:
+    f.write(json.dumps(record, indent=2) + '\n')
+  log(f'floor accuracy {floor_accuracy:.4f}, balanced {floor_balanced:.4f} ({len(floor_x)} images the judge never '
+      f'saw), after {epochs} epochs in {seconds:.0f} s; wrote {weights_path} and {record_path}')
+  return record

@@ -1,0 +1,128 @@
+"""benchmarks/quality.py beyond Fashion-MNIST: its --presets row syntax, the emoji preset it compares, and one end-to-
+end run on the embedded digits (slow)."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from benchmarks import quality
+from common import cli
+from tests.conftest import REPO_ROOT
+from tests.test_presets import _CHECK
+
+EMOJI = str(REPO_ROOT / 'training' / 'presets' / 'emoji.flags')
+DIGITS = str(REPO_ROOT / 'training' / 'presets' / 'digits.flags')
+
+
+def _env() -> dict:
+  return {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2', 'CUDA_VISIBLE_DEVICES': '', 'PYTHONPATH': str(REPO_ROOT)}
+
+
+def test_preset_rows_take_extra_flags_and_keep_commas_inside_a_value():
+  rows = quality.parse_presets([f'plain={EMOJI}+--augment=,diffaug={EMOJI}+--augment=color,translation,cutout'
+                                f'+--width=8', f'digits={DIGITS}'])
+  assert rows == [('plain', EMOJI, ['--augment=']),
+                  ('diffaug', EMOJI, ['--augment=color,translation,cutout', '--width=8']),
+                  ('digits', DIGITS, [])]
+
+
+def test_preset_rows_of_the_old_syntax_read_as_before(tmp_path):
+  old = tmp_path / 'old.flags'
+  old.write_text('--loss=wgan_gp\n')
+  assert quality.parse_presets([f'new={EMOJI},old={old}']) == [('new', EMOJI, []), ('old', str(old), [])]
+
+
+@pytest.mark.parametrize('value, fragment', [
+    ('a=/no/such.flags', 'a=/no/such.flags'),
+    (f'a={EMOJI}+width=8', 'width=8'),  # a flag without its dashes
+    (f'a/b={EMOJI}', 'a/b='),  # a label is a run directory's name
+    (f'a={EMOJI},a={DIGITS}', 'must differ'),
+])
+def test_wrong_preset_rows_are_one_usage_error_naming_them(value, fragment):
+  with pytest.raises(cli.UsageError, match='--presets') as error:
+    quality.parse_presets([value])
+  assert fragment in str(error.value)
+
+
+def test_losses_run_the_data_sets_own_preset_and_a_folder_the_colour_recipe():
+  assert quality.recipes('digits', [], ['wgan_gp', 'dcgan']) == [
+      ('wgan_gp', DIGITS, ['--loss=wgan_gp']), ('dcgan', DIGITS, ['--loss=dcgan'])]
+  assert quality.recipes('folder:/x', [], ['wgan_gp']) == [('wgan_gp', EMOJI, ['--loss=wgan_gp'])]
+  with pytest.raises(cli.UsageError, match='no preset'):
+    quality.recipes('cifar10', [], ['wgan_gp'])
+  assert quality.dataset_name('folder:rel/dir') == 'folder:' + os.path.abspath('rel/dir')
+  assert quality.dataset_name('digits') == 'digits'
+
+
+def test_emoji_preset_resolves_to_wgan_gp_64x64_rgb_with_diffaugment(tmp_path):
+  """What training.main makes of the preset (parsed as tests/test_presets.py does), and of its plain row: the
+  row's flags after the flagfile turn augmentation off and nothing else."""
+  plain = tmp_path / 'plain.flags'
+  plain.write_text(f'--flagfile={EMOJI}\n--augment=\n')
+  proc = subprocess.run([sys.executable, '-c', _CHECK, EMOJI, str(plain)], cwd=REPO_ROOT, env=_env(),
+                        capture_output=True, text=True, timeout=300)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  configs = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith('{')]
+  assert all('error' not in c for c in configs), configs
+  config, plain_config = (c['config'] for c in configs)
+  assert (config['loss'], config['dataset'], config['image_size']) == ('wgan_gp', 'folder:../shared/data/emoji', 64)
+  assert (config['augment'], config['alpha_background'], config['flip']) == ('color,translation,cutout', 'white',
+                                                                             False)
+  assert (config['gp_weight'], config['critic_norm'], config['n_critic']) == (10, 'layer', 1)
+  assert config['d_learning_rate'] == 2 * config['g_learning_rate'] and config['ema_decay'] == 0.999
+  assert plain_config['augment'] == '' and {**plain_config, 'augment': config['augment']} == config
+  from training.architectures import ARCHITECTURES
+  generator = ARCHITECTURES[config['arch']].build_generator(config['latent_dim'], 64, 3, config['width'])
+  assert generator.output_shape == (None, 64, 64, 3)
+
+
+def test_a_folder_without_a_judge_fails_before_any_training(tmp_path):
+  (tmp_path / 'data' / 'a').mkdir(parents=True)
+  proc = subprocess.run([sys.executable, '-m', 'benchmarks.quality', f'--dataset=folder:{tmp_path / "data"}',
+                         f'--judges_dir={tmp_path / "judges"}', f'--out={tmp_path / "out"}', '--minutes=5',
+                         f'--presets=a={EMOJI}'], cwd=REPO_ROOT, env=_env(), capture_output=True, text=True,
+                        timeout=300)
+  errors = [line for line in proc.stderr.splitlines() if line.startswith('error: ')]
+  assert proc.returncode == 2 and len(errors) == 1 and 'judge' in errors[0], proc.stderr[-2000:]
+  assert not (tmp_path / 'out' / 'a').exists()  # nothing trained
+
+
+@pytest.mark.slow
+def test_the_benchmark_runs_rows_with_their_flags_on_digits_end_to_end(tmp_path):
+  """Two rows of one tiny preset, 18 s each: WGAN-GP plain, and DCGAN with DiffAugment (a MathWorks-like row, so
+  its score plot is listed); every checkpoint judged by the committed digits judge."""
+  tiny = tmp_path / 'tiny.flags'
+  tiny.write_text('--loss=wgan_gp\n--dataset=mnist\n--image_size=16\n--latent_dim=16\n--width=8\n--batch_size=32\n'
+                  '--n_critic=1\n--sample_every=1000\n')  # --dataset: replaced by the benchmark's
+  out = tmp_path / 'out'
+  proc = subprocess.run([sys.executable, '-m', 'benchmarks.quality', '--dataset=digits', '--minutes=0.3',
+                         '--ckpt_every=20', '--num_samples=180', f'--out={out}',
+                         f'--presets=plain={tiny},mw={tiny}+--loss=dcgan+--augment=translation,cutout'],
+                        cwd=REPO_ROOT, env=_env(), capture_output=True, text=True, timeout=600)
+  assert proc.returncode == 0, (proc.stdout[-2000:], proc.stderr[-3000:])
+
+  with open(out / 'quality.csv') as f:
+    rows = list(csv.DictReader(f))
+  for label in ('plain', 'mw'):
+    points = [r for r in rows if r['loss'] == label]
+    assert points, label
+    steps = [int(r['step']) for r in points]
+    assert steps == sorted(steps) and all(s % 20 == 0 or s == steps[-1] for s in steps)
+    assert all(0 <= int(r['classes_covered']) <= 10 and float(r['fcd']) >= 0 for r in points)
+  # The rows' flags reached their trainers, and --dataset replaced the preset's.
+  configs = {label: json.loads((out / label / 'config.json').read_text()) for label in ('plain', 'mw')}
+  assert {c['dataset'] for c in configs.values()} == {'digits'}
+  assert (configs['plain']['loss'], configs['plain']['augment']) == ('wgan_gp', '')
+  assert (configs['mw']['loss'], configs['mw']['augment']) == ('dcgan', 'translation,cutout')
+
+  assert 'keras-io baseline row: off' in proc.stdout
+  table = proc.stdout.split('| run | wall time |', 1)[1]
+  assert '| plain |' in table and '| mw |' in table and '| held-out real images (floor) |' in table
+  assert '/10 |' in table  # classes covered, of the digits judge's 10
+  assert f'generator/discriminator scores: {out / "mw" / "score_plot.png"}' in proc.stdout
+  assert (out / 'mw' / 'score_plot.png').is_file() and not (out / 'plain' / 'score_plot.png').exists()
+  assert (out / 'quality.png').is_file()
