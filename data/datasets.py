@@ -31,13 +31,13 @@ import tensorflow as tf
 
 from common.cli import first_line
 from data import decode
+from data.folders import FolderError, list_classes
 from data.geometry import MNIST_PAD, MNIST_SIZE  # 28x28 -> 32x32, the LeNet-5 input geometry
 
 MIN_IMAGE_SIZE = 8  # smaller than the 8x8 digits is no image at all; the architectures want >= 16 anyway
 CHECKSUM_CONTENT_LIMIT = 1 << 30  # bytes of data files hashed in full for the provenance checksum
-# Files a folder source reads, by extension, and the formats (PIL's names) that tf.io.decode_image decodes.
+# The formats (PIL's names) that tf.io.decode_image decodes, of the files a folder lists (data/folders.py).
 # MPO is how PIL names the JPEGs of many cameras (a JPEG with a second, preview image appended).
-IMAGE_EXTENSIONS = ('.bmp', '.gif', '.jpeg', '.jpg', '.png', '.webp')
 _DECODABLE_FORMATS = frozenset({'BMP', 'GIF', 'JPEG', 'MPO', 'PNG', 'WEBP'})
 _TFDS_EXAMPLES = ('celeb_a', 'cifar10', 'fashion_mnist', 'food101', 'mnist', 'tf_flowers')
 _VERIFY_THREADS = 8  # PIL's verify is file reading; threads overlap the I/O of large trees
@@ -238,7 +238,7 @@ def _load_folder(path, *, image_size, split, data_dir, manual_dir, with_labels, 
     raise DatasetError(f'{name} has no split {split!r}: a folder is one split, read it as "train" or "all"')
   if not os.path.isdir(root):
     raise DatasetError(f'{name}: no such directory')
-  class_names, class_files = _list_classes(root, name)
+  class_names, class_files = _folder_classes(root, name)
   if with_labels and not class_names:
     raise DatasetError(f'{name} has no labels: its images are not sorted into class folders (one sub-folder per '
                        f'class)')
@@ -281,39 +281,12 @@ def _load_folder(path, *, image_size, split, data_dir, manual_dir, with_labels, 
                               checksum=_checksum_files(files, root, split))
 
 
-def _list_classes(root: str, name: str) -> tuple:
-  """(class names, [files of each class]) of a labelled folder; ((), [loose files]) of an unlabelled one. Files
-  sorted by path within a class. DatasetError for no image files, an empty class folder, or loose files beside
-  class folders."""
-  entries = sorted(entry for entry in os.listdir(root) if not entry.startswith('.'))
-  folders = [entry for entry in entries if os.path.isdir(os.path.join(root, entry))]
-  loose = [os.path.join(root, entry) for entry in entries if _is_image_file(root, entry)]
-  per_folder = [_image_files(os.path.join(root, folder)) for folder in folders]
-  if not any(per_folder):  # all loose: one unlabelled class
-    if not loose:
-      raise DatasetError(f'{name} holds no image files ({", ".join(IMAGE_EXTENSIONS)}, searched recursively)')
-    return (), [loose]
-  if loose:
-    raise DatasetError(f'{name}: {len(loose)} image file(s) lie beside its class folders, e.g. {loose[0]}; move '
-                       f'them into a class folder (or all images out of the sub-folders for one unlabelled class)')
-  empty = [folder for folder, files in zip(folders, per_folder) if not files]
-  if empty:
-    raise DatasetError(f'{name}: class folder {empty[0]!r} holds no image files ({", ".join(IMAGE_EXTENSIONS)}); '
-                       f'put images in it or remove it')
-  return tuple(folders), per_folder
-
-
-def _is_image_file(directory: str, entry: str) -> bool:
-  return entry.lower().endswith(IMAGE_EXTENSIONS) and os.path.isfile(os.path.join(directory, entry))
-
-
-def _image_files(directory: str) -> list:
-  """The image files under `directory` at any depth, sorted by path, hidden files and folders left out."""
-  found = []
-  for parent, subdirs, names in os.walk(directory):
-    subdirs[:] = [d for d in subdirs if not d.startswith('.')]
-    found += [os.path.join(parent, n) for n in names if not n.startswith('.') and n.lower().endswith(IMAGE_EXTENSIONS)]
-  return sorted(found)
+def _folder_classes(root: str, name: str) -> tuple:
+  """data.folders.list_classes with its errors as this module's DatasetError (a usage error of every command)."""
+  try:
+    return list_classes(root, name)
+  except FolderError as e:
+    raise DatasetError(str(e)) from None
 
 
 def _fitted_side(size: tuple, image_size: int) -> int:

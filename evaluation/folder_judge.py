@@ -15,7 +15,6 @@ Only training is here so far; evaluating a folder run against its reference part
 
 import datetime
 import hashlib
-import json
 import os
 import time
 from typing import Optional
@@ -30,7 +29,6 @@ DEFAULT_IMAGE_SIZE = 32
 DEFAULT_EPOCHS = 15
 _WIDTH = 16
 _LEARNING_RATE = 3e-3
-_IMAGE_EXTENSIONS = ('.bmp', '.gif', '.jpeg', '.jpg', '.png', '.webp')
 
 
 def judge_name(folder: str) -> str:
@@ -46,24 +44,16 @@ def paths(folder: str, judges_dir: Optional[str] = None):
 
 
 def _class_files(root: str):
-  """(class names, relative file per image, class per image) in the order data.datasets reads a labelled folder:
-  sorted first-level class folders, their images at any depth sorted by path, hidden entries left out."""
-  classes, files, class_of = [], [], []
-  for entry in sorted(e for e in os.listdir(root) if not e.startswith('.')):
-    directory = os.path.join(root, entry)
-    if not os.path.isdir(directory):
-      continue
-    found = []
-    for parent, subdirs, names in os.walk(directory):
-      subdirs[:] = [d for d in subdirs if not d.startswith('.')]
-      found += [os.path.join(parent, n) for n in names
-                if not n.startswith('.') and n.lower().endswith(_IMAGE_EXTENSIONS)]
-    if found:
-      classes.append(entry)
-      for path in sorted(found):
-        files.append(os.path.relpath(path, root))
-        class_of.append(entry)
-  return classes, files, class_of
+  """(class names, relative file per image, class per image) in the order data.datasets reads a labelled folder
+  (data/folders.py is the one listing rule); ([], [], []) for an unlabelled folder."""
+  from data.folders import FolderError, list_classes
+  try:
+    classes, per_class = list_classes(root, f'folder:{root}')
+  except FolderError as e:
+    raise judge.JudgeError(str(e)) from None
+  files = [os.path.relpath(path, root) for found in per_class for path in found]
+  class_of = [label for label, found in zip(classes, per_class) for _ in found]
+  return list(classes), (files if classes else []), class_of
 
 
 def balanced_accuracy(predicted: np.ndarray, labels: np.ndarray, num_classes: int) -> float:
@@ -160,12 +150,7 @@ def train_folder_judge(dataset: str, group_by: str = folder_split.DEFAULT_GROUP_
       'command': command,
   }
   weights_path, record_path = paths(root, judges_dir)
-  os.makedirs(os.path.dirname(weights_path) or '.', exist_ok=True)
-  inference_model = judge.build_classifier(image_size, 3, len(classes), _WIDTH)  # no Adam slots in the file
-  inference_model.set_weights(model.get_weights())
-  inference_model.save_weights(weights_path)
-  with open(record_path, 'w') as f:
-    f.write(json.dumps(record, indent=2) + '\n')
+  judge.save_judge(model, record, weights_path, record_path)
   log(f'floor accuracy {floor_accuracy:.4f}, balanced {floor_balanced:.4f} ({len(floor_x)} images the judge never '
       f'saw), after {epochs} epochs in {seconds:.0f} s; wrote {weights_path} and {record_path}')
   return record

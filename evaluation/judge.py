@@ -258,16 +258,23 @@ def train_judge(dataset: str, data_dir=None, manual_dir=None, epochs: Optional[i
       'command': command,
   }
   weights_path, record_path = paths(dataset, judges_dir)
-  os.makedirs(os.path.dirname(weights_path), exist_ok=True)
-  # save_weights of a compiled model stores the Adam slots too (3x the file); the judge needs the weights only.
-  inference_model = build_classifier(spec.image_size, info.channels, info.num_classes, spec.width)
-  inference_model.set_weights(model.get_weights())
-  inference_model.save_weights(weights_path)
-  with open(record_path, 'w') as f:
-    f.write(json.dumps(record, indent=2) + '\n')
+  save_judge(model, record, weights_path, record_path)
   load_judge.cache_clear()  # a judge loaded earlier in this process is now stale
   verdict = 'meets' if test_accuracy >= spec.target_accuracy else 'MISSES'
   log(f'accuracy {test_accuracy:.4f} on {spec.reference_split} ({verdict} the aim {spec.target_accuracy}), '
       f'{floor_accuracy:.4f} on {spec.floor_split}, after {epochs} epochs in {seconds:.0f} s; wrote '
       f'{weights_path} and {record_path}')
   return record
+
+
+def save_judge(model, record: dict, weights_path: str, record_path: str) -> None:
+  """Writes a trained judge: its weights without the optimizer (save_weights of a compiled model stores the Adam
+  slots too, 3x the file; a judge needs the weights only) and its record. The record's image_size, channels,
+  num_classes and width rebuild it."""
+  os.makedirs(os.path.dirname(weights_path) or '.', exist_ok=True)
+  inference_model = build_classifier(record['image_size'], record['channels'], record['num_classes'],
+                                     record['width'])
+  inference_model.set_weights(model.get_weights())
+  inference_model.save_weights(weights_path)
+  with open(record_path, 'w') as f:
+    f.write(json.dumps(record, indent=2) + '\n')
