@@ -140,14 +140,15 @@ def inception_features(images: np.ndarray, settings: FidSettings, batch_size: in
 
 
 def real_features(dataset: str, split: str, image_size: int, settings: FidSettings, data_dir=None,
-                  manual_dir=None, log=print) -> np.ndarray:
+                  manual_dir=None, log=print, load_split=None) -> np.ndarray:
   """Inception features of `settings.num_samples` images of a split (references.subset_indices picks them),
   read from the disk cache or computed and written there."""
   from evaluation import references
   path = cache_path(settings, dataset, split)
   if os.path.isfile(path):
     return np.load(path)
-  images = references.split_images(dataset, split, image_size, data_dir, manual_dir)
+  images = (load_split(split, image_size) if load_split is not None  # a folder's part (its judge's spec)
+            else references.split_images(dataset, split, image_size, data_dir, manual_dir))
   images = images[references.subset_indices(len(images), settings.num_samples)]
   features = inception_features(images, settings)
   os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -173,7 +174,8 @@ def fid(samples: np.ndarray, dataset: str, spec, image_size: int, settings: FidS
       f'GFLOP each: ~{to_pass * gflop_per_image(settings.size) / 1000:.1f} TFLOP ({" + ".join(sets)}'
       f'{"; cached: " + ", ".join(cached) if cached else ""})')
   started = time.monotonic()
-  reference, floor = (real_features(dataset, s, image_size, settings, data_dir, manual_dir, log) for s in splits)
+  reference, floor = (real_features(dataset, s, image_size, settings, data_dir, manual_dir, log, spec.load_split)
+                      for s in splits)
   sample_features = inception_features(samples[:settings.num_samples], settings)
   note = (f'fid: {settings.num_samples:,} samples per set, InceptionV3 at {settings.size} px, '
           f'{time.monotonic() - started:.0f} s. {NOT_COMPARABLE}')

@@ -10,8 +10,15 @@ hash of its absolute path, so two folders called `emoji` never overwrite each ot
   judges/<base>-<hash8>.json         folder, group rule, the split's record, image size, alpha background, class
                                      names, accuracy and balanced accuracy on the floor part, command
 
-Only training is here so far; evaluating a folder run against its reference part is the next part of issue 21.
+`load_folder_judge` reads such a judge back for `python -m evaluation.evaluate` and `--eval_every` (evaluation.judge.
+load_judge sends every `folder:` data set here): its spec's splits are the parts, whose images `part_images` decodes
+with the judge's own group rule and alpha background, so samples are always compared with the images the judge was
+scored on. The GAN trains on the whole folder (a user's few thousand images are all it has), so the reference and
+floor parts were seen by the GAN, unlike MNIST's test split: the spec has no GAN split, the copy check is off (it
+needs real images the GAN never saw) and the table says so.
 """
+
+import functools
 
 import datetime
 import hashlib
@@ -22,6 +29,7 @@ from typing import Optional
 import numpy as np
 
 from data import folder_split
+from common.cli import first_line
 from evaluation import judge
 
 DEFAULT_JUDGES_DIR = 'judges'  # relative to the working directory, beside runs/: a user's folder, a user's judge
@@ -62,6 +70,103 @@ def balanced_accuracy(predicted: np.ndarray, labels: np.ndarray, num_classes: in
   return float(np.mean(recalls))
 
 
+def _folder_root(dataset: str) -> str:
+  return os.path.abspath(os.path.expanduser(dataset.partition(':')[2]))
+
+
+@functools.lru_cache(maxsize=2)
+def _decoded_parts(root: str, group_by: str, alpha_background: str, image_size: int, min_per_part: int):
+  """Decodes the whole folder once and cuts it into parts: ({part: (images (N, S, S, 3) float32 in [-1, 1], labels
+  (N,) int64)}, the FolderSplit, class names). Cached: evaluation asks for each part in turn."""
+  from data import datasets
+  dataset = f'folder:{root}'
+  classes, files, class_of = _class_files(root) if os.path.isdir(root) else ([], [], [])
+  if os.path.isdir(root) and len(classes) < 2:  # also a folder of loose files: one unlabelled class
+    raise judge.JudgeError(
+        f'{dataset} has {len(classes)} class folder(s): a judge learns to tell classes apart, so sort the images '
+        f'into two or more class folders (one sub-folder per class); an unlabelled folder can only be scored '
+        f'with FID, which needs Inception weights this project cannot download')
+  data, info = datasets.load_images(dataset, image_size, split='all', with_labels=True,
+                                    alpha_background=alpha_background)
+  if info.skipped or tuple(info.class_names) != tuple(classes):
+    raise judge.JudgeError(f'{dataset}: {info.skipped} unreadable image file(s); remove them so the split is '
+                           f'the same for the judge and the metrics')
+  split = folder_split.split_folder(root, files, class_of, group_by, min_per_part)
+  images, labels = [], []
+  for x, y in data.batch(1024).as_numpy_iterator():
+    images.append(x)
+    labels.append(y)
+  images, labels = np.concatenate(images), np.concatenate(labels).astype(np.int64)
+  if len(images) != len(files):
+    raise judge.JudgeError(f'{dataset}: {len(files) - len(images)} image(s) failed to decode; remove them')
+  index = {relative.replace(os.sep, '/'): i for i, relative in enumerate(files)}
+  parts = {}
+  for name in folder_split.PARTS:
+    keep = np.array([index[f] for f in split.parts[name]], np.int64)
+    parts[name] = (images[keep], labels[keep])
+  return parts, split, tuple(classes)
+
+
+def part_images(root: str, group_by: str, alpha_background: str, part: str, image_size: int) -> np.ndarray:
+  """One part of a folder's split at `image_size`: (N, S, S, 3) float32 in [-1, 1] (the spec's load_split)."""
+  if part not in folder_split.PARTS:
+    raise judge.JudgeError(f'a folder judge has parts {", ".join(folder_split.PARTS)}, not {part!r}')
+  parts, _, _ = _decoded_parts(root, group_by, alpha_background, image_size, folder_split.DEFAULT_MIN_PER_PART)
+  return parts[part][0]
+
+
+def retrain_command(dataset: str, group_by: str = folder_split.DEFAULT_GROUP_BY) -> str:
+  rule = '' if group_by == folder_split.DEFAULT_GROUP_BY else f" --group_by='{group_by}'"
+  return f'{judge.TRAIN_COMMAND} --dataset={dataset}{rule}'
+
+
+def load_folder_judge(dataset: str, judges_dir: Optional[str] = None) -> 'judge.Judge':
+  """The judge `train_folder_judge` wrote for `dataset` ('folder:PATH'), with a spec whose splits are the parts.
+
+  Raises judge.JudgeError (one line, naming the command that trains it) when there is none, it is unreadable, or
+  the folder's classes or split no longer match what it was trained on (images added or removed since).
+  """
+  import json
+  root = _folder_root(dataset)
+  weights_path, record_path = paths(root, judges_dir)
+  if not os.path.isfile(weights_path) or not os.path.isfile(record_path):
+    raise judge.JudgeError(f'no judge for {dataset} in {os.path.dirname(weights_path) or "."}/ (looked for '
+                           f'{os.path.basename(record_path)}); train it with: {retrain_command(dataset)}')
+  try:
+    with open(record_path) as f:
+      record = json.load(f)
+    group_by, background = record['group_by'], record['alpha_background']
+    size, classes = int(record['image_size']), list(record['class_names'])
+  except (OSError, ValueError, KeyError, TypeError) as e:
+    raise judge.JudgeError(f'cannot read {record_path} ({type(e).__name__}: {e}); retrain with: '
+                           f'{retrain_command(dataset)}') from None
+  retrain = retrain_command(dataset, group_by)
+  if record.get('format_version') != judge.FORMAT_VERSION:
+    raise judge.JudgeError(f'{record_path} has judge format {record.get("format_version")!r}; this version reads '
+                           f'{judge.FORMAT_VERSION} (retrain with: {retrain})')
+  current, _, _ = _class_files(root) if os.path.isdir(root) else (None, None, None)
+  if current is None:
+    raise judge.JudgeError(f'{dataset}: no such folder (its judge is {record_path})')
+  if current != classes:
+    raise judge.JudgeError(f'{dataset} now has classes {", ".join(current)}; its judge was trained on '
+                           f'{", ".join(classes)}: retrain with: {retrain}')
+  _, split, _ = _decoded_parts(root, group_by, background, size, folder_split.DEFAULT_MIN_PER_PART)
+  if split.record()['counts'] != record['split']['counts']:
+    raise judge.JudgeError(f'{dataset} has changed since its judge was trained (images per class per part differ '
+                           f'from {record_path}): retrain with: {retrain}')
+  model = judge.build_classifier(size, record['channels'], record['num_classes'], record['width'])
+  try:
+    model.load_weights(weights_path)
+  except (OSError, ValueError) as e:
+    raise judge.JudgeError(f'cannot load {weights_path}: {first_line(e) or type(e).__name__}; retrain with: '
+                           f'{retrain}') from None
+  spec = judge.JudgeSpec(image_size=size, width=record['width'], epochs=record['epochs'],
+                         learning_rate=_LEARNING_RATE, target_accuracy=0.0, judge_split='judge', floor_split='floor',
+                         reference_split='reference', gan_split=None,
+                         load_split=functools.partial(part_images, root, group_by, background))
+  return judge.Judge(model, record, spec)
+
+
 def train_folder_judge(dataset: str, group_by: str = folder_split.DEFAULT_GROUP_BY,
                        image_size: int = DEFAULT_IMAGE_SIZE, alpha_background: str = 'white',
                        epochs: int = DEFAULT_EPOCHS, seed: int = 0, judges_dir: Optional[str] = None,
@@ -73,33 +178,11 @@ def train_folder_judge(dataset: str, group_by: str = folder_split.DEFAULT_GROUP_
   """
   import keras
   import tensorflow as tf
-  from data import datasets
-  root = os.path.abspath(os.path.expanduser(dataset.partition(':')[2]))
-  # --- Data: the whole folder decoded once, then cut into parts by file.
-  classes, files, class_of = _class_files(root) if os.path.isdir(root) else ([], [], [])
-  if os.path.isdir(root):
-    if len(classes) < 2:  # also a folder of loose files, which data.datasets reads as one unlabelled class
-      raise judge.JudgeError(
-          f'{dataset} has {len(classes)} class folder(s): a judge learns to tell classes apart, so sort the images '
-          f'into two or more class folders (one sub-folder per class); an unlabelled folder can only be scored '
-          f'with FID, which needs Inception weights this project cannot download')
-  data, info = datasets.load_images(dataset, image_size, split='all', with_labels=True,
-                                    alpha_background=alpha_background)
-  if info.skipped or tuple(info.class_names) != tuple(classes):
-    raise judge.JudgeError(f'{dataset}: {info.skipped} unreadable image file(s); remove them so the split is '
-                           f'the same for the judge and the metrics')
-  split = folder_split.split_folder(root, files, class_of, group_by)
-  images, labels = [], []
-  for x, y in data.batch(1024).as_numpy_iterator():
-    images.append(x)
-    labels.append(y)
-  images, labels = np.concatenate(images), np.concatenate(labels).astype(np.int64)
-  if len(images) != len(files):
-    raise judge.JudgeError(f'{dataset}: {len(files) - len(images)} image(s) failed to decode; remove them')
-  index = {relative.replace(os.sep, '/'): i for i, relative in enumerate(files)}
-  part = {name: np.array([index[f] for f in split.parts[name]], np.int64) for name in folder_split.PARTS}
-  train_x, train_y = images[part['judge']], labels[part['judge']]
-  floor_x, floor_y = images[part['floor']], labels[part['floor']]
+  root = _folder_root(dataset)
+  # --- Data: the whole folder decoded once, then cut into parts by group.
+  parts, split, classes = _decoded_parts(root, group_by, alpha_background, image_size,
+                                         folder_split.DEFAULT_MIN_PER_PART)
+  (train_x, train_y), (floor_x, floor_y) = parts['judge'], parts['floor']
   log(f'{dataset}: trains on the judge part ({len(train_x)} images), scored on the floor part ({len(floor_x)}); '
       f'{image_size}x{image_size}x3, {len(classes)} classes, grouped by {group_by}')
 
@@ -151,6 +234,7 @@ def train_folder_judge(dataset: str, group_by: str = folder_split.DEFAULT_GROUP_
   }
   weights_path, record_path = paths(root, judges_dir)
   judge.save_judge(model, record, weights_path, record_path)
+  judge.load_judge.cache_clear()  # a judge of this folder loaded earlier in this process is now stale
   log(f'floor accuracy {floor_accuracy:.4f}, balanced {floor_balanced:.4f} ({len(floor_x)} images the judge never '
       f'saw), after {epochs} epochs in {seconds:.0f} s; wrote {weights_path} and {record_path}')
   return record

@@ -25,7 +25,7 @@ import functools
 import json
 import os
 import time
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -57,7 +57,9 @@ class JudgeSpec:
   judge_split: str  # what the judge trains on
   floor_split: str  # held-out real images the judge never saw: the floor, scored like samples
   reference_split: str  # what samples and floor are compared against
-  gan_split: str = 'train'  # the GAN's own training images, for a nearest-neighbour copy check
+  gan_split: Optional[str] = 'train'  # the GAN's own training images, for the copy check (None: no check)
+  # (split, image_size) -> images, for judges whose splits are not data.datasets splits (a folder's parts)
+  load_split: Optional[Callable] = None
 
 
 # MNIST and Fashion-MNIST: the first 50,000 of the 60,000 train images train the judge, the last 10,000 are the
@@ -72,6 +74,22 @@ JUDGES = {
     'fashion_mnist': JudgeSpec(image_size=32, width=16, epochs=15, learning_rate=3e-3, target_accuracy=0.92,
                                judge_split='train[:50000]', floor_split='train[50000:]', reference_split='test'),
 }
+
+
+FOLDER_PREFIX = 'folder:'  # a labelled folder's judge: evaluation/folder_judge.py, trained by the user
+
+
+def check_dataset(dataset: str, judges_dir: Optional[str] = None) -> None:
+  """Raises JudgeError, before TensorFlow loads, when `dataset` has no judge to load (a typo costs no start-up)."""
+  if dataset.startswith(FOLDER_PREFIX):
+    from evaluation import folder_judge
+    weights_path, record_path = folder_judge.paths(dataset[len(FOLDER_PREFIX):], judges_dir)
+    if not (os.path.isfile(weights_path) and os.path.isfile(record_path)):
+      raise JudgeError(f'no judge for {dataset} in {os.path.dirname(record_path) or "."}/ (looked for '
+                       f'{os.path.basename(record_path)}); train it with: '
+                       f'{folder_judge.retrain_command(dataset)}')
+  else:
+    judge_spec(dataset)
 
 
 def judge_spec(dataset: str) -> JudgeSpec:
@@ -141,7 +159,11 @@ class Judge:
 
 @functools.lru_cache(maxsize=8)
 def load_judge(dataset: str, judges_dir: Optional[str] = None) -> Judge:
-  """The committed judge of `dataset` (cached). Raises JudgeError naming the command that trains a missing one."""
+  """The committed judge of `dataset` (cached), or the judge a user trained for a labelled folder ('folder:PATH',
+  evaluation/folder_judge.py). Raises JudgeError naming the command that trains a missing one."""
+  if dataset.startswith(FOLDER_PREFIX):
+    from evaluation import folder_judge
+    return folder_judge.load_folder_judge(dataset, judges_dir)
   spec = judge_spec(dataset)
   retrain = f'{TRAIN_COMMAND} --dataset={dataset}'
   weights_path, record_path = paths(dataset, judges_dir)

@@ -1,7 +1,7 @@
 """What evaluation does per data kind (common/kinds.py): one record each, the only place evaluation branches on
 the kind.
 
-  evaluator(config)    the trainer's --eval_every evaluator (training/evaluator.py's protocol), built before the
+  evaluator(config)    the trainer's --eval_every evaluator (training/evaluator.py's protocol; --judges_dir: where the judge is), built before the
                        run starts so that a data set without a judge fails at once: images are scored by the
                        data set's judge (evaluation/plugin.py), points by the exact toy metrics
                        (evaluation/toy_plugin.py), text by the n-gram JSD (evaluation/text_plugin.py)
@@ -31,7 +31,7 @@ class EvaluationKind:
 def _judge_evaluator(config):
   from evaluation import plugin
   return plugin.JudgeEvaluator(config.dataset, config.run_dir, config.eval_samples, config.data_dir,
-                               config.manual_dir)
+                               config.manual_dir, config.judges_dir)
 
 
 def _toy_evaluator(config):
@@ -47,8 +47,8 @@ def _text_evaluator(config):
 def _evaluate_images(flag: str, path: str, options):
   from evaluation import image_evaluate, scores, sources
   if options.dataset:  # a data set without a judge fails before the model loads
-    from evaluation.judge import judge_spec
-    judge_spec(options.dataset)
+    from evaluation.judge import check_dataset
+    check_dataset(options.dataset, options.judges_dir)
   source = sources.SOURCES[flag](path)
   result = image_evaluate.evaluate_source(source, options.dataset, options.num_samples, options.seed,
                                           options.data_dir, options.manual_dir, options.judges_dir,

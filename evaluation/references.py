@@ -23,12 +23,18 @@ from evaluation.scores import copy_queries, copy_scores, judge_scores
 SUBSET_SEED = 0  # which N images of the floor split: the same ones in every process
 
 
-def split_images(dataset: str, split: str, image_size: int, data_dir=None, manual_dir=None) -> np.ndarray:
-  """A whole split at the judge's size, in the split's order: (N, S, S, C) float32 in [-1, 1].
+def split_images(dataset: str, split: str, image_size: int, data_dir=None, manual_dir=None,
+                 judges_dir=None) -> np.ndarray:
+  """A whole split at the judge's size, in the split's order: (N, S, S, C) float32 in [-1, 1]; a folder's part
+  (judge, floor, reference) through its judge's spec.
 
   Not cached: 60,000 32x32 images are 245 MB, and what evaluations reuse is their features (split_features).
   """
   from data import datasets
+  from evaluation.judge import load_judge
+  load_split = load_judge(dataset, judges_dir).spec.load_split
+  if load_split is not None:
+    return load_split(split, image_size)
   data, _ = datasets.load_images(dataset, image_size, split=split, data_dir=data_dir, manual_dir=manual_dir)
   batches = list(data.batch(2000).as_numpy_iterator())
   if not batches:
@@ -54,7 +60,7 @@ def split_features(dataset: str, split: str, data_dir=None, manual_dir=None, jud
   """The judge's features and probabilities of a whole split (cached; the images themselves are not kept)."""
   from evaluation.judge import load_judge
   judge = load_judge(dataset, judges_dir)
-  features, probs = judge.predict(split_images(dataset, split, judge.image_size, data_dir, manual_dir))
+  features, probs = judge.predict(split_images(dataset, split, judge.image_size, data_dir, manual_dir, judges_dir))
   return SplitFeatures(features, probs)
 
 
@@ -105,11 +111,15 @@ def reference(dataset: str, num_samples: int, data_dir=None, manual_dir=None, ju
                                f'features needs at least {need}')
   keep = subset_indices(len(floor_all.features), n)
   floor_features, floor_probs = floor_all.features[keep], floor_all.probs[keep]
-  gan = split_features(dataset, spec.gan_split, data_dir, manual_dir, judges_dir) if copy_check else None
+  gan = (split_features(dataset, spec.gan_split, data_dir, manual_dir, judges_dir)
+         if copy_check and spec.gan_split else None)
   floor = judge_scores(floor_features, floor_probs, ref.features, judge.num_classes)
   if gan is not None:
     q = copy_queries(n, len(ref.features))
     floor.update(copy_scores(ref.features[q:2 * q], ref.features[:q], gan.features))
   description = (f'reference: all {len(ref.features):,} {dataset} {spec.reference_split} images; floor: {n:,} '
                  f'{spec.floor_split} images (both unseen by the judge, trained on {spec.judge_split})')
+  if spec.gan_split is None:  # a folder: the GAN trained on every image of it (evaluation/folder_judge.py)
+    description += ('; the GAN trained on the whole folder, these parts included: FCD below the floor would mean '
+                    'copying, and the copy check is off (it needs real images the GAN never saw)')
   return Reference(dataset, judge, n, ref.features, None if gan is None else gan.features, floor, description)

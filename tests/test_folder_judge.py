@@ -69,3 +69,84 @@ def test_train_judge_refuses_an_unlabelled_folder(tmp_path):
   assert result.returncode == 2, result.stderr
   last = result.stderr.strip().splitlines()[-1]
   assert last.startswith('error:') and 'class folders' in last
+
+
+@pytest.fixture(scope='module')
+def judged_folder(tmp_path_factory):
+  """A 3-class folder of 1,020 16x16 shapes (about 150 per held-out part: FCD's 129 and more) and its judge."""
+  tmp = tmp_path_factory.mktemp('judged')
+  folder = _shapes_folder(tmp / 'shapes', per_class=340)
+  judges = tmp / 'judges'
+  folder_judge.train_folder_judge(f'folder:{folder}', image_size=16, epochs=2, judges_dir=str(judges),
+                                  log=lambda line: None)
+  return folder, judges
+
+
+def _evaluate(args, cwd=_REPO):
+  return subprocess.run([sys.executable, '-m', 'evaluation.evaluate', *args], cwd=cwd, capture_output=True,
+                        text=True)
+
+
+@pytest.mark.slow
+def test_evaluate_scores_a_folder_run_against_its_reference_part_beside_the_floor(judged_folder, tmp_path):
+  from tests.conftest import make_tiny_run_dir
+  folder, judges = judged_folder
+  make_tiny_run_dir(tmp_path / 'run', dataset=f'folder:{folder}', image_size=16, channels=3)
+  result = _evaluate([f'--run_dir={tmp_path / "run"}', f'--judges_dir={judges}', f'--json={tmp_path / "r.json"}'])
+  assert result.returncode == 0, result.stderr
+  scores = json.load(open(tmp_path / 'r.json'))
+  with open(folder_judge.paths(str(folder), str(judges))[1]) as f:
+    counts = json.load(f)['split']['counts']
+  reference, floor = (sum(counts[part].values()) for part in ('reference', 'floor'))
+  assert scores['num_samples'] == min(reference, floor)  # N defaults to the held-out parts' size
+  assert f'all {reference:,} folder:{folder} reference images' in scores['reference']
+  assert 'whole folder' in scores['reference'] and 'copy_ratio' not in scores['samples']
+  # An untrained generator's noise is far from real shapes; held-out real shapes are close to the reference.
+  assert scores['samples']['fcd'] > 3 * scores['floor']['fcd']
+  assert scores['floor']['classes_covered'] == 3
+  assert 'floor (held-out real)' in result.stdout
+
+
+@pytest.mark.slow
+def test_evaluate_without_the_folders_judge_says_how_to_train_it(judged_folder, tmp_path):
+  from tests.conftest import make_tiny_run_dir
+  folder, _ = judged_folder
+  make_tiny_run_dir(tmp_path / 'run', dataset=f'folder:{folder}', image_size=16, channels=3)
+  result = _evaluate([f'--run_dir={tmp_path / "run"}', f'--judges_dir={tmp_path / "none"}'])
+  assert result.returncode == 2, result.stderr
+  last = result.stderr.strip().splitlines()[-1]
+  assert last.startswith('error: no judge for folder:') and 'python -m evaluation.train_judge' in last
+
+
+@pytest.mark.slow
+def test_a_judge_refuses_a_folder_that_changed_since_it_was_trained(judged_folder, tmp_path):
+  import shutil
+  from evaluation import judge
+  folder, judges = judged_folder
+  copy = tmp_path / 'shapes'
+  shutil.copytree(folder, copy)
+  for name in ('weights.h5', 'json'):  # the judge of the copy: the same record, as if trained on it
+    shutil.copy(str(folder_judge.paths(str(folder), str(judges))[0 if name == 'weights.h5' else 1]),
+                folder_judge.paths(str(copy), str(judges))[0 if name == 'weights.h5' else 1])
+  judge.load_judge(f'folder:{copy}', str(judges))  # unchanged: loads
+  judge.load_judge.cache_clear()
+  folder_judge._decoded_parts.cache_clear()  # decoded once per process: a new process sees the new files
+  for i in range(60):  # new squares: the parts' counts differ from the record
+    shutil.copy(copy / 'square' / 'square000.png', copy / 'square' / f'new{i}.png')
+  with pytest.raises(judge.JudgeError, match='changed since its judge was trained'):
+    judge.load_judge(f'folder:{copy}', str(judges))
+
+
+@pytest.mark.slow
+def test_eval_every_scores_a_folder_run_with_its_judge(judged_folder, tmp_path):
+  folder, judges = judged_folder
+  run_dir = tmp_path / 'run'
+  result = subprocess.run(
+      [sys.executable, '-m', 'training.main', '--loss=wgan_gp', f'--dataset=folder:{folder}', '--image_size=16',
+       '--width=4', '--latent_dim=8', '--batch_size=16', '--steps=4', '--n_critic=1', '--eval_every=2',
+       '--eval_samples=140', f'--judges_dir={judges}', f'--run_dir={run_dir}', '--sample_every=100',
+       '--ckpt_every=100'], cwd=_REPO, capture_output=True, text=True)
+  assert result.returncode == 0, result.stderr[-2000:]
+  rows = (run_dir / 'eval.csv').read_text().splitlines()
+  assert len(rows) == 3 and 'fcd' in rows[0]  # header, steps 2 and 4
+  assert (run_dir / 'best' / 'scores.json').is_file()

@@ -170,6 +170,9 @@ class TrainConfig:
   eval_samples: int = setting(1000, 'Generated images per evaluation, and held-out floor images scored alike (both '
                               "against the whole reference split); FCD needs more than the judge's 128 features. "
                               'Compare FCDs only at equal counts.', low=2, resumable=True)
+  judges_dir: Optional[str] = setting(None, "Where the data set's judge is: evaluation/judges/ for digits, mnist "
+                                      'and fashion_mnist, ./judges/ for a folder:PATH (python -m '
+                                      'evaluation.train_judge writes it there).', resumable=True)
 
   @property
   def family(self) -> losses.GANLoss:
