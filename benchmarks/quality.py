@@ -57,7 +57,7 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 from absl import flags, logging
 
-from common import cli
+from common import cli, kinds
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FLAGS = flags.FLAGS
@@ -82,27 +82,20 @@ def _define_flags() -> None:
   flags.DEFINE_integer('ckpt_every', 100, 'Generator steps between checkpoints: the points of the curves.')
   flags.DEFINE_integer('num_samples', 1000, 'Samples per evaluation (and real images per side of the floor).')
   flags.DEFINE_string('out', None, 'Where the runs, quality.csv and quality.png go (default: runs/quality-<time>).')
+  flags.DEFINE_bool('score_only', False, 'Train nothing: judge again the runs an earlier call with the same --out '
+                    'and rows trained (each run\'s start is in <out>/<label>.started).')
 
 
 # The recipe each data set's loss comparison (--losses) trains; any folder gets the 64x64 colour recipe.
 PRESETS = {'digits': 'training/presets/digits.flags', 'mnist': 'training/presets/mnist.flags',
            'fashion_mnist': 'training/presets/fashion_mnist.flags'}
 FOLDER_PRESET = 'training/presets/emoji.flags'
-FOLDER_PREFIX = 'folder:'
 KERAS_IO_DATASET = 'fashion_mnist'  # benchmarks/keras_io_recipe.py: its own Fashion-MNIST loader, 28x28x1 models
 _ARCHIVES = ('mnist', 'fashion_mnist')  # TFDS data sets with archives in ../shared/data/<name>
 _LABEL = re.compile(r'[\w.-]+')
 _GRACE_S = 120  # after SIGTERM: the trainer finishes its step, checkpoints and writes its GIF and loss curve
 _COLUMNS = ('loss', 'step', 'wall_s', 'fcd', 'kid', 'kid_stderr', 'precision', 'recall', 'classifier_score',
             'classes_covered', 'kl_to_uniform')
-
-
-def dataset_name(dataset: str) -> str:
-  """--dataset as the trainer and the judge both get it: a folder's path absolute (the trainer runs from the
-  repository root, the judge from here), any other name as it is."""
-  if dataset.startswith(FOLDER_PREFIX):
-    return FOLDER_PREFIX + os.path.abspath(os.path.expanduser(dataset[len(FOLDER_PREFIX):]))
-  return dataset
 
 
 def parse_presets(values: list) -> list:
@@ -135,7 +128,7 @@ def recipes(dataset: str, presets: list, losses: list) -> list:
   """(label, flagfile, extra flags) of every run: --presets as given, else the data set's preset with each loss."""
   if presets:
     return parse_presets(presets)
-  preset = FOLDER_PRESET if dataset.startswith(FOLDER_PREFIX) else PRESETS.get(dataset)
+  preset = FOLDER_PRESET if dataset.startswith(kinds.FOLDER_PREFIX) else PRESETS.get(dataset)
   if preset is None:
     raise cli.UsageError(f'no preset for {dataset!r} to compare losses with: pass --presets=LABEL=FLAGFILE rows')
   return [(loss, os.path.join(_REPO, preset), [f'--loss={loss}']) for loss in losses]
@@ -146,6 +139,19 @@ def default_manual_dir(dataset: str):
   return os.path.join(_REPO, '..', 'shared', 'data', dataset) if dataset in _ARCHIVES else None
 
 
+STARTED_SUFFIX = '.started'
+
+
+def started_at(run_dir: str) -> float:
+  """The process start of a run trained by an earlier call (--score_only); a one-line error when there is none."""
+  try:
+    with open(run_dir + STARTED_SUFFIX) as f:
+      return float(f.read())
+  except (OSError, ValueError):
+    raise cli.UsageError(f'--score_only: no trained run at {run_dir} (its {os.path.basename(run_dir)}'
+                         f'{STARTED_SUFFIX} is missing or unreadable): run without --score_only first')
+
+
 def train_for(label: str, flagfile: str, extra: list, run_dir: str, dataset: str, data_dir: str, manual_dir,
               seconds: float) -> float:
   """Trains one recipe until the deadline, then SIGTERM. Returns the process start as a time.time() stamp."""
@@ -154,6 +160,8 @@ def train_for(label: str, flagfile: str, extra: list, run_dir: str, dataset: str
          '--steps=100000000', *([f'--manual_dir={manual_dir}'] if manual_dir else []), f'--data_dir={data_dir}',
          f'--ckpt_every={FLAGS.ckpt_every}', '--keep_checkpoints=100000', '--log_every=50', f'--run_dir={run_dir}']
   started = time.time()
+  with open(run_dir + STARTED_SUFFIX, 'w') as f:  # what --score_only measures wall time from
+    f.write(f'{started}\n')
   with open(run_dir + '.log', 'w') as log:
     proc = subprocess.Popen(cmd, cwd=_REPO, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -175,6 +183,8 @@ def train_for(label: str, flagfile: str, extra: list, run_dir: str, dataset: str
 def keras_io_train_for(run_dir: str, data_dir: str, manual_dir: str, seconds: float) -> float:
   """The keras-io recipe for the same budget (start-up included), its generator saved 8 times along the way."""
   started = time.time()
+  with open(run_dir + STARTED_SUFFIX, 'w') as f:
+    f.write(f'{started}\n')
   cmd = [sys.executable, '-m', 'benchmarks.keras_io_recipe', str(started + seconds), run_dir, data_dir,
          manual_dir, str(seconds / 8)]
   with open(run_dir + '.log', 'w') as log:
@@ -300,11 +310,15 @@ def main(argv):
   from evaluation.plugin import JudgeEvaluator
   from data import datasets
   from training.score_plot import PLOT_FILE
-  dataset = dataset_name(FLAGS.dataset)
+  dataset = kinds.with_absolute_path(FLAGS.dataset)  # the trainer runs from the repository root
   manual_dir = FLAGS.manual_dir or default_manual_dir(dataset)
   runs = recipes(dataset, FLAGS.presets, FLAGS.losses)
   keras_io = FLAGS.keras_io and dataset == KERAS_IO_DATASET
   out_dir = FLAGS.out or os.path.join(_REPO, 'runs', 'quality-' + datetime.datetime.now().strftime('%Y%m%d-%H%M%S'))
+  # --score_only: every row's run must be there before anything is loaded or written.
+  starts = {label: started_at(os.path.join(out_dir, label)) for label, _, _ in runs} if FLAGS.score_only else {}
+  if FLAGS.score_only and keras_io:
+    starts['keras_io'] = started_at(os.path.join(out_dir, 'keras_io'))
   os.makedirs(out_dir, exist_ok=True)
   work = tempfile.mkdtemp(prefix='quality-tfds-')
   data_dir = FLAGS.data_dir or work
@@ -321,10 +335,13 @@ def main(argv):
   if FLAGS.keras_io and not keras_io:
     print(f'  keras-io baseline row: off (benchmarks/keras_io_recipe.py reads {KERAS_IO_DATASET} only)', flush=True)
 
-  starts = {}
   score_plots = []
   for label, flagfile, extra in runs:
     run_dir = os.path.join(out_dir, label)
+    if FLAGS.score_only:
+      if os.path.isfile(os.path.join(run_dir, PLOT_FILE)):
+        score_plots.append(os.path.join(run_dir, PLOT_FILE))
+      continue
     starts[label] = train_for(label, flagfile, extra, run_dir, dataset, data_dir, manual_dir, FLAGS.minutes * 60)
     shown = os.path.relpath(flagfile, _REPO) if flagfile.startswith(_REPO + os.sep) else flagfile
     print(f'  trained {label} ({" ".join([shown, *extra])}): log in {run_dir}.log', flush=True)
@@ -332,8 +349,11 @@ def main(argv):
       score_plots.append(os.path.join(run_dir, PLOT_FILE))
   if keras_io:
     keras_io_dir = os.path.join(out_dir, 'keras_io')
-    keras_io_start = keras_io_train_for(keras_io_dir, data_dir, manual_dir, FLAGS.minutes * 60)
-    print(f'  trained the keras-io recipe: log in {keras_io_dir}.log', flush=True)
+    if FLAGS.score_only:
+      keras_io_start = starts['keras_io']
+    else:
+      keras_io_start = keras_io_train_for(keras_io_dir, data_dir, manual_dir, FLAGS.minutes * 60)
+      print(f'  trained the keras-io recipe: log in {keras_io_dir}.log', flush=True)
 
   rows = []
   speeds = []

@@ -9,6 +9,8 @@ evaluation/kinds.py (scoring), export/kinds.py (outputs, sample file), serve/mod
 A new kind is one name here and one entry per table.
 """
 
+import os
+
 IMAGE, POINTS, TEXT = 'image', 'points', 'text'
 NAMES = (IMAGE, POINTS, TEXT)
 # generator.json and metadata.json written before data kinds have no `kind`: they were images.
@@ -23,6 +25,16 @@ def of_dataset(dataset: str) -> str:
   if dataset.startswith(TEXT_PREFIX):
     return TEXT
   return IMAGE
+
+
+def with_absolute_path(dataset: str) -> str:
+  """'folder:PATH' and 'text:PATH' with PATH absolute ('~' expanded), anything else as it is: what a new run's
+  config records, so that resuming, evaluating or finding a folder's judge (named after the absolute path) works
+  from any working directory."""
+  for prefix in (FOLDER_PREFIX, TEXT_PREFIX):
+    if dataset.startswith(prefix) and dataset[len(prefix):]:
+      return prefix + os.path.abspath(os.path.expanduser(dataset[len(prefix):]))
+  return dataset
 
 
 def of_metadata(metadata: dict) -> str:

@@ -5,11 +5,14 @@ the judge never saw, scored like samples: what a perfect generator would reach) 
 samples and floor are compared with, also unseen by the judge). A user's folder has no such split, so this
 module makes one:
 
-  judge      ~70%  the judge trains on it; the GAN trains on it too (as MNIST's GAN trains on the train split its
-                   judge learned from): the GAN never sees floor or reference, so the copy check and the metrics
-                   compare samples with images it did not learn from
-  floor      ~15%  real images scored against the reference at the samples' N
+  judge      ~70%  the judge trains on it
+  floor      ~15%  real images the judge never saw, scored against the reference at the samples' N
   reference  ~15%  the held-out real images every score is measured against
+
+The GAN trains on the whole folder (a user's few thousand images are all it has), so unlike MNIST's test split
+floor and reference are held out from the judge only: the judge's features of them are those of unseen images,
+but a generator that copied its training images could reach the floor, and the copy check that would tell is off
+(it needs real images the GAN never saw).
 
 Near-duplicates must not straddle parts, or the floor would be flattered by copies of the reference. Files are
 therefore grouped by a key and whole groups are assigned: a group goes to the part its key's SHA-256 falls in,

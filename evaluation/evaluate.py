@@ -67,7 +67,8 @@ def _define_flags():
   flags.DEFINE_integer('inception_size', fid.DEFAULT_SIZE, f'InceptionV3 input side in px, >= {fid.MIN_SIZE}.')
   flags.DEFINE_string('fid_cache_dir', fid.DEFAULT_CACHE_DIR, 'Where the real images\' Inception features are '
                       'cached between runs.')
-  flags.DEFINE_string('judges_dir', None, 'Directory of the judges (default: evaluation/judges).')
+  flags.DEFINE_string('judges_dir', None, 'Directory of the judges (default: a run directory\'s own --judges_dir, '
+                      'else evaluation/judges/ for digits, mnist and fashion_mnist and ./judges/ for folder:PATH).')
   flags.DEFINE_string('json', None, 'Also write the result as JSON to this file.')
 
 

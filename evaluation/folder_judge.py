@@ -2,7 +2,7 @@ r"""The judge of a labelled image folder (issue 21): trained on the folder's jud
 
 `python -m evaluation.train_judge --dataset=folder:PATH [--group_by=RULE]` splits the folder with
 data/folder_split.py (judge ~70% / floor ~15% / reference ~15%, whole groups of near-duplicates per part) and
-trains `judge.build_classifier` (3 channels) on the judge part. It writes, where a user looks for it (beside the
+trains `classifier.build_classifier` (3 channels) on the judge part. It writes, where a user looks for it (beside the
 runs, in ./judges/ unless --judges_dir says otherwise), two files named after the folder's base name and a short
 hash of its absolute path, so two folders called `emoji` never overwrite each other's judge:
 
@@ -30,7 +30,7 @@ import numpy as np
 
 from data import folder_split
 from common.cli import first_line
-from evaluation import judge
+from evaluation import classifier  # not evaluation.judge: it sends folder: data sets here
 
 DEFAULT_JUDGES_DIR = 'judges'  # relative to the working directory, beside runs/: a user's folder, a user's judge
 DEFAULT_IMAGE_SIZE = 32
@@ -58,7 +58,7 @@ def _class_files(root: str):
   try:
     classes, per_class = list_classes(root, f'folder:{root}')
   except FolderError as e:
-    raise judge.JudgeError(str(e)) from None
+    raise classifier.JudgeError(str(e)) from None
   files = [os.path.relpath(path, root) for found in per_class for path in found]
   class_of = [label for label, found in zip(classes, per_class) for _ in found]
   return list(classes), (files if classes else []), class_of
@@ -82,15 +82,18 @@ def _decoded_parts(root: str, group_by: str, alpha_background: str, image_size: 
   dataset = f'folder:{root}'
   classes, files, class_of = _class_files(root) if os.path.isdir(root) else ([], [], [])
   if os.path.isdir(root) and len(classes) < 2:  # also a folder of loose files: one unlabelled class
-    raise judge.JudgeError(
+    raise classifier.JudgeError(
         f'{dataset} has {len(classes)} class folder(s): a judge learns to tell classes apart, so sort the images '
         f'into two or more class folders (one sub-folder per class); an unlabelled folder can only be scored '
         f'with FID, which needs Inception weights this project cannot download')
   data, info = datasets.load_images(dataset, image_size, split='all', with_labels=True,
                                     alpha_background=alpha_background)
-  if info.skipped or tuple(info.class_names) != tuple(classes):
-    raise judge.JudgeError(f'{dataset}: {info.skipped} unreadable image file(s); remove them so the split is '
+  if info.skipped:
+    raise classifier.JudgeError(f'{dataset}: {info.skipped} unreadable image file(s); remove them so the split is '
                            f'the same for the judge and the metrics')
+  if tuple(info.class_names) != tuple(classes):  # the folder changed between the two listings
+    raise classifier.JudgeError(f'{dataset}: its class folders changed while it was read ({", ".join(classes)} then '
+                           f'{", ".join(info.class_names)}); run again')
   split = folder_split.split_folder(root, files, class_of, group_by, min_per_part)
   images, labels = [], []
   for x, y in data.batch(1024).as_numpy_iterator():
@@ -98,7 +101,7 @@ def _decoded_parts(root: str, group_by: str, alpha_background: str, image_size: 
     labels.append(y)
   images, labels = np.concatenate(images), np.concatenate(labels).astype(np.int64)
   if len(images) != len(files):
-    raise judge.JudgeError(f'{dataset}: {len(files) - len(images)} image(s) failed to decode; remove them')
+    raise classifier.JudgeError(f'{dataset}: {len(files) - len(images)} image(s) failed to decode; remove them')
   index = {relative.replace(os.sep, '/'): i for i, relative in enumerate(files)}
   parts = {}
   for name in folder_split.PARTS:
@@ -110,61 +113,67 @@ def _decoded_parts(root: str, group_by: str, alpha_background: str, image_size: 
 def part_images(root: str, group_by: str, alpha_background: str, part: str, image_size: int) -> np.ndarray:
   """One part of a folder's split at `image_size`: (N, S, S, 3) float32 in [-1, 1] (the spec's load_split)."""
   if part not in folder_split.PARTS:
-    raise judge.JudgeError(f'a folder judge has parts {", ".join(folder_split.PARTS)}, not {part!r}')
+    raise classifier.JudgeError(f'a folder judge has parts {", ".join(folder_split.PARTS)}, not {part!r}')
   parts, _, _ = _decoded_parts(root, group_by, alpha_background, image_size, folder_split.DEFAULT_MIN_PER_PART)
   return parts[part][0]
 
 
 def retrain_command(dataset: str, group_by: str = folder_split.DEFAULT_GROUP_BY) -> str:
   rule = '' if group_by == folder_split.DEFAULT_GROUP_BY else f" --group_by='{group_by}'"
-  return f'{judge.TRAIN_COMMAND} --dataset={dataset}{rule}'
+  return f'{classifier.TRAIN_COMMAND} --dataset={dataset}{rule}'
 
 
-def load_folder_judge(dataset: str, judges_dir: Optional[str] = None) -> 'judge.Judge':
+def load_folder_judge(dataset: str, judges_dir: Optional[str] = None) -> 'classifier.Judge':
   """The judge `train_folder_judge` wrote for `dataset` ('folder:PATH'), with a spec whose splits are the parts.
 
-  Raises judge.JudgeError (one line, naming the command that trains it) when there is none, it is unreadable, or
+  Raises classifier.JudgeError (one line, naming the command that trains it) when there is none, it is unreadable, or
   the folder's classes or split no longer match what it was trained on (images added or removed since).
   """
   import json
   root = _folder_root(dataset)
   weights_path, record_path = paths(root, judges_dir)
   if not os.path.isfile(weights_path) or not os.path.isfile(record_path):
-    raise judge.JudgeError(f'no judge for {dataset} in {os.path.dirname(weights_path) or "."}/ (looked for '
+    raise classifier.JudgeError(f'no judge for {dataset} in {os.path.dirname(weights_path) or "."}/ (looked for '
                            f'{os.path.basename(record_path)}); train it with: {retrain_command(dataset)}')
   try:
     with open(record_path) as f:
       record = json.load(f)
     group_by, background = record['group_by'], record['alpha_background']
-    size, classes = int(record['image_size']), list(record['class_names'])
+    size, classes, stored_split = int(record['image_size']), list(record['class_names']), dict(record['split'])
+    channels, num_classes = int(record['channels']), int(record['num_classes'])
+    width, epochs = int(record['width']), int(record['epochs'])
   except (OSError, ValueError, KeyError, TypeError) as e:
-    raise judge.JudgeError(f'cannot read {record_path} ({type(e).__name__}: {e}); retrain with: '
+    raise classifier.JudgeError(f'cannot read {record_path} ({type(e).__name__}: {e}); retrain with: '
                            f'{retrain_command(dataset)}') from None
   retrain = retrain_command(dataset, group_by)
-  if record.get('format_version') != judge.FORMAT_VERSION:
-    raise judge.JudgeError(f'{record_path} has judge format {record.get("format_version")!r}; this version reads '
-                           f'{judge.FORMAT_VERSION} (retrain with: {retrain})')
+  if record.get('format_version') != classifier.FORMAT_VERSION:
+    raise classifier.JudgeError(f'{record_path} has judge format {record.get("format_version")!r}; this version reads '
+                           f'{classifier.FORMAT_VERSION} (retrain with: {retrain})')
   current, _, _ = _class_files(root) if os.path.isdir(root) else (None, None, None)
   if current is None:
-    raise judge.JudgeError(f'{dataset}: no such folder (its judge is {record_path})')
+    raise classifier.JudgeError(f'{dataset}: no such folder (its judge is {record_path})')
   if current != classes:
-    raise judge.JudgeError(f'{dataset} now has classes {", ".join(current)}; its judge was trained on '
+    raise classifier.JudgeError(f'{dataset} now has classes {", ".join(current)}; its judge was trained on '
                            f'{", ".join(classes)}: retrain with: {retrain}')
-  _, split, _ = _decoded_parts(root, group_by, background, size, folder_split.DEFAULT_MIN_PER_PART)
-  if split.record()['counts'] != record['split']['counts']:
-    raise judge.JudgeError(f'{dataset} has changed since its judge was trained (images per class per part differ '
-                           f'from {record_path}): retrain with: {retrain}')
-  model = judge.build_classifier(size, record['channels'], record['num_classes'], record['width'])
+  changed = (f'{dataset} has changed since its judge was trained (images per class per part differ from '
+             f'{record_path})')
+  try:
+    _, split, _ = _decoded_parts(root, group_by, background, size, folder_split.DEFAULT_MIN_PER_PART)
+  except folder_split.SplitError as e:  # e.g. a class has lost so many images that it no longer splits
+    raise classifier.JudgeError(f'{changed}: {e}; retrain with: {retrain}') from None
+  if split.record() != stored_split:  # counts, and the group rule and salt that made them
+    raise classifier.JudgeError(f'{changed}: retrain with: {retrain}')
+  model = classifier.build_classifier(size, channels, num_classes, width)
   try:
     model.load_weights(weights_path)
   except (OSError, ValueError) as e:
-    raise judge.JudgeError(f'cannot load {weights_path}: {first_line(e) or type(e).__name__}; retrain with: '
+    raise classifier.JudgeError(f'cannot load {weights_path}: {first_line(e) or type(e).__name__}; retrain with: '
                            f'{retrain}') from None
-  spec = judge.JudgeSpec(image_size=size, width=record['width'], epochs=record['epochs'],
+  spec = classifier.JudgeSpec(image_size=size, width=width, epochs=epochs,
                          learning_rate=_LEARNING_RATE, target_accuracy=0.0, judge_split='judge', floor_split='floor',
                          reference_split='reference', gan_split=None,
                          load_split=functools.partial(part_images, root, group_by, background))
-  return judge.Judge(model, record, spec)
+  return classifier.Judge(model, record, spec)
 
 
 def train_folder_judge(dataset: str, group_by: str = folder_split.DEFAULT_GROUP_BY,
@@ -173,7 +182,7 @@ def train_folder_judge(dataset: str, group_by: str = folder_split.DEFAULT_GROUP_
                        command: str = '', log=print) -> dict:
   """Trains the judge of `dataset` ('folder:PATH') on the folder's judge part and writes both files.
 
-  Raises judge.JudgeError (one line) for an unlabelled folder, folder_split.SplitError for a class too small to
+  Raises classifier.JudgeError (one line) for an unlabelled folder, folder_split.SplitError for a class too small to
   split, data.datasets.DatasetError for unreadable data.
   """
   import keras
@@ -196,7 +205,7 @@ def train_folder_judge(dataset: str, group_by: str = folder_split.DEFAULT_GROUP_
   batch_size = 128
   train = (tf.data.Dataset.from_tensor_slices((train_x, train_y)).shuffle(len(train_x), seed=seed)
            .batch(batch_size).map(lambda x, y: (augment(x, training=True), y)).prefetch(2))
-  model = judge.build_classifier(image_size, 3, len(classes), _WIDTH)
+  model = classifier.build_classifier(image_size, 3, len(classes), _WIDTH)
   steps = epochs * -(-len(train_x) // batch_size)
   model.compile(keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(_LEARNING_RATE, steps)),
                 keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=['accuracy'])
@@ -208,7 +217,7 @@ def train_folder_judge(dataset: str, group_by: str = folder_split.DEFAULT_GROUP_
   floor_accuracy = float(np.mean(predicted == floor_y))
   floor_balanced = balanced_accuracy(predicted, floor_y, len(classes))
   record = {
-      'format_version': judge.FORMAT_VERSION,
+      'format_version': classifier.FORMAT_VERSION,
       'dataset': f'folder:{root}',
       'folder': root,
       'group_by': group_by,
@@ -223,8 +232,8 @@ def train_folder_judge(dataset: str, group_by: str = folder_split.DEFAULT_GROUP_
       'num_classes': len(classes),
       'class_names': list(classes),
       'width': _WIDTH,
-      'feature_layer': judge.FEATURE_LAYER,
-      'feature_dim': judge.FEATURE_DIM,
+      'feature_layer': classifier.FEATURE_LAYER,
+      'feature_dim': classifier.FEATURE_DIM,
       'epochs': epochs,
       'seed': seed,
       'train_seconds': round(seconds, 1),
@@ -233,8 +242,7 @@ def train_folder_judge(dataset: str, group_by: str = folder_split.DEFAULT_GROUP_
       'command': command,
   }
   weights_path, record_path = paths(root, judges_dir)
-  judge.save_judge(model, record, weights_path, record_path)
-  judge.load_judge.cache_clear()  # a judge of this folder loaded earlier in this process is now stale
+  classifier.save_judge(model, record, weights_path, record_path)
   log(f'floor accuracy {floor_accuracy:.4f}, balanced {floor_balanced:.4f} ({len(floor_x)} images the judge never '
       f'saw), after {epochs} epochs in {seconds:.0f} s; wrote {weights_path} and {record_path}')
   return record

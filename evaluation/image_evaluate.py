@@ -86,6 +86,7 @@ def evaluate_source(source: Source, dataset: Optional[str] = None, num_samples: 
   if not dataset:
     raise EvaluationError(f'{source.description} does not say which dataset it was trained on; pass --dataset')
   data_dir, manual_dir = data_dir or source.data_dir, manual_dir or source.manual_dir
+  judges_dir = judges_dir or source.judges_dir
   judge = load_judge(dataset, judges_dir)
   if source.channels != judge.channels:
     raise EvaluationError(f'the {dataset} judge reads {judge.channels}-channel images, {source.description} '

@@ -19,49 +19,24 @@ differ from its features of unseen ones, so the judge never sees the images the 
   gan_split        the GAN's own training images, for the nearest-neighbour copy check
 """
 
-import dataclasses
 import datetime
 import functools
 import json
 import os
 import time
-from typing import Callable, Optional
+from typing import Optional
 
 import numpy as np
 
 from common.cli import first_line
+# What every judge is (the committed ones here, a folder's in evaluation/folder_judge.py): re-exported, so callers
+# read one module.
+from evaluation.classifier import (FEATURE_DIM, FEATURE_LAYER, FORMAT_VERSION, TRAIN_COMMAND, Judge, JudgeError,
+                                   JudgeSpec, build_classifier, save_judge)
 
 JUDGES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'judges')
-FEATURE_LAYER = 'features'
-FEATURE_DIM = 128
-FORMAT_VERSION = 2  # 2: trained on judge_split only; records trained_on, the other splits and floor_accuracy
-TRAIN_COMMAND = 'python -m evaluation.train_judge'
-# Keras' default 0.99 leaves 3% of the initial (0, 1) statistics in the moving averages after digits' 360 steps:
-# 99.8% train accuracy in training mode fell to 92% in inference mode. 0.9 forgets the start within 50 steps.
-_BN_MOMENTUM = 0.9
 _BATCH_SIZE = 128
-
-
-class JudgeError(ValueError):
-  """No usable judge for a dataset (none trained, unreadable files); the message is one line for the user."""
-
-
-@dataclasses.dataclass(frozen=True)
-class JudgeSpec:
-  """How the judge of one dataset is built and trained, and which images each role uses (TFDS split syntax)."""
-  image_size: int  # the input size: the dataset's GAN recipe; evaluation brings other sizes to it
-  width: int  # channels of the first convolution; doubled at each of the two following resolutions
-  epochs: int  # enough to pass the accuracy aim on 2 CPU cores in a few minutes
-  learning_rate: float  # Adam, peak of a cosine decay to 0 over the run
-  target_accuracy: float  # the aim on the reference split; reported, not enforced
-  judge_split: str  # what the judge trains on
-  floor_split: str  # held-out real images the judge never saw: the floor, scored like samples
-  reference_split: str  # what samples and floor are compared against
-  gan_split: Optional[str] = 'train'  # the GAN's own training images, for the copy check (None: no check)
-  # (split, image_size) -> images, for judges whose splits are not data.datasets splits (a folder's parts)
-  load_split: Optional[Callable] = None
-
-
+# Keras' default 0.99 leaves 3% of the initial (0, 1) statistics in the moving averages after digits' 360 steps:
 # MNIST and Fashion-MNIST: the first 50,000 of the 60,000 train images train the judge, the last 10,000 are the
 # floor, the same count as the 10,000 test images of the reference. digits (1,437 train / 360 test, see
 # data.datasets._DIGITS_SPLITS): the last 360 train images are the floor, as many as the reference, so floor
@@ -100,61 +75,10 @@ def judge_spec(dataset: str) -> JudgeSpec:
   return spec
 
 
-def build_classifier(image_size: int, channels: int, num_classes: int, width: int):
-  """A small VGG-style CNN: (S, S, C) in [-1, 1] -> logits (K,), with a `features` layer of FEATURE_DIM.
-
-  conv3x3(w) at full size, then two conv3x3 at each of S/2 (2w) and S/4 (4w) with max pooling between, down to
-  S/8 (4x4 for 32x32 input). BatchNorm makes a few epochs enough; dropout keeps the features from memorising.
-  """
-  import keras
-  from keras import layers
-  images = keras.Input((image_size, image_size, channels), name='images')  # (B, S, S, C) in [-1, 1]
-  x = images
-  for i, (filters, convs) in enumerate([(width, 1), (2 * width, 2), (4 * width, 2)]):
-    for j in range(convs):
-      x = layers.Conv2D(filters, 3, padding='same', use_bias=False, name=f'conv{i}_{j}')(x)
-      x = layers.BatchNormalization(momentum=_BN_MOMENTUM, name=f'conv{i}_{j}_bn')(x)
-      x = layers.ReLU(name=f'conv{i}_{j}_relu')(x)
-    x = layers.MaxPooling2D(2, name=f'pool{i}')(x)
-  x = layers.Flatten(name='flatten')(x)  # (B, S/8 · S/8 · 4w)
-  x = layers.Dropout(0.3, name='flatten_dropout')(x)
-  features = layers.Dense(FEATURE_DIM, activation='relu', name=FEATURE_LAYER)(x)  # (B, FEATURE_DIM)
-  x = layers.Dropout(0.3, name='features_dropout')(features)
-  logits = layers.Dense(num_classes, name='logits')(x)  # (B, K)
-  return keras.Model(images, logits, name='classifier')
-
-
 def paths(dataset: str, judges_dir: Optional[str] = None):
   """(weights path, record path) of a dataset's judge."""
   judges_dir = judges_dir or JUDGES_DIR
   return os.path.join(judges_dir, f'{dataset}.weights.h5'), os.path.join(judges_dir, f'{dataset}.json')
-
-
-class Judge:
-  """A trained classifier read back from judges/: maps images to (features, class probabilities)."""
-
-  def __init__(self, model, record: dict, spec: JudgeSpec):
-    import keras
-    self.record, self.spec = record, spec
-    self.image_size, self.channels = record['image_size'], record['channels']
-    self.num_classes, self.feature_dim = record['num_classes'], record['feature_dim']
-    self._model = keras.Model(model.input, [model.get_layer(FEATURE_LAYER).output, model.output])
-
-  def predict(self, images: np.ndarray, batch_size: int = 500):
-    """images: (N, S, S, C) float32 in [-1, 1] at the judge's size -> features (N, D) float32, probabilities
-    (N, K) float64."""
-    import tensorflow as tf
-    if images.shape[1:] != (self.image_size, self.image_size, self.channels):
-      raise JudgeError(f'the {self.record["dataset"]} judge takes {self.image_size}x{self.image_size}x'
-                       f'{self.channels} images, got {"x".join(map(str, images.shape[1:]))}')
-    features, probs = [], []
-    for start in range(0, len(images), batch_size):
-      f, logits = self._model(images[start:start + batch_size], training=False)
-      features.append(f.numpy())
-      probs.append(tf.nn.softmax(tf.cast(logits, tf.float64)).numpy())
-    if not features:
-      return np.zeros((0, self.feature_dim), np.float32), np.zeros((0, self.num_classes), np.float64)
-    return np.concatenate(features), np.concatenate(probs)
 
 
 @functools.lru_cache(maxsize=8)
@@ -287,16 +211,3 @@ def train_judge(dataset: str, data_dir=None, manual_dir=None, epochs: Optional[i
       f'{floor_accuracy:.4f} on {spec.floor_split}, after {epochs} epochs in {seconds:.0f} s; wrote '
       f'{weights_path} and {record_path}')
   return record
-
-
-def save_judge(model, record: dict, weights_path: str, record_path: str) -> None:
-  """Writes a trained judge: its weights without the optimizer (save_weights of a compiled model stores the Adam
-  slots too, 3x the file; a judge needs the weights only) and its record. The record's image_size, channels,
-  num_classes and width rebuild it."""
-  os.makedirs(os.path.dirname(weights_path) or '.', exist_ok=True)
-  inference_model = build_classifier(record['image_size'], record['channels'], record['num_classes'],
-                                     record['width'])
-  inference_model.set_weights(model.get_weights())
-  inference_model.save_weights(weights_path)
-  with open(record_path, 'w') as f:
-    f.write(json.dumps(record, indent=2) + '\n')

@@ -1,7 +1,7 @@
 """What evaluation does per data kind (common/kinds.py): one record each, the only place evaluation branches on
 the kind.
 
-  evaluator(config)    the trainer's --eval_every evaluator (training/evaluator.py's protocol; --judges_dir: where the judge is), built before the
+  evaluator(config)    the trainer's --eval_every evaluator (training/evaluator.py's protocol), built before the
                        run starts so that a data set without a judge fails at once: images are scored by the
                        data set's judge (evaluation/plugin.py), points by the exact toy metrics
                        (evaluation/toy_plugin.py), text by the n-gram JSD (evaluation/text_plugin.py)
@@ -10,8 +10,8 @@ the kind.
                        (result dict, the table to print); None where this kind is scored elsewhere, `refusal` says
                        where
 
-config: a training.config.TrainConfig (read by attribute: dataset, run_dir, eval_samples, data_dir, manual_dir and
-the text settings). options: the evaluate command's settings (evaluation/evaluate.py).
+config: a training.config.TrainConfig (read by attribute: dataset, run_dir, eval_samples, data_dir, manual_dir,
+judges_dir and the text settings). options: the evaluate command's settings (evaluation/evaluate.py).
 """
 
 import dataclasses

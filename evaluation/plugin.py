@@ -39,7 +39,7 @@ class JudgeEvaluator:
     self._paths = (data_dir, manual_dir, judges_dir)
     self._copy_check = copy_check
     self._judge = judge
-    self._latents: Optional[np.ndarray] = None  # (N, latent_dim), drawn at the first call
+    self._latents: Optional[np.ndarray] = None  # (N, latent_dim), drawn at the first call of each latent size
 
   def _reference(self):
     from evaluation import references
@@ -54,8 +54,8 @@ class JudgeEvaluator:
   def __call__(self, generator, step: int, metadata: dict) -> dict:
     from common.latents import latents
     ref = self._reference()
-    if self._latents is None:
-      self._latents = latents(self.seed, ref.num_samples, metadata['latent_dim'])
+    if self._latents is None or self._latents.shape[1] != metadata['latent_dim']:  # a benchmark scores runs of
+      self._latents = latents(self.seed, ref.num_samples, metadata['latent_dim'])  # several latent sizes in turn
     samples = np.concatenate([generator(self._latents[i:i + 250], training=False).numpy()
                               for i in range(0, len(self._latents), 250)])  # (N, H, W, C) in [-1, 1]
     features, probs = self._judge.predict(to_judge_input(samples, self._judge.image_size, self._judge.channels))

@@ -31,10 +31,9 @@ def split_images(dataset: str, split: str, image_size: int, data_dir=None, manua
   Not cached: 60,000 32x32 images are 245 MB, and what evaluations reuse is their features (split_features).
   """
   from data import datasets
-  from evaluation.judge import load_judge
-  load_split = load_judge(dataset, judges_dir).spec.load_split
-  if load_split is not None:
-    return load_split(split, image_size)
+  from evaluation.judge import FOLDER_PREFIX, load_judge
+  if dataset.startswith(FOLDER_PREFIX):  # a folder has no splits of its own: its judge's record cut it in parts
+    return load_judge(dataset, judges_dir).spec.load_split(split, image_size)
   data, _ = datasets.load_images(dataset, image_size, split=split, data_dir=data_dir, manual_dir=manual_dir)
   batches = list(data.batch(2000).as_numpy_iterator())
   if not batches:

@@ -30,6 +30,7 @@ class Source:
   dataset: Optional[str]  # what it was trained on, from its metadata
   data_dir: Optional[str] = None
   manual_dir: Optional[str] = None
+  judges_dir: Optional[str] = None  # where its run's judge was (a run directory's config.json)
   metadata: dict = dataclasses.field(default_factory=dict)  # generator.json or metadata.json, as far as known
 
   @property
@@ -82,21 +83,22 @@ def _folder_metadata(path: str) -> dict:
 
 
 def run_dir_source(run_dir: str) -> Source:
-  """The TF generator of a run directory (training.generator_io), with the data paths of its config.json."""
+  """The TF generator of a run directory (training.generator_io), with the data and judge paths of its
+  config.json."""
   from training import generator_io
   generator, metadata = generator_io.load(run_dir)
-  data_dir = manual_dir = None
+  data_dir = manual_dir = judges_dir = None
   # <run_dir>/best holds a generator only; its run's config.json is one level up.
   for directory in (run_dir, os.path.dirname(os.path.normpath(run_dir))):
     try:
       config = json.loads(artifacts.read_run_config_text(directory))
     except (artifacts.RunDirError, ValueError):
       continue
-    data_dir, manual_dir = config.get('data_dir'), config.get('manual_dir')
+    data_dir, manual_dir, judges_dir = config.get('data_dir'), config.get('manual_dir'), config.get('judges_dir')
     break
   return Source(f'{run_dir} (step {metadata["step"]}, {metadata["loss"]})',
                 lambda z: np.asarray(generator(z, training=False)), _signature(metadata, run_dir),
-                metadata['dataset'], data_dir, manual_dir, metadata)
+                metadata['dataset'], data_dir, manual_dir, judges_dir, metadata)
 
 
 def _check_shape(outputs: np.ndarray, signature: GeneratorSignature, description: str) -> np.ndarray:

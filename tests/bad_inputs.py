@@ -117,7 +117,7 @@ TRAIN = [
     _train('train_augment_on_toy_points', ['--dataset=toy:8gaussians', '--arch=mlp', '--augment=color', *TINY,
                                            '--run_dir={tmp}/run'], 2,
            'error: --augment applies to image data only (--dataset=toy:8gaussians is points data)'),
-    _train('train_image_arch_on_toy_points', ['--dataset=toy:8gaussians', '--run_dir={tmp}/run'], 2,
+    _train('train_image_arch_on_toy_points', ['--dataset=toy:8gaussians', '--arch=dcgan', '--run_dir={tmp}/run'], 2,
            'error: --arch=dcgan trains image data, --dataset=toy:8gaussians is points data; choose --arch=mlp'),
     _train('train_toy_arch_on_images', ['--arch=mlp', *TINY, '--run_dir={tmp}/run'], 2,
            'error: --arch=mlp trains points data, --dataset=digits is image data; choose --arch=dcgan or dcgan5 or '
@@ -312,6 +312,12 @@ EVALUATE = [
     _evaluate('evaluate_run_without_generator', ['--run_dir={tmp}/run'], 1,
               "error: '<tmp>/run' holds no trained generator ...", given='<tmp>/run: a 2-step run without generator/',
               setup=run_without('generator')),
+    _evaluate('evaluate_folder_without_judge', ['--run_dir={tmp}/run', '--dataset=folder:{tmp}/images',
+                                                '--judges_dir={tmp}/judges'], 2,
+              'error: no judge for folder:<tmp>/images in <tmp>/judges/ (looked for images-....json); train it '
+              'with: python -m evaluation.train_judge --dataset=folder:<tmp>/images',
+              given='<tmp>/run: a 2-step run; <tmp>/images: two class folders; no judge of it',
+              setup=lambda ws: (ws.run(), class_folders({'cats': 2, 'dogs': 2})(ws))),
     _evaluate('evaluate_fid_without_weights', ['--run_dir={tmp}/run', '--fid'], 2, 'error: ...--inception_weights...',
               given='<tmp>/run: a 2-step run', setup=lambda ws: ws.run()),
 ]
@@ -330,6 +336,14 @@ TRAIN_JUDGE = [
            "error: ...'fashion_mnst'..."),
     _judge('judge_epochs_zero', ['--dataset=digits', '--epochs=0', '--judges_dir={tmp}/judges'], 2,
            'error: flag --epochs=0: ...'),
+    _judge('judge_unlabelled_folder', ['--dataset=folder:{tmp}/images', '--judges_dir={tmp}/judges'], 2,
+           'error: folder:<tmp>/images has 0 class folder(s): a judge learns to tell classes apart, so sort the '
+           'images into two or more class folders ...', given='<tmp>/images holds three loose image files',
+           setup=image_folder),
+    _judge('judge_class_below_part_minimum', ['--dataset=folder:{tmp}/images', '--judges_dir={tmp}/judges'], 2,
+           "error: class 'cats' has ... image(s) in the ... part of the split (grouped by content; 6 in all), fewer "
+           'than 5: add images of it, or move its folder out', given='<tmp>/images: class folders of 6 images each',
+           setup=class_folders({'cats': 6, 'dogs': 6})),
 ]
 
 
@@ -383,7 +397,14 @@ SWEEP = [
            '--widths=8,16,32', setup=_a_sweep),
 ]
 
-CASES = TRAIN + EXPORT + EVALUATE + TRAIN_JUDGE + SERVE + SWEEP
+QUALITY = [
+    Case('quality_score_only_without_runs', 'benchmarks.quality',
+         ('--dataset=digits', '--score_only', '--out={tmp}/quality', '--presets=a=training/presets/digits.flags'), 2,
+         'error: --score_only: no trained run at <tmp>/quality/a (its a.started is missing or unreadable): run '
+         'without --score_only first'),
+]
+
+CASES = TRAIN + EXPORT + EVALUATE + TRAIN_JUDGE + SERVE + SWEEP + QUALITY
 BY_ID = {case.id: case for case in CASES}
 
 

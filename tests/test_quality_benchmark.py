@@ -54,27 +54,35 @@ def test_losses_run_the_data_sets_own_preset_and_a_folder_the_colour_recipe():
   assert quality.recipes('folder:/x', [], ['wgan_gp']) == [('wgan_gp', EMOJI, ['--loss=wgan_gp'])]
   with pytest.raises(cli.UsageError, match='no preset'):
     quality.recipes('cifar10', [], ['wgan_gp'])
-  assert quality.dataset_name('folder:rel/dir') == 'folder:' + os.path.abspath('rel/dir')
-  assert quality.dataset_name('digits') == 'digits'
 
 
-def test_emoji_preset_resolves_to_wgan_gp_64x64_rgb_with_diffaugment(tmp_path):
-  """What training.main makes of the preset (parsed as tests/test_presets.py does), and of its plain row: the
-  row's flags after the flagfile turn augmentation off and nothing else."""
-  plain = tmp_path / 'plain.flags'
-  plain.write_text(f'--flagfile={EMOJI}\n--augment=\n')
-  proc = subprocess.run([sys.executable, '-c', _CHECK, EMOJI, str(plain)], cwd=REPO_ROOT, env=_env(),
+def test_folder_and_text_paths_are_made_absolute_for_every_stage():
+  """What the trainer's config and this benchmark record: a folder's judge is named after its absolute path."""
+  from common import kinds
+  assert kinds.with_absolute_path('folder:rel/dir') == 'folder:' + os.path.abspath('rel/dir')
+  assert kinds.with_absolute_path('text:~/t.txt') == 'text:' + os.path.expanduser('~/t.txt')
+  assert kinds.with_absolute_path('folder:/abs') == 'folder:/abs'
+  for name in ('digits', 'toy:25gaussians', 'fashion_mnist', 'folder:'):
+    assert kinds.with_absolute_path(name) == name
+
+
+def test_emoji_preset_resolves_to_wgan_gp_64x64_rgb_without_diffaugment(tmp_path):
+  """What training.main makes of the preset (parsed as tests/test_presets.py does), and of its DiffAugment row
+  (docs/emoji.md): the row's flags after the flagfile turn augmentation on and change nothing else."""
+  diffaug = tmp_path / 'diffaug.flags'
+  diffaug.write_text(f'--flagfile={EMOJI}\n--augment=color,translation,cutout\n')
+  proc = subprocess.run([sys.executable, '-c', _CHECK, EMOJI, str(diffaug)], cwd=REPO_ROOT, env=_env(),
                         capture_output=True, text=True, timeout=300)
   assert proc.returncode == 0, proc.stderr[-2000:]
   configs = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith('{')]
   assert all('error' not in c for c in configs), configs
-  config, plain_config = (c['config'] for c in configs)
+  config, diffaug_config = (c['config'] for c in configs)
   assert (config['loss'], config['dataset'], config['image_size']) == ('wgan_gp', 'folder:../shared/data/emoji', 64)
-  assert (config['augment'], config['alpha_background'], config['flip']) == ('color,translation,cutout', 'white',
-                                                                             False)
+  assert (config['augment'], config['alpha_background'], config['flip']) == ('', 'white', False)
   assert (config['gp_weight'], config['critic_norm'], config['n_critic']) == (10, 'layer', 1)
   assert config['d_learning_rate'] == 2 * config['g_learning_rate'] and config['ema_decay'] == 0.999
-  assert plain_config['augment'] == '' and {**plain_config, 'augment': config['augment']} == config
+  assert diffaug_config['augment'] == 'color,translation,cutout'
+  assert {**diffaug_config, 'augment': config['augment']} == config
   from training.architectures import ARCHITECTURES
   generator = ARCHITECTURES[config['arch']].build_generator(config['latent_dim'], 64, 3, config['width'])
   assert generator.output_shape == (None, 64, 64, 3)
@@ -93,15 +101,16 @@ def test_a_folder_without_a_judge_fails_before_any_training(tmp_path):
 
 @pytest.mark.slow
 def test_the_benchmark_runs_rows_with_their_flags_on_digits_end_to_end(tmp_path):
-  """Two rows of one tiny preset, 18 s each: WGAN-GP plain, and DCGAN with DiffAugment (a MathWorks-like row, so
-  its score plot is listed); every checkpoint judged by the committed digits judge."""
+  """Two rows of one tiny preset, 18 s each: WGAN-GP plain, and DCGAN with DiffAugment and another latent size
+  (a MathWorks-like row, so its score plot is listed); every checkpoint judged by the committed digits judge.
+  Then --score_only judges the same checkpoints again, training nothing."""
   tiny = tmp_path / 'tiny.flags'
   tiny.write_text('--loss=wgan_gp\n--dataset=mnist\n--image_size=16\n--latent_dim=16\n--width=8\n--batch_size=32\n'
                   '--n_critic=1\n--sample_every=1000\n')  # --dataset: replaced by the benchmark's
   out = tmp_path / 'out'
   proc = subprocess.run([sys.executable, '-m', 'benchmarks.quality', '--dataset=digits', '--minutes=0.3',
                          '--ckpt_every=20', '--num_samples=180', f'--out={out}',
-                         f'--presets=plain={tiny},mw={tiny}+--loss=dcgan+--augment=translation,cutout'],
+                         f'--presets=plain={tiny},mw={tiny}+--loss=dcgan+--augment=translation,cutout+--latent_dim=8'],
                         cwd=REPO_ROOT, env=_env(), capture_output=True, text=True, timeout=600)
   assert proc.returncode == 0, (proc.stdout[-2000:], proc.stderr[-3000:])
 
@@ -117,7 +126,8 @@ def test_the_benchmark_runs_rows_with_their_flags_on_digits_end_to_end(tmp_path)
   configs = {label: json.loads((out / label / 'config.json').read_text()) for label in ('plain', 'mw')}
   assert {c['dataset'] for c in configs.values()} == {'digits'}
   assert (configs['plain']['loss'], configs['plain']['augment']) == ('wgan_gp', '')
-  assert (configs['mw']['loss'], configs['mw']['augment']) == ('dcgan', 'translation,cutout')
+  assert (configs['mw']['loss'], configs['mw']['augment'], configs['mw']['latent_dim']) == (
+      'dcgan', 'translation,cutout', 8)
 
   assert 'keras-io baseline row: off' in proc.stdout
   table = proc.stdout.split('| run | wall time |', 1)[1]
@@ -126,3 +136,17 @@ def test_the_benchmark_runs_rows_with_their_flags_on_digits_end_to_end(tmp_path)
   assert f'generator/discriminator scores: {out / "mw" / "score_plot.png"}' in proc.stdout
   assert (out / 'mw' / 'score_plot.png').is_file() and not (out / 'plain' / 'score_plot.png').exists()
   assert (out / 'quality.png').is_file()
+
+  # --score_only: the same rows judged again from their checkpoints and recorded starts; nothing trained.
+  checkpoints = sorted(p.name for p in (out / 'plain' / 'checkpoints').iterdir())
+  again = subprocess.run([sys.executable, '-m', 'benchmarks.quality', '--dataset=digits', '--minutes=0.3',
+                          '--num_samples=180', f'--out={out}', '--score_only',
+                          f'--presets=plain={tiny},mw={tiny}+--loss=dcgan+--augment=translation,cutout+--latent_dim=8'],
+                         cwd=REPO_ROOT, env=_env(), capture_output=True, text=True, timeout=600)
+  assert again.returncode == 0, again.stderr[-3000:]
+  assert 'trained plain' not in again.stdout
+  assert sorted(p.name for p in (out / 'plain' / 'checkpoints').iterdir()) == checkpoints
+  with open(out / 'quality.csv') as f:
+    rescored = list(csv.DictReader(f))
+  assert [(r['loss'], r['step'], r['wall_s']) for r in rescored] == [(r['loss'], r['step'], r['wall_s']) for r in rows]
+  assert [float(r['fcd']) for r in rescored] == pytest.approx([float(r['fcd']) for r in rows], rel=1e-3)
