@@ -21,43 +21,19 @@ from common import kinds
 from common.signature import GeneratorSignature
 from training.text_architectures import resnet1d_critic, resnet1d_generator
 
-# The generator's output layer is named for the signature's output: export names the ONNX output after it.
-IMAGE_OUTPUT = GeneratorSignature.output_name_of(kinds.IMAGE)  # 'images'
+# What every image architecture shares (training/image_layers.py): its output name, sizes and BatchNorm.
+from training.image_layers import IMAGE_OUTPUT, IMAGE_SIZES, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, validate_image_size
+from training.image_layers import batch_norm as _batch_norm, geometry as _geometry
+from training.resnet_architectures import resnet_critic, resnet_generator
+
 POINTS_OUTPUT = GeneratorSignature.output_name_of(kinds.POINTS)  # 'points'
-
-MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 16, 128
 _KERNEL, _STRIDE = 4, 2  # symmetric "same" padding for the transposed convolutions, see module docstring
-_BN_MOMENTUM = 0.9  # moving statistics that keep up with a short run; Keras' 0.99 lags for thousands of steps
-# Image sizes are base · 2^n with n >= 2 doublings: base 4 gives 16, 32, 64, 128; base 7 gives 28, 56, 112, the
-# native size of MNIST-like data (7 -> 14 -> 28), which then needs no padding to 32 (a 28-pixel model does about
-# half the convolution work of the 32-pixel one: it is that model without its 4x4 level).
-_BASES = (4, 7)
-IMAGE_SIZES = tuple(sorted(b * 2 ** n for b in _BASES for n in range(2, 6) if MIN_IMAGE_SIZE <= b * 2 ** n <= MAX_IMAGE_SIZE))
-
-
-def validate_image_size(image_size: int) -> None:
-  if image_size not in IMAGE_SIZES:
-    raise ValueError(f'--image_size must be one of {", ".join(map(str, IMAGE_SIZES))} (4 or 7 times a power of two), '
-                     f'got {image_size}')
-
-
-def _geometry(image_size: int) -> tuple:
-  """(base side, number of stride-2 (transposed) convolutions between base and image_size)."""
-  validate_image_size(image_size)
-  base = next(b for b in _BASES if image_size % b == 0 and (image_size // b) & (image_size // b - 1) == 0)
-  return base, int(math.log2(image_size // base))
 
 
 def _projection_channels(base: int, n_up: int, width: int) -> int:
   # A 7x7 start holds 3x the positions of a 4x4 one: with two doublings (28) it starts at the channels the
   # 32-pixel model has at 8x8 (4·width), so the 28 model is the 32 model without its first level.
   return 8 * width if base == 4 or n_up >= 3 else 4 * width
-
-
-def _batch_norm(name):
-  # synchronized=True: under MirroredStrategy / MultiWorker the batch mean and variance are all-reduced over
-  # the global batch, so every replica normalises with the same statistics and the moving averages agree.
-  return layers.BatchNormalization(momentum=_BN_MOMENTUM, synchronized=True, name=name)
 
 
 def _up_block(x, filters: int, kernel: int, stride: int, padding: str, name: str, dtype_policy: str):
@@ -344,6 +320,9 @@ ARCHITECTURES = {
                                  '--depth, --generator_norm, --critic_norm',
                                  generator_options=('nonlinearity', 'depth', 'generator_norm'),
                                  critic_options=('nonlinearity', 'depth')),
+    'resnet': Architecture('resnet', resnet_generator, resnet_critic,
+                           "WGAN-GP paper's image ResNets: its CIFAR-10 one at 32x32 (--width 128 as published), "
+                           'its 64x64 one (GoodGenerator/GoodDiscriminator, --width 64); residual up/down blocks'),
     'resnet1d': Architecture('resnet1d', resnet1d_generator, resnet1d_critic,
                              "WGAN-GP language model: 5 residual Conv1D blocks (--width channels), softmax per "
                              'position', kind=kinds.TEXT, critic_norms=('none',), default_critic_norm='none'),

@@ -19,7 +19,7 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # entry point only: TF's C++
 
 from absl import flags, logging
 
-from common import cli
+from common import cli, kinds
 from training import config as config_lib
 from training.config import ConfigError, TrainConfig, resolve
 
@@ -61,6 +61,11 @@ def _given_settings(only_present: bool) -> dict:
   return values
 
 
+def _flag_text(value) -> str:
+  return ','.join(f'{v:g}' for v in value) if isinstance(value, tuple) else f'{value:g}' if isinstance(
+      value, float) else str(value)
+
+
 def _resumed_config(run_dir: str) -> TrainConfig:
   """The run's saved settings with the changes this command line makes (only resumable ones may differ)."""
   from training import run_dir as rundir
@@ -91,9 +96,13 @@ def main(argv):
       raise cli.UsageError('--resume needs --run_dir')
     config = _resumed_config(FLAGS.run_dir)
   else:
-    config = TrainConfig(**_given_settings(only_present=False))
+    config, taken = config_lib.with_kind_defaults(_given_settings(only_present=True))
+    if taken:  # the start-up line: which values came from the data kind (flags given always win)
+      print(f'{config.dataset} brings its kind\'s defaults for the flags not given: '
+            f'{" ".join(f"--{name}={_flag_text(value)}" for name, value in taken.items())}', flush=True)
     if not config.run_dir:
       config = dataclasses.replace(config, run_dir=rundir.default_name(config.loss, config.dataset))
+    config = dataclasses.replace(config, dataset=kinds.with_absolute_path(config.dataset))
   config = resolve(config)
   if config.cpu_replicas:
     strategies.split_cpu(config.cpu_replicas)
