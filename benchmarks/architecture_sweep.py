@@ -21,8 +21,6 @@ the rows already there (a run cut short is trained again from its start) and --n
 settings are kept in <out>/sweep.json: resuming with other settings is refused.
 """
 
-import csv
-import json
 import os
 import shutil
 import time
@@ -31,6 +29,7 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 from absl import flags
 
+from benchmarks import resumable
 from common import cli
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -128,24 +127,10 @@ def train_row(architecture: dict, loss: str, settings: dict, out: str) -> dict:
 
 
 def read_rows(path: str) -> list:
-  if not os.path.isfile(path):
-    return []
-  with open(path, newline='') as f:
-    rows = list(csv.DictReader(f))
+  rows = resumable.read_rows(path)
   for row in rows:
     row['arch'], row['classifier_score'] = int(row['arch']), float(row['classifier_score'])
   return rows
-
-
-def append_row(path: str, row: dict) -> None:
-  new = not os.path.isfile(path)
-  with open(path, 'a', newline='') as f:
-    writer = csv.DictWriter(f, fieldnames=COLUMNS)
-    if new:
-      writer.writeheader()
-    writer.writerow(row)
-    f.flush()
-    os.fsync(f.fileno())
 
 
 def table2(rows, thresholds) -> str:
@@ -185,18 +170,10 @@ def _settings(out: str) -> dict:
 
 def _check_resume(out: str, settings: dict) -> None:
   """The sweep's results must come from one set of settings: a resume with others is refused."""
-  path = os.path.join(out, 'sweep.json')
   fixed = ('dataset', 'steps', 'batch_size', 'widths', 'seed', 'num_samples')
-  if os.path.isfile(path):
-    with open(path) as f:
-      saved = json.load(f)
-    text = lambda v: ','.join(map(str, v)) if isinstance(v, list) else v
-    changed = [f'--{k}={text(saved.get(k))}' for k in fixed if saved.get(k) != settings[k]]
-    if changed:
-      raise SweepError(f'{out} holds a sweep with {" ".join(changed)}; pass those, or another --out')
-  else:
-    with open(path, 'w') as f:
-      json.dump(settings, f, indent=2)
+  changed = resumable.changed_settings(os.path.join(out, 'sweep.json'), settings, fixed)
+  if changed:
+    raise SweepError(f'{out} holds a sweep with {" ".join(changed)}; pass those, or another --out')
 
 
 def main(argv):
@@ -219,7 +196,7 @@ def main(argv):
   for n, (i, loss) in enumerate(todo, 1):
     architecture = draw_architecture(settings['seed'], i, settings['widths'])
     row = train_row(architecture, loss, settings, out)
-    append_row(csv_path, row)
+    resumable.append_row(csv_path, row, COLUMNS)
     rows.append(row)
     elapsed = time.monotonic() - started
     print(f'[{n}/{len(todo)}] arch {i} ({row["nonlinearity"]}, depth {row["depth"]}, width {row["width"]}, '

@@ -129,6 +129,12 @@ TRAIN = [
            'error: --depth applies to --arch=dcgan_family only, not --arch=resnet'),
     _train('train_resnet_at_unsupported_size', ['--arch=resnet', '--image_size=48', *TINY, '--run_dir={tmp}/run'], 2,
            'error: --image_size must be one of 16, 28, 32, 56, 64, 112, 128 (4 or 7 times a power of two), got 48'),
+    _train('train_lr_decay_negative', ['--lr_decay_steps=-5', *TINY, '--run_dir={tmp}/run'], 2,
+           'error: --lr_decay_steps must be >= 0, got -5'),
+    _train('train_generator_batch_ratio_zero', ['--g_batch_ratio=0', *TINY, '--run_dir={tmp}/run'], 2,
+           'error: --g_batch_ratio must be in [1, 16], got 0'),
+    _train('train_generator_filters_on_dcgan', ['--generator_filters=constant', *TINY, '--run_dir={tmp}/run'], 2,
+           'error: --generator_filters applies to --arch=dcgan_family only, not --arch=dcgan'),
     _train('train_family_option_on_dcgan', ['--depth=8', *TINY, '--run_dir={tmp}/run'], 2,
            'error: --depth applies to --arch=dcgan_family only, not --arch=dcgan'),
     _train('train_family_depth_below_strided', ['--arch=dcgan_family', '--depth=2', *TINY, '--run_dir={tmp}/run'], 2,
@@ -404,6 +410,26 @@ SWEEP = [
            '--widths=8,16,32', setup=_a_sweep),
 ]
 
+def _gallery(id, argv, code, message, **kw):
+  return Case(id, 'benchmarks.architecture_gallery', tuple(argv), code, message, **kw)
+
+
+def _a_gallery(ws):
+  ws.write('gallery/gallery.json', '{"dataset": "fashion_mnist", "image_size": 32, "steps": 500, "width": 16, '
+           '"batch_size": 64, "seed": 0, "num_samples": 1000}\n')
+
+
+GALLERY = [
+    _gallery('gallery_unknown_row', ['--rows=baseline,resnet101', '--out={tmp}/gallery'], 2,
+             'error: --rows takes any of baseline,crippled,mlp,no_norm,gated,tanh,resnet and --losses any of '
+             'dcgan,lsgan,wgan,wgan_gp, got resnet101'),
+    _gallery('gallery_on_points', ['--dataset=toy:25gaussians', '--out={tmp}/gallery'], 2,
+             "error: --dataset must be image data with a judge, got 'toy:25gaussians'"),
+    _gallery('gallery_resume_with_other_steps', ['--steps=300', '--out={tmp}/gallery'], 1,
+             'error: <tmp>/gallery holds a gallery with --steps=500; pass those, or another --out',
+             given='<tmp>/gallery/gallery.json of a gallery run with --steps=500', setup=_a_gallery),
+]
+
 QUALITY = [
     Case('quality_score_only_without_runs', 'benchmarks.quality',
          ('--dataset=digits', '--score_only', '--out={tmp}/quality', '--presets=a=training/presets/digits.flags'), 2,
@@ -411,7 +437,7 @@ QUALITY = [
          'without --score_only first'),
 ]
 
-CASES = TRAIN + EXPORT + EVALUATE + TRAIN_JUDGE + SERVE + SWEEP + QUALITY
+CASES = TRAIN + EXPORT + EVALUATE + TRAIN_JUDGE + SERVE + SWEEP + GALLERY + QUALITY
 BY_ID = {case.id: case for case in CASES}
 
 

@@ -23,8 +23,8 @@ import time
 from typing import Optional, Sequence
 
 from tests.bad_input_workspaces import REPO_ROOT, TINY_RUN_ARGS, Shared, Workspace, matches, subprocess_env
-from tests.bad_inputs import (BY_ID, CASES, DOC_PATH, EVALUATE, EXPORT, QUALITY, SERVE, SWEEP, TRAIN, TRAIN_JUDGE,
-                               Case)
+from tests.bad_inputs import (BY_ID, CASES, DOC_PATH, EVALUATE, EXPORT, GALLERY, QUALITY, SERVE, SWEEP, TRAIN,
+                               TRAIN_JUDGE, Case)
 from tests.bad_inputs_app import APP, APP_BY_ID, MODEL, run_app_cases
 
 
@@ -212,6 +212,7 @@ _SECTIONS = (('Training: `python -m training.main`', TRAIN),
              ('Judge training: `python -m evaluation.train_judge`', TRAIN_JUDGE),
              ('Serving: `python -m serve.app`', SERVE),
              ('Architecture sweep: `python -m benchmarks.architecture_sweep`', SWEEP),
+             ('Architecture gallery: `python -m benchmarks.architecture_gallery`', GALLERY),
              ('Quality benchmark: `python -m benchmarks.quality`', QUALITY))
 DOC_ROW = re.compile(r'^\| `([a-z0-9_]+)` \|', re.M)
 

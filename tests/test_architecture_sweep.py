@@ -115,7 +115,8 @@ def test_extreme_architectures_train_one_step_with_both_losses_and_export(tmp_pa
     keras.backend.clear_session()
   _, metadata = generator_io.load(str(tmp_path / 'wgan_gp'))
   assert metadata['arch_options'] == {'nonlinearity': architecture['nonlinearity'], 'depth': architecture['depth'],
-                                      'generator_norm': 'batch' if architecture['generator_norm'] else 'none'}
+                                      'generator_norm': 'batch' if architecture['generator_norm'] else 'none',
+                                      'generator_filters': 'halving'}
   folder = export_model(str(tmp_path / 'wgan_gp'), models_dir=str(tmp_path / 'models'), log=lambda _: None)
   with open(os.path.join(folder, 'metadata.json')) as f:
     exported = json.load(f)

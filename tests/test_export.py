@@ -19,7 +19,7 @@ RUN_FIELDS = ('arch', 'latent_dim', 'image_height', 'image_width', 'channels', '
               'dataset', 'step')
 
 
-FAMILY_OPTIONS = {'nonlinearity': 'softplus', 'depth': 5, 'generator_norm': 'none'}
+FAMILY_OPTIONS = {'nonlinearity': 'softplus', 'depth': 5, 'generator_norm': 'none', 'generator_filters': 'constant'}
 
 
 def make_run_dir(path, arch='dcgan', loss='wgan_gp', image_size=16, channels=1, step=3):

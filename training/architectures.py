@@ -176,13 +176,39 @@ def shifted_softplus(x):
   return ops.softplus(2.0 * x + 2.0) / 2.0 - 1.0
 
 
+class GatedUnit(layers.Layer):
+  """sigmoid(a) * tanh(b) of the two halves (a, b) of the channel axis: PixelCNN's gated multiplicative unit, the
+  "gated multiplicative nonlinearities everywhere" row of the WGAN-GP paper's Figure 2 (gan_64x64.py). The layer in
+  front of it makes twice the channels (`CHANNEL_FACTOR`)."""
+
+  def call(self, x):
+    from keras import ops
+    a, b = ops.split(x, 2, axis=-1)
+    return ops.sigmoid(a) * ops.tanh(b)
+
+
+# Each nonlinearity as (generator's layer, critic's layer) factories; 'dcgan' is the DCGAN paper's pair (Radford et
+# al. 2016: ReLU in the generator, LeakyReLU(0.2) in the discriminator), every other name is one nonlinearity used
+# everywhere, as the WGAN-GP paper's study draws them.
+_relu = lambda name, policy: layers.ReLU(dtype=policy, name=name)  # noqa: E731
+_leaky = lambda name, policy: layers.LeakyReLU(0.2, dtype=policy, name=name)  # noqa: E731
+_softplus = lambda name, policy: layers.Activation(shifted_softplus, dtype=policy, name=name)  # noqa: E731
+_tanh = lambda name, policy: layers.Activation('tanh', dtype=policy, name=name)  # noqa: E731
+_gated = lambda name, policy: GatedUnit(dtype=policy, name=name)  # noqa: E731
 NONLINEARITIES = {
-    'relu': lambda name, policy: layers.ReLU(dtype=policy, name=name),
-    'leakyrelu': lambda name, policy: layers.LeakyReLU(0.2, dtype=policy, name=name),
-    'softplus': lambda name, policy: layers.Activation(shifted_softplus, dtype=policy, name=name),
-    'tanh': lambda name, policy: layers.Activation('tanh', dtype=policy, name=name),
+    'relu': (_relu, _relu),
+    'leakyrelu': (_leaky, _leaky),
+    'softplus': (_softplus, _softplus),
+    'tanh': (_tanh, _tanh),
+    'gated': (_gated, _gated),
+    'dcgan': (_relu, _leaky),
 }
+CHANNEL_FACTOR = {'gated': 2}  # channels the layer before the nonlinearity makes, per channel it passes on
+_GENERATOR, _CRITIC = 0, 1
 GENERATOR_NORMS = ('batch', 'none')
+# halving: the DCGAN's 8·width projection halved per level; constant: width filters everywhere (the generator of
+# the WGAN paper's Figure 6, "no BN and a constant number of filters", the WGAN-GP paper's Figure 2 row 2).
+GENERATOR_FILTERS = ('halving', 'constant')
 
 
 def family_min_depth(image_size: int) -> int:
@@ -202,36 +228,42 @@ def _extra_layers(image_size: int, depth: int) -> list:
   return [extra // levels + (i < extra % levels) for i in range(levels)]
 
 
-def _family_block(x, filters: int, name: str, nonlinearity: str, norm: str, policy: str, conv=layers.Conv2D,
-                  kernel: int = 3, stride: int = 1):
-  x = conv(filters, kernel, stride, padding='same', use_bias=norm == 'none', dtype=policy, name=name)(x)
+def _family_block(x, filters: int, name: str, nonlinearity: str, norm: str, policy: str, role: int,
+                  conv=layers.Conv2D, kernel: int = 3, stride: int = 1):
+  factor = CHANNEL_FACTOR.get(nonlinearity, 1)
+  x = conv(factor * filters, kernel, stride, padding='same', use_bias=norm == 'none', dtype=policy, name=name)(x)
   if norm == 'batch':
     x = _batch_norm(f'{name}_bn')(x)
   elif norm == 'layer':
     x = layers.LayerNormalization(axis=[1, 2, 3], dtype=policy, name=f'{name}_ln')(x)
-  return NONLINEARITIES[nonlinearity](f'{name}_act', policy)(x)
+  return NONLINEARITIES[nonlinearity][role](f'{name}_act', policy)(x)
 
 
 def family_generator(latent_dim: int, image_size: int, channels: int, width: int, dtype_policy: str = 'float32',
-                     nonlinearity: str = 'relu', depth: int = 0, generator_norm: str = 'batch') -> keras.Model:
+                     nonlinearity: str = 'relu', depth: int = 0, generator_norm: str = 'batch',
+                     generator_filters: str = 'halving') -> keras.Model:
   """dcgan_generator with the study's knobs: z -> projection [BN] act -> per level: extra stride-1 3x3 convs
-  [BN] act, then a kernel-4 stride-2 transposed conv [BN] act ... -> tanh. Output (B, S, S, C) in [-1, 1]."""
+  [BN] act, then a kernel-4 stride-2 transposed conv [BN] act ... -> tanh. Output (B, S, S, C) in [-1, 1].
+  generator_filters='constant': `width` filters in every layer, the projection included."""
   base, n_up = _geometry(image_size)
   extra = _extra_layers(image_size, depth)
-  projection = _projection_channels(base, n_up, width)
+  constant = generator_filters == 'constant'
+  projection = width if constant else _projection_channels(base, n_up, width)
+  factor = CHANNEL_FACTOR.get(nonlinearity, 1)
   z = keras.Input((latent_dim,), name='z')
-  x = layers.Dense(base * base * projection, use_bias=generator_norm == 'none', dtype=dtype_policy, name='project')(z)
-  x = layers.Reshape((base, base, projection), name='reshape')(x)
+  x = layers.Dense(base * base * projection * factor, use_bias=generator_norm == 'none', dtype=dtype_policy,
+                   name='project')(z)
+  x = layers.Reshape((base, base, projection * factor), name='reshape')(x)
   if generator_norm == 'batch':
     x = _batch_norm('project_bn')(x)
-  x = NONLINEARITIES[nonlinearity]('project_act', dtype_policy)(x)
+  x = NONLINEARITIES[nonlinearity][_GENERATOR]('project_act', dtype_policy)(x)
   filters = projection
   for level in range(n_up):
     for j in range(extra[level]):
-      x = _family_block(x, filters, f'level{level}_conv{j}', nonlinearity, generator_norm, dtype_policy)
+      x = _family_block(x, filters, f'level{level}_conv{j}', nonlinearity, generator_norm, dtype_policy, _GENERATOR)
     if level < n_up - 1:
-      filters = max(width, projection // 2 ** (level + 1))
-      x = _family_block(x, filters, f'up{level}', nonlinearity, generator_norm, dtype_policy,
+      filters = width if constant else max(width, projection // 2 ** (level + 1))
+      x = _family_block(x, filters, f'up{level}', nonlinearity, generator_norm, dtype_policy, _GENERATOR,
                         conv=layers.Conv2DTranspose, kernel=_KERNEL, stride=_STRIDE)
   x = layers.Conv2DTranspose(channels, _KERNEL, _STRIDE, padding='same', dtype=dtype_policy, name='to_image')(x)
   images = layers.Activation('tanh', dtype='float32', name=IMAGE_OUTPUT)(x)  # (B, H, W, C) in [-1, 1]
@@ -250,9 +282,9 @@ def family_critic(image_size: int, channels: int, width: int, norm: str = 'layer
   for level in range(n_down):
     filters = min(8 * width, width * 2 ** level)
     x = _family_block(x, filters, f'down{level}', nonlinearity, 'none' if level == 0 else norm, dtype_policy,
-                      kernel=_KERNEL, stride=_STRIDE)
+                      _CRITIC, kernel=_KERNEL, stride=_STRIDE)
     for j in range(extra[level]):
-      x = _family_block(x, filters, f'level{level}_conv{j}', nonlinearity, norm, dtype_policy)
+      x = _family_block(x, filters, f'level{level}_conv{j}', nonlinearity, norm, dtype_policy, _CRITIC)
   x = layers.Flatten(name='flatten')(x)
   logits = layers.Dense(1, dtype='float32', name='logits')(x)  # (B, 1), unbounded
   return keras.Model(images, logits, name='critic')
@@ -282,6 +314,23 @@ def mlp_critic(dims: int, width: int, norm: str = 'none', input_dropout: float =
     x = layers.Dense(width, activation='relu', kernel_initializer='he_uniform', dtype=dtype_policy, name=f'hidden{i}')(x)
   logits = layers.Dense(1, kernel_initializer='he_uniform', dtype='float32', name='logits')(x)  # (B, 1)
   return keras.Model(points, logits, name='critic')
+
+
+def mlp_image_generator(latent_dim: int, image_size: int, channels: int, width: int,
+                        dtype_policy: str = 'float32') -> keras.Model:
+  """The "512-dim 4-layer ReLU MLP G" of the WGAN-GP paper's Figure 2 (FCGenerator in gan_64x64.py): z -> 4 x
+  (Dense(8·width), ReLU; He initialisation) -> Dense(S·S·C) -> tanh, reshaped to (B, S, S, C). 8·width units: the
+  paper's 512 at its DIM 64. No convolution: every pixel is a separate output unit. Its critic is the DCGAN's."""
+  validate_image_size(image_size)
+  z = keras.Input((latent_dim,), name='z')
+  x = z
+  for i in range(4):
+    x = layers.Dense(8 * width, activation='relu', kernel_initializer='he_uniform', dtype=dtype_policy,
+                     name=f'hidden{i}')(x)
+  x = layers.Dense(image_size * image_size * channels, dtype=dtype_policy, name='to_pixels')(x)
+  x = layers.Reshape((image_size, image_size, channels), name='reshape')(x)
+  images = layers.Activation('tanh', dtype='float32', name=IMAGE_OUTPUT)(x)  # (B, H, W, C) in [-1, 1]
+  return keras.Model(z, images, name='generator')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -316,10 +365,13 @@ ARCHITECTURES = {
                            'MathWorks DCGAN example: 4x4x(8·width) projection, kernel-5 (transposed) convolutions, '
                            'dropout on the critic input, a 4x4 convolution to the logit'),
     'dcgan_family': Architecture('dcgan_family', family_generator, family_critic,
-                                 "DCGAN family of the WGAN-GP paper's architecture study (Table 1): --nonlinearity, "
-                                 '--depth, --generator_norm, --critic_norm',
-                                 generator_options=('nonlinearity', 'depth', 'generator_norm'),
+                                 "DCGAN family of the WGAN-GP paper's architecture study (Table 1) and Figure 2: "
+                                 '--nonlinearity, --depth, --generator_norm, --generator_filters, --critic_norm',
+                                 generator_options=('nonlinearity', 'depth', 'generator_norm', 'generator_filters'),
                                  critic_options=('nonlinearity', 'depth')),
+    'mlp_image': Architecture('mlp_image', mlp_image_generator, dcgan_critic,
+                              "WGAN-GP paper's Figure 2 MLP generator: 4 ReLU layers of 8·width units to every pixel; "
+                              'the DCGAN critic'),
     'resnet': Architecture('resnet', resnet_generator, resnet_critic,
                            "WGAN-GP paper's image ResNets: its CIFAR-10 one at 32x32 (--width 128 as published), "
                            'its 64x64 one (GoodGenerator/GoodDiscriminator, --width 64); residual up/down blocks'),

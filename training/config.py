@@ -88,12 +88,16 @@ class TrainConfig:
                          kinds=(IMAGE,))
   # --- The architecture study's knobs (--arch=dcgan_family only; training/architectures.py) ----------------------
   nonlinearity: str = setting('relu', 'dcgan_family: nonlinearity of generator and critic (softplus: '
-                              "softplus(2x+2)/2-1, the WGAN-GP paper's Table 1).",
+                              "softplus(2x+2)/2-1, the WGAN-GP paper's Table 1; gated: sigmoid(a)*tanh(b) of twice "
+                              'the channels; dcgan: ReLU in the generator, LeakyReLU(0.2) in the critic).',
                               choices=lambda: list(architectures.NONLINEARITIES))
   depth: int = setting(0, 'dcgan_family: convolution layers per network, the strided ones plus extra stride-1 '
                        '3x3 layers; 0: the strided ones only (2 at 28x28, 3 at 32x32).', low=0, high=64)
   generator_norm: str = setting('batch', 'dcgan_family: BatchNorm in the generator, or none.',
                                 choices=architectures.GENERATOR_NORMS)
+  generator_filters: str = setting('halving', "dcgan_family: the generator's filters, halving per level from "
+                                   '8*width (DCGAN) or constant: width in every layer (the WGAN papers\' crippled '
+                                   'generator).', choices=architectures.GENERATOR_FILTERS)
   # --- Text (--dataset=text:PATH; data/text_data.py) ---------------------------------------------------------
   seq_len: int = setting(32, 'Characters per example (the WGAN-GP paper: 32).', low=2, high=1024, kinds=(TEXT,))
   max_vocab: int = setting(128, "Vocabulary cap: 'unk' plus the most frequent characters.", low=3, high=65536,
@@ -117,6 +121,12 @@ class TrainConfig:
   # --- Optimisation (None: the loss family's default) ------------------------------------------------------------
   batch_size: int = setting(64, 'Global batch size, split over replicas.', low=1)
   steps: int = setting(2000, 'Generator updates to train for (in total, when resuming).', low=1, resumable=True)
+  lr_decay_steps: int = setting(0, 'Linear learning-rate decay of both networks to 0 over this many generator '
+                                'steps, from the generator step (the WGAN-GP paper\'s CIFAR ResNet: 100,000, its '
+                                'ITERS); the rates stay 0 after; 0: constant rates.', low=0)
+  g_batch_ratio: int = setting(1, "The generator update's batch, in multiples of --batch_size (the WGAN-GP paper's "
+                               'CIFAR ResNet: 2, its GEN_BS_MULTIPLE); the critic keeps --batch_size.', low=1,
+                               high=16)
   n_critic: Optional[int] = setting(None, 'Critic updates per generator update (default: 1 dcgan/lsgan, '
                                     '5 wgan*).', low=1)
   g_learning_rate: Optional[float] = setting(None, "Generator learning rate (default: the family's).", low=0,
@@ -389,7 +399,7 @@ def _check_arch_options(config: TrainConfig, arch) -> None:
   options = set(arch.generator_options) | set(arch.critic_options)
   defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
   readers = [name for name, a in architectures.ARCHITECTURES.items() if a.generator_options or a.critic_options]
-  for name in ('nonlinearity', 'depth', 'generator_norm'):
+  for name in ('nonlinearity', 'depth', 'generator_norm', 'generator_filters'):
     if name not in options and getattr(config, name) != defaults[name]:
       raise ConfigError(f'--{name} applies to --arch={" or ".join(readers)} only, not --arch={config.arch}')
   if 'depth' in options and config.depth:

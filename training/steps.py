@@ -60,6 +60,16 @@ def make_step_functions(config: TrainConfig, strategy, generator, critic, g_opti
   def average(per_example):
     return tf.nn.compute_average_loss(per_example, global_batch_size=global_batch)
 
+  # --g_batch_ratio r: the generator update draws r·B latents (gan_cifar_resnet.py's GEN_BS_MULTIPLE), carried as
+  # (B, r, ...) so that the distributed dataset slices them per replica with the real batch (attach_randomness).
+  ratio = config.g_batch_ratio
+
+  def generator_batch(tensor):
+    return tensor if tensor is None or ratio == 1 else tf.reshape(tensor, [-1, *tensor.shape[2:]])
+
+  def g_average(per_example):
+    return tf.nn.compute_average_loss(per_example, global_batch_size=global_batch * ratio)
+
   # One critic call on [real; fake] instead of two: one larger batch per layer runs faster on a CPU and launches
   # half the kernels. Exact when the critic normalises per example (LayerNorm, none); a BatchNorm critic would
   # normalise real and fake with their joint statistics, so it keeps two calls.
@@ -117,14 +127,18 @@ def make_step_functions(config: TrainConfig, strategy, generator, critic, g_opti
   @compile_
   def generator_grads(batch):
     with tf.GradientTape() as tape:
-      fake = critic_input(generator(batch['z_gen'], training=True), batch.get('gumbel_gen'))
-      fake_logits = critic(augment.apply(fake, batch.get('augment_gen')), training=True)  # gradients flow through T
-      g_loss = average(family.generator_loss(fake_logits, **g_kwargs))
+      fake = critic_input(generator(generator_batch(batch['z_gen']), training=True),
+                          generator_batch(batch.get('gumbel_gen')))
+      augmentation = batch.get('augment_gen')
+      if augmentation is not None:
+        augmentation = {k: generator_batch(v) for k, v in augmentation.items()}
+      fake_logits = critic(augment.apply(fake, augmentation), training=True)  # gradients flow through T
+      g_loss = g_average(family.generator_loss(fake_logits, **g_kwargs))
       scaled = _scale(g_optimizer, g_loss)
     grads = tape.gradient(scaled, generator.trainable_variables)
     metrics = {'g_loss': g_loss, 'g_grad_norm': tf.linalg.global_norm(grads)}
     if scores:  # mean σ(D(G(z)))
-      metrics['g_score'] = average(_probability(fake_logits))
+      metrics['g_score'] = g_average(_probability(fake_logits))
     return grads, metrics
 
   def generator_replica(batch):
@@ -175,8 +189,13 @@ def attach_randomness(config: TrainConfig):
   for the *global* batch before it is split over replicas: 1 replica of B and 2 replicas of B/2 see the same
   numbers, and a resumed run continues the sequence instead of repeating it.
   """
-  batch, latent = config.batch_size, config.latent_dim
+  batch, latent, ratio = config.batch_size, config.latent_dim, config.g_batch_ratio
   policies = augment.policies(config.augment)
+
+  def for_generator(tensor):
+    """(r·B, ...) -> (B, r, ...) with --g_batch_ratio r > 1: the batch axis stays first, as the distributed
+    dataset's slicing per replica needs; the generator update flattens it back (make_step_functions)."""
+    return tensor if ratio == 1 else tf.reshape(tensor, [batch, ratio, *tensor.shape[1:]])
 
   def fn(index, real):
     seed = lambda salt: tf.stack([tf.constant(config.seed, tf.int64) * 1000 + salt, index])  # noqa: E731
@@ -184,17 +203,19 @@ def attach_randomness(config: TrainConfig):
     if config.gumbel_softmax:  # U(0, 1) per category of every fake sample, (B, seq_len, vocab)
       shape = [batch, *real.shape[1:]]
       gumbel = {'gumbel': tf.random.stateless_uniform(shape, seed(5)),
-                'gumbel_gen': tf.random.stateless_uniform(shape, seed(6))}
+                'gumbel_gen': for_generator(tf.random.stateless_uniform([ratio * batch, *shape[1:]], seed(6)))}
     augmentation = {}
     if policies:  # --augment: independent transforms for the real batch, the critic's fakes and the generator's
       shape = [batch, *real.shape[1:]]
+      generated = augment.draw(policies, [ratio * batch, *shape[1:]], seed(9))
       augmentation = {'augment_real': augment.draw(policies, shape, seed(7)),
                       'augment_fake': augment.draw(policies, shape, seed(8)),
-                      'augment_gen': augment.draw(policies, shape, seed(9))}
+                      'augment_gen': {k: for_generator(v) for k, v in generated.items()}}
     return {
         'real': real,  # (B, ...) real samples: images (B, H, W, C) in [-1, 1], points (B, 2), one-hot (B, L, V)
         'z': tf.random.stateless_normal([batch, latent], seed(1)),  # critic step's fakes
-        'z_gen': tf.random.stateless_normal([batch, latent], seed(2)),  # generator step's fakes
+        # generator step's fakes: (B, latent), or (B, r, latent) with --g_batch_ratio r
+        'z_gen': for_generator(tf.random.stateless_normal([ratio * batch, latent], seed(2))),
         'alpha': tf.random.stateless_uniform([batch], seed(3)),  # one α per example, U[0, 1]
         'uniform': tf.random.stateless_uniform([batch], seed(4)),  # DCGAN label flips
         **gumbel,

@@ -29,12 +29,32 @@ class TrainingError(Exception):
   """The run stopped for a reason the user must see (one line, exit code 1)."""
 
 
-def _optimizer(config: TrainConfig, learning_rate: float):
-  if config.family.optimizer.name == 'rmsprop':
-    opt = keras.optimizers.RMSprop(learning_rate)
+def _optimizers(config: TrainConfig) -> tuple:
+  """(generator optimizer, critic optimizer): the loss family's, at --g/d_learning_rate, decayed linearly to 0
+  over --lr_decay_steps generator steps when set (gan_cifar_resnet.py: lr · max(0, 1 - iteration / ITERS) for
+  both networks, from the generator's iteration)."""
+
+  def make(rate):
+    if config.family.optimizer.name == 'rmsprop':
+      return keras.optimizers.RMSprop(rate)
+    return keras.optimizers.Adam(rate, beta_1=config.beta_1, beta_2=config.beta_2)
+
+  if config.lr_decay_steps:
+    holder = {}  # the generator optimizer, whose iteration count is the generator step (checkpointed with it)
+
+    def decayed(rate):
+      def current():
+        step = tf.cast(holder['g'].iterations, tf.float32)
+        return rate * tf.maximum(0.0, 1.0 - step / float(config.lr_decay_steps))
+      return current
+
+    g_opt = holder['g'] = make(decayed(config.g_learning_rate))
+    d_opt = make(decayed(config.d_learning_rate))
   else:
-    opt = keras.optimizers.Adam(learning_rate, beta_1=config.beta_1, beta_2=config.beta_2)
-  return keras.optimizers.LossScaleOptimizer(opt) if _dtype_policy(config) == 'mixed_float16' else opt
+    g_opt, d_opt = make(config.g_learning_rate), make(config.d_learning_rate)
+  if _dtype_policy(config) == 'mixed_float16':
+    return keras.optimizers.LossScaleOptimizer(g_opt), keras.optimizers.LossScaleOptimizer(d_opt)
+  return g_opt, d_opt
 
 
 def _dtype_policy(config: TrainConfig) -> str:
@@ -161,8 +181,7 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
     if ema_generator is not None:
       ema.copy_weights(generator, ema_generator)
     critic = kind.build_critic(arch, config, policy)
-    g_optimizer = _optimizer(config, config.g_learning_rate)
-    d_optimizer = _optimizer(config, config.d_learning_rate)
+    g_optimizer, d_optimizer = _optimizers(config)
     g_optimizer.build(generator.trainable_variables)
     d_optimizer.build(critic.trainable_variables)
     step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
