@@ -25,6 +25,10 @@ def define_flags(onnx: bool) -> None:
                     'formats stay if exported from the same weights), or export another run or step into the '
                     'folder (its formats from the other weights are removed). Not needed to add a format the '
                     'folder lacks from the run and step its other formats came from.')
+  flags.DEFINE_float('sample_truncation', 0.0, 'sample.png from truncated latents: components of z beyond '
+                     '±threshold resampled (the truncation trick; the app\'s /sample_truncated and the SavedModel '
+                     'sample_truncated signature give the same images); 0: plain latents, else at least '
+                     '0.25.')
   if onnx:
     low, high = artifacts.OPSET_RANGE
     flags.DEFINE_integer('opset', artifacts.DEFAULT_OPSET, f'ONNX opset, {low}..{high}.', lower_bound=low,
@@ -46,10 +50,16 @@ def main(argv, formats) -> int:
       model_folder.validate_name(FLAGS.name)
     except ValueError as e:
       raise cli.UsageError(str(e)) from None
+  from common import latents
+  try:
+    latents.check_threshold(FLAGS.sample_truncation)
+  except latents.LatentError as e:
+    raise cli.UsageError(f'--sample_truncation: {e}') from None
   onnx = 'onnx' in formats
   model_folder.export_model(FLAGS.run_dir, models_dir=FLAGS.models_dir, name=FLAGS.name, formats=formats,
                             opset=FLAGS.opset if onnx else artifacts.DEFAULT_OPSET, fp16=FLAGS.fp16 if onnx else False,
                             overwrite=FLAGS.overwrite, runs_root=FLAGS.runs_root,
+                            sample_truncation=FLAGS.sample_truncation,
                             log=lambda line: print(line, flush=True))
   return 0
 

@@ -8,7 +8,8 @@ models/<name>/
   saved_model/1/     TF Serving layout, signatures serving_default and sample
   metadata.json      everything the server needs (the ONNX metadata_props hold the same, as strings), with the
                      data `kind` (common/kinds.py) and its shape fields (image_* | dims | seq_len, vocab)
-  sample.png         made by the exported model from seed SAMPLE_SEED (`common.latents`): an 8x8 grid of images
+  sample.png         made by the exported model from seed SAMPLE_SEED (`common.latents`; truncated with
+                     --sample_truncation): an 8x8 grid of images
                      0..63, or a scatter of points 0..999 beside as many real points of the run's dataset (a text
                      generator: sample.txt, lines 0..63)
 
@@ -192,16 +193,18 @@ def _write_savedmodel(generator, metadata: dict, work: str, log) -> dict:
   log('writing the SavedModel ...')
   savedmodel_export.write(generator, metadata['latent_dim'], path, output_name, kinds.kind_of(metadata).derived)
   diff = savedmodel_export.verify(path, generator, metadata['latent_dim'], output_name)
-  log(f'  reloaded: signatures serving_default and sample, max abs diff vs the live generator {diff:.2e}')
+  log(f'  reloaded: signatures {", ".join(savedmodel_export.SIGNATURES)}, max abs diff vs the live generator '
+      f'{diff:.2e}')
   return {'savedmodel_version': int(savedmodel_export.SERVING_VERSION),
-          'savedmodel_signatures': ['serving_default', 'sample'], 'savedmodel_max_abs_diff': diff}
+          'savedmodel_signatures': list(savedmodel_export.SIGNATURES), 'savedmodel_max_abs_diff': diff}
 
 
 def _sample_outputs(folder: str, metadata: dict, kind):
   """Outputs 0 .. kind.sample_count-1 of SAMPLE_SEED from the folder's model.onnx (else its SavedModel):
   (N, H, W, C) images or (N, dims) points."""
   from export import onnx_export
-  z = common_latents.latents(SAMPLE_SEED, kind.sample_count, metadata['latent_dim'])  # (N, latent_dim)
+  z = common_latents.truncated_latents(SAMPLE_SEED, kind.sample_count, metadata['latent_dim'],
+                                       metadata.get('sample_truncation', 0.0))  # (N, latent_dim); 0: latents()
   onnx_path = os.path.join(folder, ONNX_FILE)
   if os.path.isfile(onnx_path):
     with open(onnx_path, 'rb') as f:
@@ -237,13 +240,20 @@ def _move_into_place(work: str, dest: str) -> None:
 
 def export_model(run_dir=None, models_dir: str = 'models', name=None, formats=('onnx',),
                  opset: int = artifacts.DEFAULT_OPSET, fp16: bool = False, overwrite: bool = False, log=print,
-                 runs_root: str = 'runs') -> str:
+                 runs_root: str = 'runs', sample_truncation: float = 0.0) -> str:
   """Exports the generator of `run_dir` (None: the newest run under `runs_root`) to models_dir/<name>/.
+
+  sample_truncation: sample.png from `common.latents.truncated_latents` at this threshold (0: plain latents),
+  recorded in metadata.json as `sample_truncation` when set.
 
   Returns the folder's path. Raises ExportError / RunDirError (one-line messages) and leaves the folder as it
   was on any failure. Every check needing no TensorFlow runs before the model is loaded.
   """
   from export import onnx_export
+  try:
+    sample_truncation = common_latents.check_threshold(sample_truncation)
+  except common_latents.LatentError as e:
+    raise ExportError(f'sample_truncation: {e}') from None
   formats = _check_formats(formats)
   if 'onnx' in formats:
     onnx_export.check_opset(opset)
@@ -277,7 +287,8 @@ def export_model(run_dir=None, models_dir: str = 'models', name=None, formats=('
                 'trained_with_tensorflow': run_metadata.get('tensorflow_version'),
                 'tensorflow_version': tf.__version__, 'weights_sha256': weights_sha256(generator),
                 'run_name': os.path.basename(os.path.normpath(run_dir)),  # no local paths in a shipped model
-                'latents': LATENTS_SCHEME, 'sample_seed': SAMPLE_SEED}
+                'latents': LATENTS_SCHEME, 'sample_seed': SAMPLE_SEED,
+                **({'sample_truncation': sample_truncation} if sample_truncation else {})}
     metadata.pop('saved_at', None)  # the run's checkpoint time; exported_at is this file's time
     existing = _read_existing_metadata(dest) if os.path.isdir(dest) else {}
     same_weights = existing.get('weights_sha256') == metadata['weights_sha256']

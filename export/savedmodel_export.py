@@ -3,11 +3,14 @@
 Signatures (the output key is the data kind's output name, export/kinds.py: `images`, or `points` (batch, dims)):
   serving_default  z float32 (batch, latent_dim)      -> {'images': float32 (batch, H, W, C) in [-1, 1]}
   sample           seed int64 (), num int32 ()        -> {'images': float32 (num, H, W, C) in [-1, 1]}
+  sample_truncated seed int64 (), num int32 (), threshold float32 () -> the same, z truncated at ±threshold
 `sample` draws z with `common.latents.tf_latents`, the TF-ops twin of the NumPy `common.latents.latents` that
 the app and export's sample.png use: image i of seed s is the same here, in the app (at scale 1) and from the
 ONNX model fed `latents(s, num, latent_dim)`, on every call and host. A seed outside [0, 2**32 - 1] or a
 negative num fails the call with InvalidArgumentError (the app refuses the same seeds) instead of wrapping
-modulo 2**32 onto another seed's images.
+modulo 2**32 onto another seed's images. `sample_truncated` draws `common.latents.tf_truncated_latents` (the
+truncation trick: components beyond ±threshold resampled; 0: off, else at least MIN_TRUNCATION), the twin of what
+the app's /sample_truncated and export's sample.png with --sample_truncation use.
 """
 
 import numpy as np
@@ -16,6 +19,7 @@ from common import latents as common_latents
 from common.cli import first_line
 from export.loader import ExportError
 
+SIGNATURES = ('serving_default', 'sample', 'sample_truncated')
 SERVING_VERSION = '1'  # TF Serving loads the highest numbered subfolder; one export is one version
 TOLERANCE = 1e-5  # the same TF kernels run on both sides; anything above means the wrong weights or mode
 
@@ -40,12 +44,18 @@ def _module(generator, latent_dim: int, output_name: str, derived: tuple = ()):
   def sample(seed, num):
     return outputs(sample_latents(seed, num, latent_dim))
 
-  module.serving_default, module.sample = serving_default, sample
+  @tf.function(input_signature=[tf.TensorSpec([], tf.int64, name='seed'), tf.TensorSpec([], tf.int32, name='num'),
+                                tf.TensorSpec([], tf.float32, name='threshold')])
+  def sample_truncated(seed, num, threshold):
+    return outputs(sample_latents(seed, num, latent_dim, threshold))
+
+  module.serving_default, module.sample, module.sample_truncated = serving_default, sample, sample_truncated
   return module
 
 
-def sample_latents(seed, num, latent_dim: int):
-  """z of the `sample` signature: (num, latent_dim) float32 = `common.latents.latents(seed, num, latent_dim)`.
+def sample_latents(seed, num, latent_dim: int, threshold=None):
+  """z of the `sample` signature: (num, latent_dim) float32 = `common.latents.latents(seed, num, latent_dim)`;
+  with `threshold` (a float32 scalar tensor), `sample_truncated`'s: `common.latents.truncated_latents`.
 
   The range checks are graph ops (tf.debugging asserts run inside the saved tf.function), so TF Serving
   answers a bad request with an error rather than images of seed mod 2**32.
@@ -59,8 +69,15 @@ def sample_latents(seed, num, latent_dim: int):
                                      message=f'seed must be <= {common_latents.MAX_SEED}'),
       tf.debugging.assert_non_negative(num, message='num must be >= 0'),
   ]
+  if threshold is not None:
+    t = tf.cast(threshold, tf.float32)
+    valid = tf.logical_or(tf.equal(t, 0.0), tf.logical_and(t >= common_latents.MIN_TRUNCATION, t < float('inf')))
+    checks.append(tf.debugging.Assert(valid, [f'threshold must be 0 (off) or at least '
+                                              f'{common_latents.MIN_TRUNCATION}, got', t]))
   with tf.control_dependencies(checks):  # eager calls run them at once; in a graph they gate z
-    return common_latents.tf_latents(tf.identity(seed), num, latent_dim)  # (num, latent_dim)
+    if threshold is None:
+      return common_latents.tf_latents(tf.identity(seed), num, latent_dim)  # (num, latent_dim)
+    return common_latents.tf_truncated_latents(tf.identity(seed), num, latent_dim, tf.identity(t))
 
 
 def write(generator, latent_dim: int, path: str, output_name: str = 'images', derived: tuple = ()) -> None:
@@ -68,8 +85,7 @@ def write(generator, latent_dim: int, path: str, output_name: str = 'images', de
   import tensorflow as tf
   module = _module(generator, latent_dim, output_name, derived)
   try:
-    tf.saved_model.save(module, path, signatures={'serving_default': module.serving_default,
-                                                  'sample': module.sample})
+    tf.saved_model.save(module, path, signatures={name: getattr(module, name) for name in SIGNATURES})
   except (OSError, ValueError, tf.errors.OpError) as e:
     raise ExportError(f'cannot write the SavedModel to {path}: {first_line(e)}') from None
 
@@ -78,7 +94,7 @@ def verify(path: str, generator, latent_dim: int, output_name: str = 'images') -
   """Loads `path` back and compares both signatures with the live generator; returns the max abs diff."""
   import tensorflow as tf
   loaded = tf.saved_model.load(path)
-  missing = {'serving_default', 'sample'} - set(loaded.signatures)
+  missing = set(SIGNATURES) - set(loaded.signatures)
   if missing:
     raise ExportError(f'the written SavedModel lacks signature(s) {sorted(missing)}')
   worst = 0.0
@@ -93,6 +109,10 @@ def verify(path: str, generator, latent_dim: int, output_name: str = 'images') -
     raise ExportError(f'the SavedModel `sample` signature gives different {output_name} for the same seed')
   live = generator(common_latents.latents(7, 3, latent_dim), training=False).numpy()  # the NumPy twin of `sample`
   worst = max(worst, float(np.max(np.abs(first - live))))
+  truncated = loaded.signatures['sample_truncated'](seed=tf.constant(7, tf.int64), num=tf.constant(3, tf.int32),
+                                                    threshold=tf.constant(0.5))[output_name].numpy()
+  live = generator(common_latents.truncated_latents(7, 3, latent_dim, 0.5), training=False).numpy()
+  worst = max(worst, float(np.max(np.abs(truncated - live))))
   if not worst <= TOLERANCE:
     raise ExportError(f'the SavedModel differs from the live generator: max abs diff {worst:.3g} > {TOLERANCE:g}')
   return worst

@@ -7,6 +7,9 @@ Examples:
 
 API (gradio_client.Client(url).predict(..., api_name=...)):
   /sample       (model, seed, count, scale) -> (gallery of PNGs, grid PNG file, timing text)
+  /sample_truncated (model, seed, count, scale, truncation) -> the same, z drawn with the truncation trick
+                (components beyond ±truncation redrawn; 0: off = /sample, else at least 0.25): the Generate button's
+                endpoint, and the images of the SavedModel's sample_truncated(seed, count, truncation)
   /interpolate  (model, seed_a, seed_b, steps, method, scale) -> (strip PNG, GIF, GIF file, timing text)
   /text         (model, seed, count, temperature) -> (the lines, one per row, timing text); text models only:
                 temperature 0 is the argmax, > 0 samples softmax(log p / T) with the seed's uniforms
@@ -105,7 +108,8 @@ def build_demo(handlers: handlers_lib.Handlers, max_concurrency: int = 4, rescan
   with api_errors.Blocks(title='GAN sampler', analytics_enabled=False, delete_cache=(600, 3600)) as demo:
     count_all = len(handlers.models)
     gr.Markdown(f'# GAN sampler\n{count_all} model{"s" * (count_all != 1)} on {" and ".join(devices)} · '
-                'image #i of a seed is the same for any count, here and in the exported SavedModel at scale 1.')
+                'image #i of a seed is the same for any count, here and in the exported SavedModel at scale 1 '
+                '(sample, or sample_truncated at the same truncation threshold).')
     if handlers.warnings:
       gr.Markdown('\n'.join(f'- **Warning:** {w}' for w in handlers.warnings), elem_id='model-warnings')
 
@@ -119,8 +123,11 @@ def build_demo(handlers: handlers_lib.Handlers, max_concurrency: int = 4, rescan
             randomise = gr.Button('Random seed', scale=1, size='sm')
           count = gr.Slider(sampler.MIN_COUNT, sampler.MAX_COUNT, value=_DEFAULT_COUNT, step=1,
                             label='Number of images', elem_id='count')
-          scale = gr.Slider(0.05, sampler.MAX_SCALE, value=1.0, step=0.05,
-                            label='Latent scale (truncation: < 1 cleaner, > 1 more varied)')
+          scale = gr.Slider(0.05, sampler.MAX_SCALE, value=1.0, step=0.05, elem_id='scale',
+                            label='Latent scale (multiplies z: < 1 cleaner, > 1 more varied)')
+          truncation = gr.Slider(0, sampler.MAX_TRUNCATION, value=0, step=0.05, elem_id='truncation',
+                                 label=f'Truncation threshold (components of z beyond ±t redrawn; 0: off, else at '
+                                       f'least {sampler.MIN_TRUNCATION:g})')
           generate = gr.Button('Generate', variant='primary', elem_id='generate')
         with gr.Column(scale=2):
           gallery = gr.Gallery(label='Samples (lossless PNG)', format='png', columns=6, object_fit='contain',
@@ -141,7 +148,7 @@ def build_demo(handlers: handlers_lib.Handlers, max_concurrency: int = 4, rescan
                             elem_id='steps')
           method = gr.Radio(list(sampler.METHODS), value='slerp', label='Method',
                             info='slerp follows the sphere where Gaussian latents live; lerp cuts through it')
-          i_scale = gr.Slider(0.05, sampler.MAX_SCALE, value=1.0, step=0.05, label='Latent scale')
+          i_scale = gr.Slider(0.05, sampler.MAX_SCALE, value=1.0, step=0.05, label='Latent scale (multiplies z)')
           interpolate = gr.Button('Interpolate', variant='primary', elem_id='interpolate')
           keyframes = gr.Textbox(label='Keyframes: seed:index, ... (click images in the Sample tab to add them)',
                                  placeholder='e.g. 0:3, 0:11, 7:0', elem_id='keyframes')
@@ -176,14 +183,17 @@ def build_demo(handlers: handlers_lib.Handlers, max_concurrency: int = 4, rescan
         npz_file = gr.File()
         npz_time = gr.Textbox()
         health_json = gr.JSON()
-        npz_button, health_button = gr.Button(), gr.Button()
+        npz_button, health_button, sample_button = gr.Button(), gr.Button(), gr.Button()
 
     model.change(handlers.describe, model, model_info, api_visibility='private', queue=False)
     i_model.change(handlers.describe, i_model, i_model_info, api_visibility='private', queue=False)
     randomise.click(handlers_lib.random_seed, None, seed, api_visibility='private', queue=False)
     randomise_ab.click(handlers_lib.random_seed_pair, None, [seed_a, seed_b], api_visibility='private', queue=False)
-    generate.click(guard(handlers.sample), [model, seed, count, scale], [gallery, grid_file, sample_time],
-                   api_name='sample', preprocess=False)
+    generate.click(guard(handlers.sample_truncated), [model, seed, count, scale, truncation],
+                   [gallery, grid_file, sample_time], api_name='sample_truncated', preprocess=False)
+    # /sample keeps its four parameters for existing clients: the Sample tab at truncation 0, API only.
+    sample_button.click(guard(handlers.sample), [model, seed, count, scale], [gallery, grid_file, sample_time],
+                        api_name='sample', preprocess=False)
     interpolate.click(guard(handlers.interpolate), [i_model, seed_a, seed_b, steps, method, i_scale],
                       [strip, gif, gif_file, interp_time], api_name='interpolate', preprocess=False)
     t_model.change(handlers.describe, t_model, t_model_info, api_visibility='private', queue=False)

@@ -117,14 +117,22 @@ class Handlers:
     return common_images.write_gif(frames, path, frame_ms=GIF_FRAME_MS, pingpong=True, min_size=GIF_MIN_SIZE)
 
   def sample(self, name, seed, count, scale):
+    """/sample: the endpoint of clients from before truncation (its four parameters unchanged)."""
+    return self.sample_truncated(name, seed, count, scale, 0.0)
+
+  def sample_truncated(self, name, seed, count, scale, truncation):
+    """/sample_truncated: the Sample tab's Generate; truncation 0 gives /sample's images and file names."""
     start = time.perf_counter()
     model = self.model(name)
     seed, count, scale = sampler.validate_seed(seed), sampler.validate_count(count), sampler.validate_scale(scale)
-    images = model.sample(seed, count, scale)  # (count, H, W[, 3]) uint8
+    truncation = sampler.validate_truncation(truncation)
+    images = model.sample(seed, count, scale, truncation)  # (count, H, W[, 3]) uint8
     folder = self._new_folder()
-    gallery = [(self._write_png(image, os.path.join(folder, f'{name}-seed{seed}-{i:02d}.png')), f'seed {seed} · #{i}')
+    stem = f'{name}-seed{seed}' + (f'-t{truncation:g}' if truncation else '')
+    caption = f'seed {seed}' + (f' · truncation {truncation:g}' if truncation else '')
+    gallery = [(self._write_png(image, os.path.join(folder, f'{stem}-{i:02d}.png')), f'{caption} · #{i}')
                for i, image in enumerate(images)]
-    grid_path = self._write_png(common_images.grid(images), os.path.join(folder, f'{name}-seed{seed}-x{count}.png'))
+    grid_path = self._write_png(common_images.grid(images), os.path.join(folder, f'{stem}-x{count}.png'))
     return gallery, grid_path, self._timing(model, start, f'{count} image{"s" * (count > 1)}')
 
   def sample_npz(self, name, seed, count, scale):

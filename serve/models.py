@@ -133,14 +133,15 @@ class LoadedModel:
     """(B, latent_dim) float32 -> (B, H, W, C) float32 in [-1, 1], or text probabilities (B, seq_len, vocab)."""
     return self.session.run([self.output_name], {self.input_name: np.ascontiguousarray(latents, np.float32)})[0]
 
-  def sample(self, seed, count, scale=1.0) -> np.ndarray:
-    """uint8 images (count, H, W[, 3]) of `seed`; image i depends on (model, seed, i, scale) alone.
+  def sample(self, seed, count, scale=1.0, truncation=0.0) -> np.ndarray:
+    """uint8 images (count, H, W[, 3]) of `seed`; image i depends on (model, seed, i, scale, truncation) alone.
 
     At scale 1 these are the images of the SavedModel `sample(seed, count)` signature of the same export (the
-    latents of both are `common.latents`), to within one grey level where the runtimes round differently.
+    latents of both are `common.latents`), and with a truncation threshold those of `sample_truncated(seed, count,
+    threshold)`, to within one grey level where the runtimes round differently.
     """
-    return images.to_uint8(self.generate(sampler.latent_from_seed(seed, count, self.latent_dim, scale)),
-                           squeeze_gray=True)
+    latents = sampler.latent_from_seed(seed, count, self.latent_dim, scale, truncation)
+    return images.to_uint8(self.generate(latents), squeeze_gray=True)
 
   def interpolate(self, seed_a, seed_b, steps, method='slerp', scale=1.0) -> np.ndarray:
     """uint8 frames (steps, H, W[, 3]) from image 0 of seed_a to image 0 of seed_b."""

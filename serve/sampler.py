@@ -21,7 +21,9 @@ from common import latents as common_latents  # NumPy only: serve/ never imports
 MAX_SEED = common_latents.MAX_SEED  # 2**32 - 1: seeds are uint32
 MIN_COUNT, MAX_COUNT = 1, 64
 MIN_STEPS, MAX_STEPS = 2, 64
-MAX_SCALE = 2.0  # latent scale (truncation) lies in (0, MAX_SCALE]
+MAX_SCALE = 2.0  # the latent scale (a multiplier of z) lies in (0, MAX_SCALE]
+MIN_TRUNCATION = common_latents.MIN_TRUNCATION  # 0.25: below it the resampling could still clip
+MAX_TRUNCATION = 2.0  # the app's slider; the API takes any threshold >= common.latents.MIN_TRUNCATION
 METHODS = ('slerp', 'lerp')
 _PARALLEL_EPS = 1e-6  # |sin(angle)| below this: the two latents are (anti)parallel, the slerp formula divides by 0
 
@@ -70,6 +72,17 @@ def validate_scale(scale) -> float:
   return parsed
 
 
+def validate_truncation(threshold) -> float:
+  """The truncation threshold: 0 (off) or at least common.latents.MIN_TRUNCATION."""
+  if isinstance(threshold, bool):
+    raise ValueError(f'truncation threshold must be 0 (off) or at least {common_latents.MIN_TRUNCATION}, got '
+                     f'{threshold!r}')
+  try:
+    return common_latents.check_threshold(threshold)
+  except common_latents.LatentError as e:
+    raise ValueError(str(e).replace('the truncation', 'truncation')) from None
+
+
 def validate_method(method) -> str:
   if method not in METHODS:
     raise ValueError(f'method must be one of {", ".join(METHODS)}, got {method!r}')
@@ -79,19 +92,21 @@ def validate_method(method) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 # Latents.
 
-def latent_from_seed(seed, n: int, latent_dim: int, scale: float = 1.0) -> np.ndarray:
+def latent_from_seed(seed, n: int, latent_dim: int, scale: float = 1.0, truncation: float = 0.0) -> np.ndarray:
   """The (n, latent_dim) float32 latents of `seed`: rows 0 .. n-1 of `common.latents.latents(seed)` times `scale`.
 
-  Row i depends only on (seed, i, latent_dim) and `scale`, so asking for fewer images gives the first rows of
-  a larger request. `scale` is the truncation knob of the UI: multiplying z ~ N(0, I) by s < 1 pulls samples
-  towards the mode of the latent distribution (typically cleaner, less varied images); s > 1 spreads them
-  out. It is a simple rescaling, not the resampling "truncation trick" of BigGAN, so it stays deterministic
-  per seed; at s = 1 the latents are exactly those of every other stage.
+  Row i depends only on (seed, i, latent_dim), `scale` and `truncation`, so asking for fewer images gives the
+  first rows of a larger request. `truncation` > 0 is the truncation trick (Brock et al. 2019): the components of
+  z beyond ±truncation are redrawn (`common.latents.truncated_latents`, the SavedModel's `sample_truncated` and
+  export's sample.png with --sample_truncation alike). `scale` multiplies z afterwards: s < 1 pulls samples
+  towards the mode (cleaner, less varied), s > 1 spreads them out; at scale 1 and truncation 0 the latents are
+  exactly those of every other stage.
   """
   seed = validate_seed(seed)
   n = validate_count(n)
   scale = validate_scale(scale)
-  z = common_latents.latents(seed, n, int(latent_dim))  # (n, latent_dim) float32
+  truncation = validate_truncation(truncation)
+  z = common_latents.truncated_latents(seed, n, int(latent_dim), truncation)  # (n, latent_dim) float32
   return (z.astype(np.float64) * scale).astype(np.float32)  # one rounding: scale 1 returns z bit for bit
 
 

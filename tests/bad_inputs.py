@@ -121,7 +121,7 @@ TRAIN = [
            'error: --arch=dcgan trains image data, --dataset=toy:8gaussians is points data; choose --arch=mlp'),
     _train('train_toy_arch_on_images', ['--arch=mlp', *TINY, '--run_dir={tmp}/run'], 2,
            'error: --arch=mlp trains points data, --dataset=digits is image data; choose --arch=dcgan or dcgan5 or '
-           'dcgan_family or resnet'),
+           'dcgan_family or mlp_image or resnet'),
     _train('train_resnet_on_text', ['--dataset=text:../shared/data/tinyshakespeare/input.txt', '--arch=resnet',
                                     '--run_dir={tmp}/run'], 2,
            'error: --arch=resnet trains image data, --dataset=text:... is text data; choose --arch=resnet1d'),
@@ -223,6 +223,8 @@ def _export_run(**changes):
 EXPORT = [
     _export('onnx_unknown_flag', 'to_onnx', ['--run_dir={tmp}/run', '--format=onnx'], 2,
             "error: Unknown command line flag 'format'"),
+    _export('onnx_sample_truncation_below_minimum', 'to_onnx', ['--run_dir={tmp}/run', '--sample_truncation=0.1'], 2,
+            'error: --sample_truncation: the truncation threshold must be 0 (off) or at least 0.25, got 0.1'),
     _export('onnx_positional_argument', 'to_onnx', ['{tmp}/run'], 2, 'error: unexpected arguments: <tmp>/run...'),
     _export('onnx_opset_out_of_range', 'to_onnx', ['--opset=9', '--run_dir={tmp}/run'], 2,
             'error: flag --opset=9: ...'),

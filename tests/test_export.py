@@ -244,6 +244,18 @@ def test_savedmodel_signatures(both_formats):
                              generator(latents.latents(2**32 - 1, 2, LATENT_DIM), training=False).numpy(), atol=1e-6)
   assert sample(3, 0).shape == (0, 16, 16, 3)
 
+  def truncated(seed, threshold, num=4):
+    return loaded.signatures['sample_truncated'](seed=tf.constant(seed, tf.int64), num=tf.constant(num, tf.int32),
+                                                 threshold=tf.constant(threshold, tf.float32))['images'].numpy()
+
+  # the truncation trick in TF ops: the images of common.latents.truncated_latents, 0 = `sample`'s own
+  np.testing.assert_allclose(truncated(3, 0.5), generator(latents.truncated_latents(3, 4, LATENT_DIM, 0.5),
+                                                          training=False).numpy(), atol=1e-6)
+  np.testing.assert_array_equal(truncated(3, 0.0), sample(3).numpy())
+  assert np.max(np.abs(truncated(3, 0.5) - sample(3).numpy())) > 1e-3
+  with pytest.raises(tf.errors.InvalidArgumentError, match='threshold must be 0'):
+    truncated(3, 0.1)
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize('seed, num, message', [(-1, 2, 'seed must be >= 0'), (2**32, 2, 'seed must be <= 4294967295'),
@@ -277,7 +289,7 @@ def test_fp16_parity_and_kept_formats(both_formats):
   with open(os.path.join(folder, 'metadata.json')) as f:
     metadata = json.load(f)
   assert metadata['formats'] == ['onnx', 'savedmodel']  # the SavedModel of the same weights stayed
-  assert metadata['savedmodel_signatures'] == ['serving_default', 'sample'] and metadata['fp16_tolerance'] == 1e-2
+  assert metadata['savedmodel_signatures'] == ['serving_default', 'sample', 'sample_truncated'] and metadata['fp16_tolerance'] == 1e-2
   model16 = onnx.load(os.path.join(folder, 'model_fp16.onnx'))
   io_types = [v.type.tensor_type.elem_type for v in (*model16.graph.input, *model16.graph.output)]
   assert io_types == [onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT]  # z and images stay float32

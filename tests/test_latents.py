@@ -44,3 +44,43 @@ def test_bad_seeds_are_refused(seed):
 
 
 PINNED_SEED0_ROW0 = [-0.32804399728775024, 0.09524237364530563, -1.8187451362609863, 0.09309100359678268]
+
+
+_TF_TRUNCATED = {}
+
+
+def _tf_truncated(seed, num, latent_dim, threshold):
+  import tensorflow as tf
+  if latent_dim not in _TF_TRUNCATED:
+    _TF_TRUNCATED[latent_dim] = tf.function(
+        lambda s, n, t: latents.tf_truncated_latents(s, n, latent_dim, t),
+        input_signature=[tf.TensorSpec([], tf.int64), tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.float32)])
+  return _TF_TRUNCATED[latent_dim](tf.constant(seed, tf.int64), tf.constant(num), tf.constant(threshold)).numpy()
+
+
+@pytest.mark.parametrize('threshold', [0.0, latents.MIN_TRUNCATION, 0.5, 1.0, 2.0])
+def test_truncation_is_the_same_in_numpy_and_tf_ops(threshold):
+  for seed in (0, 9, latents.MAX_SEED):
+    np.testing.assert_array_equal(_tf_truncated(seed, 40, 17, threshold),
+                                  latents.truncated_latents(seed, 40, 17, threshold))
+
+
+def test_truncation_resamples_only_the_components_beyond_the_threshold():
+  z = latents.latents(4, 2000, 32)
+  t = 0.7
+  truncated = latents.truncated_latents(4, 2000, 32, t)
+  assert np.abs(truncated).max() <= t
+  inside = np.abs(z) <= t
+  np.testing.assert_array_equal(truncated[inside], z[inside])  # kept as drawn
+  assert not np.any(truncated[~inside] == np.clip(z[~inside], -t, t))  # resampled, not clipped
+  # A truncated standard normal: its KS distance to N(0, 1) conditioned on |z| <= t is small.
+  cdf = lambda x: (stats.norm.cdf(x) - stats.norm.cdf(-t)) / (stats.norm.cdf(t) - stats.norm.cdf(-t))  # noqa: E731
+  assert stats.kstest(truncated.ravel(), cdf).pvalue > 0.01
+  np.testing.assert_array_equal(latents.truncated_latents(4, 16, 32, t), truncated[:16])  # row i: (seed, i) only
+  np.testing.assert_array_equal(latents.truncated_latents(4, 5, 32, 0), latents.latents(4, 5, 32))  # 0: off
+
+
+@pytest.mark.parametrize('threshold', [-1, 0.1, float('inf'), float('nan'), 'x'])
+def test_bad_truncation_thresholds_are_refused(threshold):
+  with pytest.raises(latents.LatentError, match='truncation threshold must be'):
+    latents.truncated_latents(0, 1, 4, threshold)

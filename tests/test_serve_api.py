@@ -82,6 +82,26 @@ def test_sample_matches_the_model_run_directly(client, models_dir):
   np.testing.assert_array_equal(images, model.sample(7, 3, 0.7))
 
 
+def test_sample_truncated_is_the_truncation_trick_and_sample_at_zero(client, models_dir):
+  """/sample_truncated (the Generate button's endpoint): at 0 the images and file names of /sample; at 0.5 the
+  model's images of common.latents.truncated_latents, and other images than the plain ones."""
+  from serve import models as models_lib
+  model = models_lib.load_model(str(models_dir / GRAY), 'cpu')
+
+  def truncated(threshold, seed=7, count=3):
+    gallery, grid_path, _ = client.predict(GRAY, seed, count, 1.0, threshold, api_name='/sample_truncated')
+    return np.stack([read_image(item['image']) for item in gallery]), pathlib.Path(grid_path).name
+
+  plain, grid_name = truncated(0)
+  np.testing.assert_array_equal(plain, sample(client, seed=7, count=3)[0])
+  assert grid_name == f'{GRAY}-seed7-x3.png'
+  cut, grid_name = truncated(0.5)
+  np.testing.assert_array_equal(cut, model.sample(7, 3, 1.0, 0.5))
+  assert grid_name == f'{GRAY}-seed7-t0.5-x3.png' and not np.array_equal(cut, plain)
+  with pytest.raises(Exception, match='truncation threshold must be 0 \\(off\\) or at least 0.25, got 0.1'):
+    truncated(0.1)
+
+
 def test_sample_is_deterministic_and_seed_dependent(client):
   first, _, _ = sample(client, seed=123, count=8)
   again, _, _ = sample(client, seed=123, count=8)
