@@ -131,3 +131,36 @@ def test_text_tab_in_a_real_browser(chromium, browser_server, tmp_path):
   assert page.locator('#text-lines textarea').input_value().split('\n') != argmax_lines
   page.screenshot(path=str(tmp_path / 'text.png'), full_page=True)
   assert not errors, errors
+
+
+def test_truncation_slider_shows_the_apis_pixels(chromium, browser_server):
+  """The Sample tab at truncation 0.5: file names say so, and the pixels the page shows are those that
+  /sample_truncated returns to an API client for the same model, seed, count and threshold."""
+  import io
+  import numpy as np
+  from PIL import Image
+  from gradio_client import Client
+  from playwright.sync_api import expect
+  if os.environ.get('SAVE_SCREENSHOT') == '1':
+    pytest.skip('screenshot run')
+  page = chromium.new_page(viewport={'width': 1280, 'height': 900})
+  errors = []
+  page.on('pageerror', lambda e: errors.append(str(e)))
+  page.goto(browser_server.url)
+  expect(page.locator('#gallery .thumbnail-item img')).to_have_count(16, timeout=30_000)
+  for elem, value in (('count', 3), ('truncation', 0.5)):
+    box = page.locator(f'#{elem} input[type=number]')
+    box.fill(str(value))
+    box.press('Enter')
+  page.locator('#generate').click()
+  thumbnails = page.locator('#gallery .thumbnail-item img')
+  expect(thumbnails).to_have_count(3, timeout=30_000)
+  expect(thumbnails.nth(0)).to_have_attribute('src', re.compile(r'-seed0-t0\.5-00\.png$'), timeout=30_000)
+  shown = [np.asarray(Image.open(io.BytesIO(page.request.get(thumbnails.nth(i).get_attribute('src')).body())))
+           for i in range(3)]
+  name = re.search(r'/([^/]+)-seed0-t0\.5-00\.png$', thumbnails.nth(0).get_attribute('src')).group(1)
+  gallery, _, _ = Client(browser_server.url, verbose=False).predict(name, 0, 3, 1.0, 0.5,
+                                                                   api_name='/sample_truncated')
+  for i, item in enumerate(gallery):
+    np.testing.assert_array_equal(shown[i], np.asarray(Image.open(item['image'])))
+  assert not errors, errors
