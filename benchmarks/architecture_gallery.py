@@ -167,7 +167,7 @@ def plot(rows: list, out: str, settings: dict) -> str:
         ax.set_ylabel(titles[name], fontsize=8)
   fig.suptitle(f'{settings["dataset"]} {settings["image_size"]}x{settings["image_size"]}, {settings["steps"]} '
                f'generator steps per cell, width {settings["width"]}', fontsize=10)
-  fig.tight_layout()
+  fig.tight_layout(rect=(0, 0, 1, 0.98))  # the title above the first row's loss names
   path = os.path.join(out, 'gallery.png')
   fig.savefig(path, dpi=90)
   plt.close(fig)
