@@ -30,6 +30,9 @@ from tests.bad_inputs_app import APP, APP_BY_ID, MODEL, run_app_cases
 
 # --- Running a case -------------------------------------------------------------------------------------------
 
+_JUDGE_FILE = re.compile(r'\b(looked for [\w.-]+)-[0-9a-f]{8}\.json')
+
+
 @dataclasses.dataclass
 class Result:
   case: Case
@@ -44,6 +47,8 @@ class Result:
   def normalise(self, text: str) -> str:
     for path in sorted({self.tmp, os.path.realpath(self.tmp)}, key=len, reverse=True):
       text = text.replace(path, '<tmp>')
+    # A folder judge's file is named for a hash of the folder's absolute path, which holds the case's own <tmp>.
+    text = _JUDGE_FILE.sub(r'\1-<path hash>.json', text)
     return text.replace(str(REPO_ROOT), '<repo>')
 
   @property
