@@ -195,11 +195,9 @@ def _train_step(config, generator, critic, jit: bool):
   optimizers[0].build(generator.trainable_variables)
   optimizers[1].build(critic.trainable_variables)
   train_step, _ = steps.make_step_functions(config, tf.distribute.get_strategy(), generator, critic, *optimizers)
-  b, size, latent = config.batch_size, config.image_size, config.latent_dim
-  batch = {'images': tf.random.stateless_uniform([b, size, size, config.channels], [0, 1], -1.0, 1.0),
-           'z': tf.random.stateless_normal([b, latent], [0, 2]),
-           'z_gen': tf.random.stateless_normal([b, latent], [0, 3]),
-           'alpha': tf.random.stateless_uniform([b], [0, 4]), 'uniform': tf.random.stateless_uniform([b], [0, 5])}
+  b, size = config.batch_size, config.image_size
+  real = tf.random.stateless_uniform([b, size, size, config.channels], [0, 1], -1.0, 1.0)
+  batch = steps.attach_randomness(config)(tf.constant(0, tf.int64), real)  # the trainer's own batch dict
   return train_step, iter(tf.data.Dataset.from_tensors(batch).repeat())
 
 

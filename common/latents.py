@@ -19,9 +19,10 @@ TensorFlow agree to well below float32 resolution, so both give the same float32
 The truncation trick (Brock et al. 2019, BigGAN, Sec. 3.1): `truncated_latents` / `tf_truncated_latents` resample
 every component with |z| > threshold from fresh draws of the same hash under attempt keys 1, 2, ... (the first
 draw within the threshold wins), so z is a truncated standard normal and its components already within the
-threshold are those of `latents`. After TRUNCATION_ATTEMPTS draws a component still outside is clipped to ±threshold
-(at the smallest threshold, MIN_TRUNCATION, a probability of 6·10⁻⁷ per component). This differs from scaling z
-(the app's "latent scale"), which shrinks every component and changes the distribution's shape.
+threshold are those of `latents`. After TRUNCATION_ATTEMPTS draws a component still outside is clipped to
+±threshold (at the smallest threshold, MIN_TRUNCATION, a probability of 0.803⁶⁴ ≈ 7.7·10⁻⁷ per component). This
+differs from scaling z (the app's "latent scale"), which shrinks every component and changes the distribution's
+shape.
 """
 
 import numpy as np
@@ -32,7 +33,7 @@ _UNIFORM_KEY = 0x85EBCA6B  # another odd constant (murmur3's): the uniforms' cha
 _M1, _M2 = 0x7FEB352D, 0x846CA68B  # lowbias32 multipliers
 _TRUNCATION_KEY = 0xC2B2AE35  # murmur3's other constant: attempt k of a truncated draw hashes with this key + k
 TRUNCATION_ATTEMPTS = 64
-MIN_TRUNCATION = 0.25  # P(|z| > 0.25) = 0.80: 64 attempts leave 0.8**64 = 6e-7 of the components clipped
+MIN_TRUNCATION = 0.25  # P(|z| > 0.25) = 0.803: 64 attempts leave 0.803**64 = 7.7e-7 of the components clipped
 _TWO_PI = 2.0 * np.pi
 _INV_2_24 = 1.0 / (1 << 24)
 
@@ -154,10 +155,14 @@ def tf_truncated_latents(seed, num, latent_dim: int, threshold):
   float32 values, compared in float32, as the NumPy loop that stops early."""
   import tensorflow as tf
   t = tf.cast(threshold, tf.float32)
-  draws = tf.stack([tf_latents(seed, num, latent_dim)] +
-                   [tf_latents(seed, num, latent_dim, _attempt_key(k)) for k in range(1, TRUNCATION_ATTEMPTS + 1)])
-  within = tf.abs(draws) <= t  # (K + 1, N, D)
-  first = tf.argmax(tf.cast(within, tf.int32), axis=0)  # the first attempt within (0 when none is)
-  chosen = tf.gather(tf.transpose(draws, [1, 2, 0]), first[..., None], batch_dims=2)[..., 0]  # (N, D)
-  truncated = tf.where(tf.reduce_any(within, axis=0), chosen, tf.clip_by_value(draws[0], -t, t))
-  return tf.where(t > 0, truncated, draws[0])
+
+  def truncated():
+    draws = tf.stack([tf_latents(seed, num, latent_dim)] + [tf_latents(seed, num, latent_dim, _attempt_key(k))
+                                                            for k in range(1, TRUNCATION_ATTEMPTS + 1)])
+    within = tf.abs(draws) <= t  # (K + 1, N, D)
+    first = tf.argmax(tf.cast(within, tf.int32), axis=0)  # the first attempt within (0 when none is)
+    chosen = tf.gather(tf.transpose(draws, [1, 2, 0]), first[..., None], batch_dims=2)[..., 0]  # (N, D)
+    return tf.where(tf.reduce_any(within, axis=0), chosen, tf.clip_by_value(draws[0], -t, t))
+
+  # Threshold 0 draws the plain latents only (the attempts would hold 65 times their memory).
+  return tf.cond(t > 0, truncated, lambda: tf_latents(seed, num, latent_dim))

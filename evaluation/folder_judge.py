@@ -176,6 +176,17 @@ def load_folder_judge(dataset: str, judges_dir: Optional[str] = None) -> 'classi
   return classifier.Judge(model, record, spec)
 
 
+def check_background(judge, background, what: str) -> None:
+  """Refuses to score images decoded over another background than the folder judge's own (--alpha_background):
+  the reference and floor images would differ from the samples in every transparent pixel, not in quality.
+  No-op for judges without a background (the data set judges) and for runs that do not record one."""
+  judged = (getattr(judge, 'record', None) or {}).get('alpha_background')
+  if judged and background and judged != background:
+    raise classifier.JudgeError(f'{what} composited transparent pixels over {background!r}, the judge of its folder '
+                                f'over {judged!r}: scores would measure the background; retrain the judge with '
+                                f'--alpha_background={background} (python -m evaluation.train_judge)')
+
+
 def train_folder_judge(dataset: str, group_by: str = folder_split.DEFAULT_GROUP_BY,
                        image_size: int = DEFAULT_IMAGE_SIZE, alpha_background: str = 'white',
                        epochs: int = DEFAULT_EPOCHS, seed: int = 0, judges_dir: Optional[str] = None,

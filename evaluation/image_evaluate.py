@@ -88,6 +88,8 @@ def evaluate_source(source: Source, dataset: Optional[str] = None, num_samples: 
   data_dir, manual_dir = data_dir or source.data_dir, manual_dir or source.manual_dir
   judges_dir = judges_dir or source.judges_dir
   judge = load_judge(dataset, judges_dir)
+  from evaluation.folder_judge import check_background
+  check_background(judge, source.metadata.get('alpha_background'), source.description)
   if source.channels != judge.channels:
     raise EvaluationError(f'the {dataset} judge reads {judge.channels}-channel images, {source.description} '
                           f'makes {source.channels}-channel ones')

@@ -31,7 +31,7 @@ class EvaluationKind:
 def _judge_evaluator(config):
   from evaluation import plugin
   return plugin.JudgeEvaluator(config.dataset, config.run_dir, config.eval_samples, config.data_dir,
-                               config.manual_dir, config.judges_dir)
+                               config.manual_dir, config.judges_dir, alpha_background=config.alpha_background)
 
 
 def _toy_evaluator(config):

@@ -26,11 +26,14 @@ class JudgeEvaluator:
   best/scores.json is what the CLI prints for <run_dir>/best at the same --num_samples), and keeps the best."""
 
   def __init__(self, dataset: str, run_dir: Optional[str], num_samples: int = 1000, data_dir=None, manual_dir=None,
-               judges_dir=None, copy_check: bool = True, seed: int = SAMPLE_SEED):
+               judges_dir=None, copy_check: bool = True, seed: int = SAMPLE_SEED, alpha_background=None):
     """run_dir: where best/ goes (None: keep no best, e.g. for a benchmark that only scores). Raises JudgeError
-    (no judge for `dataset`) or EvaluationError (too few samples), both one line."""
+    (no judge for `dataset`, or one of a folder decoded over another alpha_background than the run's) or
+    EvaluationError (too few samples), both one line."""
+    from evaluation.folder_judge import check_background
     from evaluation.judge import load_judge
     judge = load_judge(dataset, judges_dir)
+    check_background(judge, alpha_background, 'this run')
     need = metrics.min_samples_for_covariance(judge.feature_dim)
     if num_samples < need:
       raise EvaluationError(f'{num_samples} samples per evaluation are too few: FCD on the {judge.feature_dim}-'

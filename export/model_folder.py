@@ -319,6 +319,8 @@ def export_model(run_dir=None, models_dir: str = 'models', name=None, formats=('
         (shutil.copytree if os.path.isdir(source) else shutil.copy2)(source, os.path.join(work, file))
     _carry_over_other_files(dest, work)
     merged = {**(existing if same_weights else {}), **metadata, **added}
+    if not sample_truncation:  # this export's sample.png is untruncated, whatever an earlier one's was
+      merged.pop('sample_truncation', None)
     if 'onnx' in formats and not fp16:
       for key in _FP16_KEYS:
         merged.pop(key, None)

@@ -125,7 +125,8 @@ def build_demo(handlers: handlers_lib.Handlers, max_concurrency: int = 4, rescan
                             label='Number of images', elem_id='count')
           scale = gr.Slider(0.05, sampler.MAX_SCALE, value=1.0, step=0.05, elem_id='scale',
                             label='Latent scale (multiplies z: < 1 cleaner, > 1 more varied)')
-          truncation = gr.Slider(0, sampler.MAX_TRUNCATION, value=0, step=0.05, elem_id='truncation',
+          # Steps of 0.25 from 0: every value the slider offers is valid (0 is off, the minimum threshold is 0.25).
+          truncation = gr.Slider(0, sampler.MAX_TRUNCATION, value=0, step=sampler.MIN_TRUNCATION, elem_id='truncation',
                                  label=f'Truncation threshold (components of z beyond ±t redrawn; 0: off, else at '
                                        f'least {sampler.MIN_TRUNCATION:g})')
           generate = gr.Button('Generate', variant='primary', elem_id='generate')

@@ -129,8 +129,8 @@ class Handlers:
     images = model.sample(seed, count, scale, truncation)  # (count, H, W[, 3]) uint8
     folder = self._new_folder()
     stem = f'{name}-seed{seed}' + (f'-t{truncation:g}' if truncation else '')
-    caption = f'seed {seed}' + (f' · truncation {truncation:g}' if truncation else '')
-    gallery = [(self._write_png(image, os.path.join(folder, f'{stem}-{i:02d}.png')), f'{caption} · #{i}')
+    # The caption is what a click adds to the keyframes (seed:index): the Interpolate tab draws plain latents.
+    gallery = [(self._write_png(image, os.path.join(folder, f'{stem}-{i:02d}.png')), f'seed {seed} · #{i}')
                for i, image in enumerate(images)]
     grid_path = self._write_png(common_images.grid(images), os.path.join(folder, f'{stem}-x{count}.png'))
     return gallery, grid_path, self._timing(model, start, f'{count} image{"s" * (count > 1)}')

@@ -150,3 +150,33 @@ def test_eval_every_scores_a_folder_run_with_its_judge(judged_folder, tmp_path):
   rows = (run_dir / 'eval.csv').read_text().splitlines()
   assert len(rows) == 3 and 'fcd' in rows[0]  # header, steps 2 and 4
   assert (run_dir / 'best' / 'scores.json').is_file()
+
+
+@pytest.mark.slow
+def test_a_run_decoded_over_another_background_than_its_judge_is_refused(judged_folder, tmp_path):
+  """The judge composited transparency over white (its default); a run over black would be compared with
+  images that differ in every transparent pixel: --eval_every and evaluate refuse it, naming the retrain flag."""
+  from evaluation import judge
+  from evaluation.plugin import JudgeEvaluator
+  from tests.conftest import make_tiny_run_dir
+  folder, judges = judged_folder
+  dataset = f'folder:{folder}'
+  with pytest.raises(judge.JudgeError, match=r"over 'black', the judge of its folder over 'white'.*"
+                                             r'--alpha_background=black'):
+    JudgeEvaluator(dataset, None, 140, judges_dir=str(judges), alpha_background='black')
+  JudgeEvaluator(dataset, None, 140, judges_dir=str(judges), alpha_background='white')  # the same: accepted
+  run = tmp_path / 'run'
+  make_tiny_run_dir(run, dataset=dataset, image_size=16, channels=3)
+  path = run / 'generator' / 'generator.json'
+  path.write_text(json.dumps({**json.loads(path.read_text()), 'alpha_background': 'black'}))
+  result = _evaluate([f'--run_dir={run}', f'--judges_dir={judges}'])
+  assert result.returncode == 2, result.stderr[-2000:]  # evaluate's judge errors, as a missing judge's
+  assert "composited transparent pixels over 'black'" in result.stderr.strip().splitlines()[-1]
+
+
+def test_a_folder_runs_generator_records_its_background(tmp_path):
+  from training import generator_io
+  from tests.conftest import tiny_config
+  config = tiny_config(tmp_path, dataset=f'folder:{tmp_path}', alpha_background='black')
+  assert generator_io.generator_metadata(config, 1)['alpha_background'] == 'black'
+  assert 'alpha_background' not in generator_io.generator_metadata(tiny_config(tmp_path), 1)  # digits: no alpha

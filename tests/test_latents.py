@@ -84,3 +84,10 @@ def test_truncation_resamples_only_the_components_beyond_the_threshold():
 def test_bad_truncation_thresholds_are_refused(threshold):
   with pytest.raises(latents.LatentError, match='truncation threshold must be'):
     latents.truncated_latents(0, 1, 4, threshold)
+
+
+def test_components_outside_after_every_attempt_are_clipped_alike_in_numpy_and_tf(monkeypatch):
+  monkeypatch.setattr(latents, 'TRUNCATION_ATTEMPTS', 1)  # one redraw: many components stay outside 0.25
+  cut = latents.truncated_latents(3, 30, 5, 0.25)
+  assert np.sum(np.abs(cut) == np.float32(0.25)) > 20
+  np.testing.assert_array_equal(_tf_truncated(3, 30, 5, 0.25), cut)  # latent_dim 5: traced with one attempt

@@ -18,14 +18,16 @@ from training.config import ConfigError
 def test_both_rates_decay_linearly_to_zero_with_the_generator_step(tmp_path):
   from training.trainer import _optimizers
   config = tiny_config(tmp_path, g_learning_rate=2e-4, d_learning_rate=4e-4, lr_decay_steps=10)
-  g_opt, d_opt = _optimizers(config)
-  for step, factor in ((0, 1.0), (3, 0.7), (10, 0.0), (25, 0.0)):
-    g_opt.iterations.assign(step)
-    d_opt.iterations.assign(1000)  # the critic's own count does not matter: the generator step does
+  step = tf.Variable(0, dtype=tf.int64)
+  g_opt, d_opt = _optimizers(config, step)
+  for k, factor in ((0, 1.0), (3, 0.7), (10, 0.0), (25, 0.0)):
+    step.assign(k)
+    g_opt.iterations.assign(1000)  # the optimizers' own counts do not matter: the generator step does
+    d_opt.iterations.assign(5000)
     np.testing.assert_allclose(float(g_opt.learning_rate), 2e-4 * factor, rtol=1e-6, atol=1e-12)
     np.testing.assert_allclose(float(d_opt.learning_rate), 4e-4 * factor, rtol=1e-6, atol=1e-12)
-  constant = _optimizers(tiny_config(tmp_path, g_learning_rate=2e-4))[0]
-  constant.iterations.assign(10 ** 6)
+  constant = _optimizers(tiny_config(tmp_path, g_learning_rate=2e-4), step)[0]
+  step.assign(10 ** 6)
   np.testing.assert_allclose(float(constant.learning_rate), 2e-4, rtol=1e-6)
 
 
@@ -36,6 +38,19 @@ def _weights(run_dir, step):
   names = [n for n, _ in tf.train.list_variables(path)
            if n.startswith(('g_optimizer/_trainable_variables/', 'd_optimizer/_trainable_variables/'))]
   return {n: tf.train.load_variable(path, n) for n in names}
+
+
+@pytest.mark.slow
+def test_a_resumed_run_continues_the_decay_schedule(tmp_path):
+  """--deterministic: 2 steps, then a resume to 3, end bit-identical to 3 steps straight with decay over 4."""
+  from training import trainer
+  settings = dict(steps=3, ckpt_every=1, keep_checkpoints=3, ema_decay=0.0, lr_decay_steps=4, deterministic=True)
+  trainer.train(tiny_config(tmp_path / 'straight', **settings), log=lambda *_: None)
+  trainer.train(tiny_config(tmp_path / 'resumed', **{**settings, 'steps': 2}), log=lambda *_: None)
+  trainer.train(tiny_config(tmp_path / 'resumed', **settings), resume=True, log=lambda *_: None)
+  straight, resumed = _weights(str(tmp_path / 'straight'), 3), _weights(str(tmp_path / 'resumed'), 3)
+  assert straight.keys() == resumed.keys()
+  assert all(np.array_equal(straight[k], resumed[k]) for k in straight)
 
 
 @pytest.mark.slow
@@ -68,7 +83,7 @@ def test_the_generator_latents_are_ratio_times_the_batch_with_the_batch_axis_fir
 
 def test_the_generator_loss_averages_over_the_larger_batch():
   """A critic that scores every image 3: the WGAN generator loss -mean D(G(z)) is -3 whatever the batch, so a
-  loss summed over r·B examples and divided by B (not r·B) would read -6."""
+  loss summed over r·B examples and divided by B (not r·B) would read -9 at r = 3."""
   import keras
   from training.config import TrainConfig, resolve
   config = resolve(TrainConfig(dataset='digits', image_size=16, latent_dim=4, width=4, batch_size=4, loss='wgan',

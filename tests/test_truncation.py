@@ -47,7 +47,16 @@ def test_sample_png_savedmodel_and_app_agree_at_a_threshold(tiny_run_dir, tmp_pa
 
 
 def test_an_export_without_truncation_keeps_its_metadata_keys(tiny_run_dir, tmp_path):
+  """A plain export has no sample_truncation key; adding a format to a truncated export's folder without the
+  flag makes sample.png plain again and drops the key (the folder's metadata describes its sample.png)."""
   from export.model_folder import export_model
-  folder = pathlib.Path(export_model(str(tiny_run_dir), models_dir=str(tmp_path / 'models'), name='plain',
-                                     log=lambda _: None))
+  models_dir = str(tmp_path / 'models')
+  folder = pathlib.Path(export_model(str(tiny_run_dir), models_dir=models_dir, name='plain', log=lambda _: None))
   assert 'sample_truncation' not in json.loads((folder / 'metadata.json').read_text())
+  plain_png = np.asarray(Image.open(folder / 'sample.png'))
+  cut = pathlib.Path(export_model(str(tiny_run_dir), models_dir=models_dir, name='cut', sample_truncation=0.5,
+                                  log=lambda _: None))
+  assert not np.array_equal(np.asarray(Image.open(cut / 'sample.png')), plain_png)
+  export_model(str(tiny_run_dir), models_dir=models_dir, name='cut', formats=('savedmodel',), log=lambda _: None)
+  assert 'sample_truncation' not in json.loads((cut / 'metadata.json').read_text())
+  np.testing.assert_array_equal(np.asarray(Image.open(cut / 'sample.png')), plain_png)

@@ -66,6 +66,13 @@ def _image_validate(config):
   decode.parse_background(config.alpha_background)  # ValueError: one line naming --alpha_background
 
 
+def _image_metadata(config) -> dict:
+  """A folder run's --alpha_background: what its images' transparent pixels were composited over, which the
+  folder's judge must share for the comparison to mean anything (evaluation.folder_judge.check_background)."""
+  background = getattr(config, 'alpha_background', None)
+  return {'alpha_background': background} if background and config.dataset.startswith('folder:') else {}
+
+
 def _image_describe(info, config) -> str:
   """'folder:/x, 7562 images in 9 classes (activities 170, ...) -> 64x64x3', with the skipped and upscaled."""
   classes = ''
@@ -97,7 +104,7 @@ IMAGE = DataKind(
     # getattr: tests and benchmarks build image generators from plain namespaces without data classes
     signature=lambda config: signature_lib.image(config.latent_dim, config.image_size, config.channels,
                                                  getattr(config, 'data_classes', ())),
-    shape_metadata=lambda config: {},
+    shape_metadata=lambda config: _image_metadata(config),
     rebuild=lambda arch, m: arch.build_generator(m['latent_dim'], m['image_height'], m['channels'], m['width'],
                                                  **m.get('arch_options', {})),
     write_samples=_image_write_samples,

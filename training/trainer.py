@@ -29,32 +29,26 @@ class TrainingError(Exception):
   """The run stopped for a reason the user must see (one line, exit code 1)."""
 
 
-def _optimizers(config: TrainConfig) -> tuple:
+def _optimizers(config: TrainConfig, step: tf.Variable) -> tuple:
   """(generator optimizer, critic optimizer): the loss family's, at --g/d_learning_rate, decayed linearly to 0
-  over --lr_decay_steps generator steps when set (gan_cifar_resnet.py: lr · max(0, 1 - iteration / ITERS) for
-  both networks, from the generator's iteration)."""
+  over --lr_decay_steps generator steps when set: lr · max(0, 1 − k/N) for the critic and generator updates of
+  generator step k (0-based), as gan_cifar_resnet.py's decay from its generator iteration. `step` is the
+  trainer's generator-step variable (checkpointed, so a resumed run continues the schedule; not an optimizer's
+  iteration count, which a mixed-precision loss scaler leaves behind when it skips an overflowing update)."""
 
-  def make(rate):
+  def rate(base):
+    if not config.lr_decay_steps:
+      return base
+    return lambda: base * tf.maximum(0.0, 1.0 - tf.cast(step, tf.float32) / float(config.lr_decay_steps))
+
+  def make(base):
     if config.family.optimizer.name == 'rmsprop':
-      return keras.optimizers.RMSprop(rate)
-    return keras.optimizers.Adam(rate, beta_1=config.beta_1, beta_2=config.beta_2)
+      opt = keras.optimizers.RMSprop(rate(base))
+    else:
+      opt = keras.optimizers.Adam(rate(base), beta_1=config.beta_1, beta_2=config.beta_2)
+    return keras.optimizers.LossScaleOptimizer(opt) if _dtype_policy(config) == 'mixed_float16' else opt
 
-  if config.lr_decay_steps:
-    holder = {}  # the generator optimizer, whose iteration count is the generator step (checkpointed with it)
-
-    def decayed(rate):
-      def current():
-        step = tf.cast(holder['g'].iterations, tf.float32)
-        return rate * tf.maximum(0.0, 1.0 - step / float(config.lr_decay_steps))
-      return current
-
-    g_opt = holder['g'] = make(decayed(config.g_learning_rate))
-    d_opt = make(decayed(config.d_learning_rate))
-  else:
-    g_opt, d_opt = make(config.g_learning_rate), make(config.d_learning_rate)
-  if _dtype_policy(config) == 'mixed_float16':
-    return keras.optimizers.LossScaleOptimizer(g_opt), keras.optimizers.LossScaleOptimizer(d_opt)
-  return g_opt, d_opt
+  return make(config.g_learning_rate), make(config.d_learning_rate)
 
 
 def _dtype_policy(config: TrainConfig) -> str:
@@ -181,10 +175,10 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
     if ema_generator is not None:
       ema.copy_weights(generator, ema_generator)
     critic = kind.build_critic(arch, config, policy)
-    g_optimizer, d_optimizer = _optimizers(config)
+    step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
+    g_optimizer, d_optimizer = _optimizers(config, step_var)
     g_optimizer.build(generator.trainable_variables)
     d_optimizer.build(critic.trainable_variables)
-    step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
     # The sample grid's latents: rows 0..num_samples-1 of the run's seed in the project's one mapping.
     fixed_latents = tf.Variable(latents(config.seed, config.num_samples, config.latent_dim), trainable=False,
                                 name='fixed_latents')
