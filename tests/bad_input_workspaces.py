@@ -161,3 +161,22 @@ def class_folders(counts: dict, loose: int = 0, unreadable: Sequence[str] = ()):
     for i in range(loose):
       ws.write(f'images/loose{i}.png', buffer.getvalue())
   return setup
+
+
+def judged_class_folders(ws: Workspace) -> None:
+  """<tmp>/images: 3 class folders of 80 distinct 16x16 RGBA PNGs each, and its judge (1 epoch, transparency over
+  white, the default) in <tmp>/judges."""
+  import io
+  import numpy as np
+  from PIL import Image
+  from evaluation import folder_judge
+  rng = np.random.default_rng(0)
+  for c, name in enumerate(('a', 'b', 'c')):
+    for i in range(80):  # at least 5 per class in each part of the split
+      pixels = rng.integers(0, 256, (16, 16, 4), dtype=np.uint8)
+      pixels[..., c] = 255  # one colour channel per class, something to learn
+      buffer = io.BytesIO()
+      Image.fromarray(pixels, 'RGBA').save(buffer, 'PNG')
+      ws.write(f'images/{name}/img{i}.png', buffer.getvalue())
+  folder_judge.train_folder_judge(f'folder:{ws.tmp / "images"}', image_size=16, epochs=1,
+                                  judges_dir=str(ws.tmp / 'judges'), log=lambda line: None)

@@ -25,7 +25,8 @@ import dataclasses
 from typing import Callable, Optional, Tuple
 
 from tests.bad_input_workspaces import (REPO_ROOT, Workspace, class_folders, garble, garbage, image_folder,
-                                        model_folder, run_json, run_with, run_without, tiny_onnx, truncate)
+                                        judged_class_folders, model_folder, run_json, run_with, run_without, tiny_onnx,
+                                        truncate)
 
 DOC_PATH = REPO_ROOT / 'docs' / 'bad_inputs.md'
 # Keeps a case short should the tool wrongly accept it and start training (then the workspace check fails it).
@@ -333,6 +334,15 @@ EVALUATE = [
               'with: python -m evaluation.train_judge --dataset=folder:<tmp>/images',
               given='<tmp>/run: a 2-step run; <tmp>/images: two class folders; no judge of it',
               setup=lambda ws: (ws.run(), class_folders({'cats': 2, 'dogs': 2})(ws))),
+    _evaluate('evaluate_judge_of_another_background', ['--run_dir={tmp}/run', '--dataset=folder:{tmp}/images',
+                                                       '--judges_dir={tmp}/judges'], 2,
+              "error: <tmp>/run (step ...) composited transparent pixels over 'black', the judge of its folder over "
+              "'white': scores would measure the background; retrain the judge with --alpha_background=black "
+              '(python -m evaluation.train_judge)',
+              given="<tmp>/run: a 2-step run whose generator.json records alpha_background 'black'; <tmp>/images: "
+                    'three class folders and their judge, trained over white',
+              setup=lambda ws: (ws.run(), judged_class_folders(ws),
+                                ws.edit_json('run/generator/generator.json', alpha_background='black'))),
     _evaluate('evaluate_fid_without_weights', ['--run_dir={tmp}/run', '--fid'], 2, 'error: ...--inception_weights...',
               given='<tmp>/run: a 2-step run', setup=lambda ws: ws.run()),
 ]
