@@ -123,15 +123,12 @@ def train_cell(row: str, loss: str, settings: dict, out: str, evaluator, num_cla
 
 
 def cell_images(run_dir: str):
-  """(GRID_SAMPLES, H, W, C) uint8 of the cell's generator on the gallery's shared latents, or None (diverged)."""
+  """(GRID_SAMPLES, H, W, C) uint8 of a finished cell's generator on the gallery's shared latents."""
   from common.artifacts import SAMPLE_SEED
   from common.images import to_uint8
   from common.latents import latents
   from training import generator_io
-  try:
-    generator, metadata = generator_io.load(run_dir)
-  except Exception:  # noqa: BLE001 - a diverged cell saved no generator: its place stays empty
-    return None
+  generator, metadata = generator_io.load(run_dir)
   return to_uint8(generator(latents(SAMPLE_SEED, GRID_SAMPLES, metadata['latent_dim']), training=False).numpy())
 
 
