@@ -3,9 +3,12 @@ run directory, model.onnx, a SavedModel). generator.json and metadata.json store
 the one writer (`to_metadata`) and reader (`from_metadata`) of those fields.
 
 Takes:  z float32 (B, latent_dim), rows of common.latents for a seed.
-        Class labels: `label_classes` names the classes of a label input; empty means the generator has none
-        (every generator today). Kept apart from `data_classes`, the class names the training data merely has,
-        which describe the data and are never fed to the generator.
+        labels float32 (B, K), class weights, only when `label_classes` names K classes (a conditional run,
+        --conditioning): row i one-hot for class k asks for class k; a convex mixture morphs between classes.
+        Weights, not int ids: nothing in the graph indexes by a label, so no value can read out of bounds, and the
+        mixtures come for free. Empty `label_classes`: no label input. Kept apart from `data_classes`, the class
+        names the training data merely has, which describe the data and are never fed to an unconditional
+        generator.
 Gives, per kind (common/kinds.py):
   image   'images' float32 (B, H, W, C), NHWC, in [-1, 1] (tanh)
   points  'points' float32 (B, dims), the data's coordinates
@@ -18,6 +21,7 @@ from typing import Tuple
 
 from common import kinds
 
+LATENT_INPUT, LABEL_INPUT = 'z', 'labels'  # the generator's input names (Keras, ONNX, SavedModel)
 UNK_TOKEN, UNK_CHAR = 'unk', '\ufffd'  # the text vocabulary's token for rare characters, and how it reads
 
 # kind -> (output name, layout, value range, metadata fields of the shape)
@@ -104,9 +108,9 @@ class GeneratorSignature:
       raise SignatureError(f'its metadata has malformed shape fields for a generator of kind {kind!r}') from None
 
 
-def image(latent_dim: int, size: int, channels: int, data_classes=()) -> GeneratorSignature:
+def image(latent_dim: int, size: int, channels: int, data_classes=(), label_classes=()) -> GeneratorSignature:
   return GeneratorSignature(kinds.IMAGE, int(latent_dim), (int(size), int(size), int(channels)),
-                            data_classes=tuple(data_classes))
+                            data_classes=tuple(data_classes), label_classes=tuple(label_classes))
 
 
 def points(latent_dim: int, dims: int) -> GeneratorSignature:

@@ -203,7 +203,10 @@ def _load_digits(name, *, image_size, split, data_dir, manual_dir, with_labels, 
   dataset = dataset.map(_labelled_or_not(lambda image: _fit_square(image, image_size), with_labels),
                         num_parallel_calls=tf.data.AUTOTUNE)
   checksum = 'sha256:' + hashlib.sha256(split.encode() + digits.images[keep].tobytes()).hexdigest()
-  return dataset, DatasetInfo(name=name, num_examples=len(keep), channels=1, num_classes=10, checksum=checksum)
+  # The class names travel only with the labels: an unlabelled run's metadata stays as it was.
+  names = tuple(str(i) for i in range(10)) if with_labels else ()
+  return dataset, DatasetInfo(name=name, num_examples=len(keep), channels=1, num_classes=10, class_names=names,
+                              checksum=checksum)
 
 
 def _labelled_or_not(transform, with_labels: bool):
@@ -345,9 +348,11 @@ def _load_tfds(name, *, image_size, split, data_dir, manual_dir, with_labels, ba
                                read_config=tfds.ReadConfig(try_autocache=False))
   dataset = dataset.map(convert, num_parallel_calls=tf.data.AUTOTUNE)
   num_classes = builder.info.features[label_key].num_classes if label_key else 0
+  # The class names travel only with the labels: an unlabelled run's metadata stays as it was.
+  names = tuple(builder.info.features[label_key].names) if with_labels else ()
   records = sorted(glob.glob(os.path.join(builder.data_dir, '*.tfrecord*')))
   return dataset, DatasetInfo(name=name, num_examples=num_examples, channels=channels, num_classes=num_classes,
-                              checksum=_checksum_files(records, builder.data_dir, split))
+                              class_names=names, checksum=_checksum_files(records, builder.data_dir, split))
 
 
 def _tfds_builder(tfds, name: str, data_dir):

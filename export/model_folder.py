@@ -3,14 +3,15 @@
 models/<name>/
   model.onnx         z float32 (batch, latent_dim) -> images float32 (batch, H, W, C) NHWC in [-1, 1]
                      (a points generator: -> points float32 (batch, dims), a text one: -> probs and ids;
-                     common/signature.py)
+                     a conditional one also takes labels float32 (batch, K), class weights; common/signature.py)
   model_fp16.onnx    the same in float16 inside, float32 at the edges (with fp16=True)
-  saved_model/1/     TF Serving layout, signatures serving_default and sample
+  saved_model/1/     TF Serving layout, signatures serving_default, sample and sample_truncated (a conditional
+                     generator: serving_default(z, labels), and sample_class; export/savedmodel_export.py)
   metadata.json      everything the server needs (the ONNX metadata_props hold the same, as strings), with the
                      data `kind` (common/kinds.py) and its shape fields (image_* | dims | seq_len, vocab)
   sample.png         made by the exported model from seed SAMPLE_SEED (`common.latents`; truncated with
                      --sample_truncation): an 8x8 grid of images
-                     0..63, or a scatter of points 0..999 beside as many real points of the run's dataset (a text
+                     0..63 (conditional: one row per class, latents 0..7 in every row), or a scatter of points 0..999 beside as many real points of the run's dataset (a text
                      generator: sample.txt, lines 0..63)
 
 Nothing is written in place: the folder is built in a temp folder beside it and moved there only after every
@@ -33,9 +34,13 @@ import re
 import shutil
 import tempfile
 
+import numpy as np
+
 from common import artifacts
 from common import kinds as common_kinds
+from common import labels as common_labels
 from common import latents as common_latents
+from common.signature import LABEL_INPUT, LATENT_INPUT as INPUT_NAME
 from common.artifacts import MODEL_FORMAT_VERSION, MODEL_METADATA_FILE, ONNX_FILE, ONNX_FP16_FILE, SAVED_MODEL_DIR
 from common.artifacts import SAMPLE_SEED  # sample.png: the images of the app's /sample of this seed, count 64, scale 1
 from export import kinds, loader
@@ -149,8 +154,9 @@ def _write_onnx(generator, metadata: dict, opset: int, fp16: bool, work: str, lo
   import tf2onnx
   from export import onnx_export
   latent_dim, kind = metadata['latent_dim'], kinds.kind_of(metadata)
+  classes = len(metadata.get('label_classes', ()))  # a conditional generator's K; 0: no label input
   log(f'converting to ONNX (opset {opset}) ...')
-  model = onnx_export.convert(generator, latent_dim, opset, kind=kind)
+  model = onnx_export.convert(generator, latent_dim, opset, kind=kind, num_classes=classes)
   rewritten = onnx_export.make_cuda_clean(model)
   if rewritten:
     log(f'  rewrote {rewritten} asymmetric ConvTranspose node(s) as symmetric pads + Slice')
@@ -158,20 +164,22 @@ def _write_onnx(generator, metadata: dict, opset: int, fp16: bool, work: str, lo
   onnx_export.check(model)
   session = onnx_export.cpu_session(model.SerializeToString())
   diffs = onnx_export.verify_parity(generator, session, latent_dim, onnx_export.PARITY_TOLERANCE, 'the ONNX model',
-                                    kind=kind)
+                                    kind=kind, num_classes=classes)
   onnx_export.verify_derived(session, latent_dim, kind)
   log(f'  parity vs TF on {session.get_providers()[0]}, max abs diff by batch: {onnx_export.format_diffs(diffs)} '
-      f'(tolerance {onnx_export.PARITY_TOLERANCE:g})')
+      f'(tolerance {onnx_export.PARITY_TOLERANCE:g}){f", every one of the {classes} classes" if classes else ""}')
   added = {'tf2onnx_version': tf2onnx.__version__, 'onnx_opset': opset, 'input_name': onnx_export.INPUT_NAME,
            'output_name': kind.output_name, 'parity_max_abs_diff': max(diffs.values()),
            'parity_batches': list(diffs), 'cuda_fallback_nodes': 0, 'conv_transposes_rewritten': rewritten}
+  if classes:  # only conditional exports gain the key: unconditional metadata keeps today's keys
+    added['label_input_name'] = LABEL_INPUT
   if fp16:
     model16 = onnx_export.to_float16(model)
     onnx_export.make_cuda_clean(model16, rewrite=False)
     onnx_export.check(model16)
     session16 = onnx_export.cpu_session(model16.SerializeToString())
     diffs16 = onnx_export.verify_parity(generator, session16, latent_dim, onnx_export.FP16_TOLERANCE,
-                                        'the float16 ONNX model', kind=kind)
+                                        'the float16 ONNX model', kind=kind, num_classes=classes)
     onnx_export.verify_derived(session16, latent_dim, kind)
     log(f'  float16 parity, max abs diff by batch: {onnx_export.format_diffs(diffs16)} '
         f'(tolerance {onnx_export.FP16_TOLERANCE:g})')
@@ -191,29 +199,43 @@ def _write_savedmodel(generator, metadata: dict, work: str, log) -> dict:
   path = os.path.join(work, SAVED_MODEL_DIR, savedmodel_export.SERVING_VERSION)
   output_name = kinds.kind_of(metadata).output_name
   log('writing the SavedModel ...')
-  savedmodel_export.write(generator, metadata['latent_dim'], path, output_name, kinds.kind_of(metadata).derived)
-  diff = savedmodel_export.verify(path, generator, metadata['latent_dim'], output_name)
-  log(f'  reloaded: signatures {", ".join(savedmodel_export.SIGNATURES)}, max abs diff vs the live generator '
-      f'{diff:.2e}')
-  return {'savedmodel_version': int(savedmodel_export.SERVING_VERSION),
-          'savedmodel_signatures': list(savedmodel_export.SIGNATURES), 'savedmodel_max_abs_diff': diff}
+  classes = len(metadata.get('label_classes', ()))
+  savedmodel_export.write(generator, metadata['latent_dim'], path, output_name, kinds.kind_of(metadata).derived,
+                          num_classes=classes)
+  diff = savedmodel_export.verify(path, generator, metadata['latent_dim'], output_name, num_classes=classes)
+  names = savedmodel_export.signatures(classes)
+  log(f'  reloaded: signatures {", ".join(names)}, max abs diff vs the live generator {diff:.2e}')
+  return {'savedmodel_version': int(savedmodel_export.SERVING_VERSION), 'savedmodel_signatures': list(names),
+          'savedmodel_max_abs_diff': diff}
+
+
+def _sample_feed(metadata: dict, kind) -> dict:
+  """sample.png's inputs: rows 0 .. kind.sample_count-1 of SAMPLE_SEED; for a conditional generator one row per
+  class instead, the first SAMPLE_GRID latents each asked for every class (a column is one z)."""
+  classes = len(metadata.get('label_classes', ()))
+  count = kinds.SAMPLE_GRID if classes else kind.sample_count
+  z = common_latents.truncated_latents(SAMPLE_SEED, count, metadata['latent_dim'],
+                                       metadata.get('sample_truncation', 0.0))  # (N, latent_dim); 0: latents()
+  if not classes:
+    return {INPUT_NAME: z}
+  ids = common_labels.grid_labels(classes, count)
+  return {INPUT_NAME: np.tile(z, (classes, 1)), LABEL_INPUT: common_labels.class_weights(ids, classes)}
 
 
 def _sample_outputs(folder: str, metadata: dict, kind):
-  """Outputs 0 .. kind.sample_count-1 of SAMPLE_SEED from the folder's model.onnx (else its SavedModel):
-  (N, H, W, C) images or (N, dims) points."""
+  """sample.png's outputs (`_sample_feed`) from the folder's model.onnx (else its SavedModel): (N, H, W, C)
+  images or (N, dims) points."""
   from export import onnx_export
-  z = common_latents.truncated_latents(SAMPLE_SEED, kind.sample_count, metadata['latent_dim'],
-                                       metadata.get('sample_truncation', 0.0))  # (N, latent_dim); 0: latents()
+  feed = _sample_feed(metadata, kind)
   onnx_path = os.path.join(folder, ONNX_FILE)
   if os.path.isfile(onnx_path):
     with open(onnx_path, 'rb') as f:
       session = onnx_export.cpu_session(f.read())
-    return session.run([kind.output_name], {onnx_export.INPUT_NAME: z})[0]
+    return session.run([kind.output_name], feed)[0]
   import tensorflow as tf
   from export import savedmodel_export
   loaded = tf.saved_model.load(os.path.join(folder, SAVED_MODEL_DIR, savedmodel_export.SERVING_VERSION))
-  return loaded.signatures['serving_default'](z=tf.constant(z))[kind.output_name].numpy()
+  return loaded.signatures['serving_default'](**{k: tf.constant(v) for k, v in feed.items()})[kind.output_name].numpy()
 
 
 def _write_sample(folder: str, metadata: dict) -> None:

@@ -2,7 +2,9 @@
 
 The graph: input `z` float32 (batch, latent_dim), one float32 output named by the data kind (common/signature.py):
 `images` (batch, H, W, C), NHWC as Keras computes it, values in [-1, 1] (tanh); or `points` (batch, dims). The
-batch dimension is symbolic ('batch'), so one file serves any batch.
+batch dimension is symbolic ('batch'), so one file serves any batch. A conditional generator (metadata
+`label_classes`, K classes) has a second input `labels` float32 (batch, K), class weights (common/labels.py):
+ORT refuses another K or type, and no node indexes by a label, so no value can read out of bounds.
 tf2onnx only logs conversion problems, so nothing leaves here without the parity check against TensorFlow.
 """
 
@@ -12,6 +14,8 @@ import numpy as np
 
 from common import artifacts
 from common import kinds as common_kinds
+from common import labels as common_labels
+from common.signature import LABEL_INPUT
 from common.artifacts import DEFAULT_OPSET
 from common.cli import first_line
 from export import kinds
@@ -30,26 +34,30 @@ def _kind(kind):
   return kinds.KINDS[common_kinds.DEFAULT] if kind is None else kind
 
 
-def convert(generator, latent_dim: int, opset: int = DEFAULT_OPSET, kind=None):
+def convert(generator, latent_dim: int, opset: int = DEFAULT_OPSET, kind=None, num_classes: int = 0):
   """The generator as an onnx.ModelProto with a dynamic batch (not yet checked or made CUDA-clean).
 
   kind: the export/kinds.py record of the generator's data (default: images), naming the one output expected.
+  num_classes: K of a conditional generator's label input (0: none).
   """
   kind = _kind(kind)
   opset = check_opset(opset)
   import tensorflow as tf
   import tf2onnx
   signature = [tf.TensorSpec([None, latent_dim], tf.float32, name=INPUT_NAME)]
+  if num_classes:
+    signature.append(tf.TensorSpec([None, num_classes], tf.float32, name=LABEL_INPUT))
+  expected_inputs = [spec.name for spec in signature]
   try:
     model, _ = tf2onnx.convert.from_keras(generator, input_signature=signature, opset=opset)
   except Exception as e:  # tf2onnx raises anything from ValueError to KeyError on an unsupported graph
     raise ExportError(first_line(f'tf2onnx could not convert the generator: {type(e).__name__}: {e}')) from None
   inputs = [i.name for i in model.graph.input]
   outputs = [o.name for o in model.graph.output]
-  if inputs != [INPUT_NAME] or outputs != [kind.output_name]:  # derived outputs (ids) are added below
-    raise ExportError(f'expected one input {INPUT_NAME!r} and one output {kind.output_name!r} ({kind.name} '
+  if inputs != expected_inputs or outputs != [kind.output_name]:  # derived outputs (ids) are added below
+    raise ExportError(f'expected inputs {expected_inputs} and one output {kind.output_name!r} ({kind.name} '
                       f'generator), the ONNX graph has inputs {inputs} and outputs {outputs}')
-  for value in (model.graph.input[0], model.graph.output[0]):
+  for value in (*model.graph.input, model.graph.output[0]):
     value.type.tensor_type.shape.dim[0].dim_param = 'batch'  # tf2onnx names it 'unk__N'
   if 'ids' in kind.derived:
     _add_argmax(model, kind.output_name, 'ids')
@@ -124,15 +132,33 @@ def latents(batch: int, latent_dim: int, seed: int = PARITY_SEED) -> np.ndarray:
   return common_latents.latents(seed, batch, latent_dim)
 
 
-def parity(generator, session, latent_dim: int, batches=PARITY_BATCHES, kind=None) -> dict:
+def parity_batches(num_classes: int = 0) -> tuple:
+  """PARITY_BATCHES, and one of K for a generator of more than 64 classes: every class is checked."""
+  return PARITY_BATCHES + ((num_classes,) if num_classes > max(PARITY_BATCHES) else ())
+
+
+def feeds(z: np.ndarray, num_classes: int = 0) -> dict:
+  """The ONNX inputs for latents z: {'z': z}, and for a conditional generator 'labels' asking row i for class
+  i mod K (a batch of K or more rows covers every class)."""
+  if not num_classes:
+    return {INPUT_NAME: z}
+  return {INPUT_NAME: z, LABEL_INPUT: common_labels.class_weights(np.arange(len(z)) % num_classes, num_classes)}
+
+
+def keras_inputs(feed: dict):
+  """What the Keras generator takes for the same `feeds`: z, or [z, labels]."""
+  return feed[INPUT_NAME] if LABEL_INPUT not in feed else [feed[INPUT_NAME], feed[LABEL_INPUT]]
+
+
+def parity(generator, session, latent_dim: int, batches=PARITY_BATCHES, kind=None, num_classes: int = 0) -> dict:
   """{batch: max |ORT - TF|} of the session's output (`images`, or `kind.output_name`) against the Keras
-  generator (inference mode)."""
+  generator (inference mode); a conditional generator's rows ask for every class in turn (`feeds`)."""
   output_name = _kind(kind).output_name
   diffs = {}
   for batch in batches:
-    z = latents(batch, latent_dim, seed=PARITY_SEED + batch)
-    expected = generator(z, training=False).numpy()  # (B, H, W, C) in [-1, 1], or (B, dims)
-    actual = session.run([output_name], {INPUT_NAME: z})[0]
+    feed = feeds(latents(batch, latent_dim, seed=PARITY_SEED + batch), num_classes)
+    expected = generator(keras_inputs(feed), training=False).numpy()  # (B, H, W, C) in [-1, 1], or (B, dims)
+    actual = session.run([output_name], feed)[0]
     if actual.shape != expected.shape or actual.dtype != np.float32:
       raise ExportError(f'ONNX output at batch {batch} is {actual.dtype} {actual.shape}, TF gives float32 '
                         f'{expected.shape}')
@@ -140,8 +166,9 @@ def parity(generator, session, latent_dim: int, batches=PARITY_BATCHES, kind=Non
   return diffs
 
 
-def verify_parity(generator, session, latent_dim: int, tolerance: float, what: str, kind=None) -> dict:
-  diffs = parity(generator, session, latent_dim, kind=kind)
+def verify_parity(generator, session, latent_dim: int, tolerance: float, what: str, kind=None,
+                  num_classes: int = 0) -> dict:
+  diffs = parity(generator, session, latent_dim, parity_batches(num_classes), kind=kind, num_classes=num_classes)
   worst = max(diffs.values())
   if not worst <= tolerance:  # `not <=` also catches NaN
     raise ExportError(f'{what} differs from the TF generator: max abs diff {worst:.3g} > {tolerance:g} '

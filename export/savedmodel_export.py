@@ -11,44 +11,84 @@ negative num fails the call with InvalidArgumentError (the app refuses the same 
 modulo 2**32 onto another seed's images. `sample_truncated` draws `common.latents.tf_truncated_latents` (the
 truncation trick: components beyond ±threshold resampled; 0: off, else at least MIN_TRUNCATION), the twin of what
 the app's /sample_truncated and export's sample.png with --sample_truncation use.
+
+A conditional generator (K classes, common/signature.py) takes class weights beside z, and gains a signature:
+  serving_default  z float32 (batch, latent_dim), labels float32 (batch, K) -> {'images': ...}
+  sample, sample_truncated                           image i of class i mod K (every class in turn)
+  sample_class     seed int64 (), num int32 (), label int64 () -> num images of class `label`
+A label outside 0..K-1 fails the call with InvalidArgumentError (tf.one_hot would give a zero row: no class).
 """
 
 import numpy as np
 
-from common import latents as common_latents
+from common import labels as common_labels, latents as common_latents
 from common.cli import first_line
 from export.loader import ExportError
 
 SIGNATURES = ('serving_default', 'sample', 'sample_truncated')
+CONDITIONAL_SIGNATURES = SIGNATURES + ('sample_class',)
+
+
+def signatures(num_classes: int = 0) -> tuple:
+  """The signatures of a generator with K = num_classes classes (0: unconditional)."""
+  return CONDITIONAL_SIGNATURES if num_classes else SIGNATURES
 SERVING_VERSION = '1'  # TF Serving loads the highest numbered subfolder; one export is one version
 TOLERANCE = 1e-5  # the same TF kernels run on both sides; anything above means the wrong weights or mode
 
 
-def _module(generator, latent_dim: int, output_name: str, derived: tuple = ()):
+def _module(generator, latent_dim: int, output_name: str, derived: tuple = (), num_classes: int = 0):
   """The tf.Module to save (built in a function so that importing this file does not import TensorFlow).
-  derived ('ids',): the signatures also return the argmax of the output over its last axis (text)."""
+  derived ('ids',): the signatures also return the argmax of the output over its last axis (text).
+  num_classes: K of a conditional generator (0: none)."""
   import tensorflow as tf
 
-  def outputs(z):
-    out = generator(z, training=False)  # (B, H, W, C) in [-1, 1], (B, dims) or (B, seq_len, vocab)
+  def outputs(z, labels=None):
+    out = generator(z if labels is None else [z, labels], training=False)  # (B, H, W, C), (B, dims), (B, L, V)
     return {output_name: out, **({'ids': tf.argmax(out, axis=-1)} if 'ids' in derived else {})}
+
+  def cycled(num):  # class i mod K for row i
+    return tf.one_hot(tf.range(num) % num_classes, num_classes, dtype=tf.float32)
 
   module = tf.Module()
   module.generator = generator  # tracked: its variables are saved with the module
+  seed_spec, num_spec = tf.TensorSpec([], tf.int64, name='seed'), tf.TensorSpec([], tf.int32, name='num')
+  threshold_spec = tf.TensorSpec([], tf.float32, name='threshold')
 
-  @tf.function(input_signature=[tf.TensorSpec([None, latent_dim], tf.float32, name='z')])
-  def serving_default(z):
-    return outputs(z)
+  if not num_classes:
+    @tf.function(input_signature=[tf.TensorSpec([None, latent_dim], tf.float32, name='z')])
+    def serving_default(z):
+      return outputs(z)
 
-  @tf.function(input_signature=[tf.TensorSpec([], tf.int64, name='seed'), tf.TensorSpec([], tf.int32, name='num')])
-  def sample(seed, num):
-    return outputs(sample_latents(seed, num, latent_dim))
+    @tf.function(input_signature=[seed_spec, num_spec])
+    def sample(seed, num):
+      return outputs(sample_latents(seed, num, latent_dim))
 
-  @tf.function(input_signature=[tf.TensorSpec([], tf.int64, name='seed'), tf.TensorSpec([], tf.int32, name='num'),
-                                tf.TensorSpec([], tf.float32, name='threshold')])
-  def sample_truncated(seed, num, threshold):
-    return outputs(sample_latents(seed, num, latent_dim, threshold))
+    @tf.function(input_signature=[seed_spec, num_spec, threshold_spec])
+    def sample_truncated(seed, num, threshold):
+      return outputs(sample_latents(seed, num, latent_dim, threshold))
+  else:
+    @tf.function(input_signature=[tf.TensorSpec([None, latent_dim], tf.float32, name='z'),
+                                  tf.TensorSpec([None, num_classes], tf.float32, name='labels')])
+    def serving_default(z, labels):
+      return outputs(z, labels)
 
+    @tf.function(input_signature=[seed_spec, num_spec])
+    def sample(seed, num):
+      return outputs(sample_latents(seed, num, latent_dim), cycled(num))
+
+    @tf.function(input_signature=[seed_spec, num_spec, threshold_spec])
+    def sample_truncated(seed, num, threshold):
+      return outputs(sample_latents(seed, num, latent_dim, threshold), cycled(num))
+
+    @tf.function(input_signature=[seed_spec, num_spec, tf.TensorSpec([], tf.int64, name='label')])
+    def sample_class(seed, num, label):
+      valid = tf.logical_and(label >= 0, label < num_classes)
+      check = tf.debugging.Assert(valid, [f'label must be a class id in 0..{num_classes - 1}, got', label])
+      with tf.control_dependencies([check]):
+        labels = tf.one_hot(tf.fill([num], tf.identity(label)), num_classes, dtype=tf.float32)
+      return outputs(sample_latents(seed, num, latent_dim), labels)
+
+    module.sample_class = sample_class
   module.serving_default, module.sample, module.sample_truncated = serving_default, sample, sample_truncated
   return module
 
@@ -80,39 +120,53 @@ def sample_latents(seed, num, latent_dim: int, threshold=None):
     return common_latents.tf_truncated_latents(tf.identity(seed), num, latent_dim, tf.identity(t))
 
 
-def write(generator, latent_dim: int, path: str, output_name: str = 'images', derived: tuple = ()) -> None:
-  """Saves the two signatures to `path` (the version folder, e.g. .../saved_model/1)."""
+def write(generator, latent_dim: int, path: str, output_name: str = 'images', derived: tuple = (),
+          num_classes: int = 0) -> None:
+  """Saves the signatures to `path` (the version folder, e.g. .../saved_model/1)."""
   import tensorflow as tf
-  module = _module(generator, latent_dim, output_name, derived)
+  module = _module(generator, latent_dim, output_name, derived, num_classes)
   try:
-    tf.saved_model.save(module, path, signatures={name: getattr(module, name) for name in SIGNATURES})
+    tf.saved_model.save(module, path, signatures={name: getattr(module, name) for name in signatures(num_classes)})
   except (OSError, ValueError, tf.errors.OpError) as e:
     raise ExportError(f'cannot write the SavedModel to {path}: {first_line(e)}') from None
 
 
-def verify(path: str, generator, latent_dim: int, output_name: str = 'images') -> float:
-  """Loads `path` back and compares both signatures with the live generator; returns the max abs diff."""
+def verify(path: str, generator, latent_dim: int, output_name: str = 'images', num_classes: int = 0) -> float:
+  """Loads `path` back and compares every signature with the live generator; returns the max abs diff."""
   import tensorflow as tf
   loaded = tf.saved_model.load(path)
-  missing = set(SIGNATURES) - set(loaded.signatures)
+  missing = set(signatures(num_classes)) - set(loaded.signatures)
   if missing:
     raise ExportError(f'the written SavedModel lacks signature(s) {sorted(missing)}')
+
+  def live(z, ids=None):  # the live generator on z (and, conditional, classes `ids`, default i mod K)
+    if not num_classes:
+      return generator(z, training=False).numpy()
+    ids = np.arange(len(z)) % num_classes if ids is None else ids
+    return generator([z, common_labels.class_weights(ids, num_classes)], training=False).numpy()
+
   worst = 0.0
-  for batch in (1, 7):
+  for batch in (1, 7, max(7, num_classes)):
     z = common_latents.latents(batch, batch, latent_dim)  # (batch, latent_dim) test input
-    served = loaded.signatures['serving_default'](z=tf.constant(z))[output_name].numpy()
-    worst = max(worst, float(np.max(np.abs(served - generator(z, training=False).numpy()))))
+    feed = {'z': tf.constant(z)}
+    if num_classes:
+      feed['labels'] = tf.constant(common_labels.class_weights(np.arange(batch) % num_classes, num_classes))
+    served = loaded.signatures['serving_default'](**feed)[output_name].numpy()
+    worst = max(worst, float(np.max(np.abs(served - live(z)))))
   sample = loaded.signatures['sample']
   first = sample(seed=tf.constant(7, tf.int64), num=tf.constant(3, tf.int32))[output_name].numpy()
   again = sample(seed=tf.constant(7, tf.int64), num=tf.constant(3, tf.int32))[output_name].numpy()
   if not np.array_equal(first, again):
     raise ExportError(f'the SavedModel `sample` signature gives different {output_name} for the same seed')
-  live = generator(common_latents.latents(7, 3, latent_dim), training=False).numpy()  # the NumPy twin of `sample`
-  worst = max(worst, float(np.max(np.abs(first - live))))
+  worst = max(worst, float(np.max(np.abs(first - live(common_latents.latents(7, 3, latent_dim))))))  # its NumPy twin
   truncated = loaded.signatures['sample_truncated'](seed=tf.constant(7, tf.int64), num=tf.constant(3, tf.int32),
                                                     threshold=tf.constant(0.5))[output_name].numpy()
-  live = generator(common_latents.truncated_latents(7, 3, latent_dim, 0.5), training=False).numpy()
-  worst = max(worst, float(np.max(np.abs(truncated - live))))
+  worst = max(worst, float(np.max(np.abs(truncated - live(common_latents.truncated_latents(7, 3, latent_dim, 0.5))))))
+  if num_classes:
+    last = num_classes - 1
+    picked = loaded.signatures['sample_class'](seed=tf.constant(7, tf.int64), num=tf.constant(3, tf.int32),
+                                               label=tf.constant(last, tf.int64))[output_name].numpy()
+    worst = max(worst, float(np.max(np.abs(picked - live(common_latents.latents(7, 3, latent_dim), [last] * 3)))))
   if not worst <= TOLERANCE:
     raise ExportError(f'the SavedModel differs from the live generator: max abs diff {worst:.3g} > {TOLERANCE:g}')
   return worst

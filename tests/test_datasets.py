@@ -34,7 +34,9 @@ class TestDigits:
 
   def test_images_labels_and_range(self):
     dataset, info = datasets.load_images('digits', 16, split='all', with_labels=True)
-    assert info == DatasetInfo('digits', num_examples=1797, channels=1, num_classes=10)
+    assert info == DatasetInfo('digits', num_examples=1797, channels=1, num_classes=10,
+                               class_names=tuple('0123456789'))  # with the labels only: their names
+    assert datasets.load_images('digits', 16, split='all')[1].class_names == ()
     assert dataset.element_spec == (tf.TensorSpec((16, 16, 1), tf.float32), tf.TensorSpec((), tf.int64))
     images = as_array(dataset.map(lambda image, label: image))
     labels = as_array(dataset.map(lambda image, label: label))

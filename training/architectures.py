@@ -23,7 +23,8 @@ from training.text_architectures import resnet1d_critic, resnet1d_generator
 
 # What every image architecture shares (training/image_layers.py): its output name, sizes and BatchNorm.
 from training.image_layers import IMAGE_OUTPUT, IMAGE_SIZES, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, validate_image_size
-from training.image_layers import batch_norm as _batch_norm, geometry as _geometry
+from training.image_layers import (batch_norm as _batch_norm, generator_model, geometry as _geometry,
+                                   latent_input)
 from training.resnet_architectures import resnet_critic, resnet_generator
 
 POINTS_OUTPUT = GeneratorSignature.output_name_of(kinds.POINTS)  # 'points'
@@ -54,7 +55,7 @@ def dcgan_generator(latent_dim: int, image_size: int, channels: int, width: int,
   """
   base, n_up = _geometry(image_size)
   projection = _projection_channels(base, n_up, width)
-  z = keras.Input((latent_dim,), name='z')
+  inputs, z = latent_input(latent_dim)
   x = layers.Dense(base * base * projection, use_bias=False, dtype=dtype_policy, name='project')(z)
   x = layers.Reshape((base, base, projection), name='reshape')(x)
   x = _batch_norm('project_bn')(x)
@@ -63,7 +64,7 @@ def dcgan_generator(latent_dim: int, image_size: int, channels: int, width: int,
     x = _up_block(x, max(width, projection // 2 ** (i + 1)), _KERNEL, _STRIDE, 'same', f'up{i}', dtype_policy)
   x = layers.Conv2DTranspose(channels, _KERNEL, _STRIDE, padding='same', dtype=dtype_policy, name='to_image')(x)
   images = layers.Activation('tanh', dtype='float32', name=IMAGE_OUTPUT)(x)  # (B, H, W, C) in [-1, 1]
-  return keras.Model(z, images, name='generator')
+  return generator_model(inputs, images)
 
 
 def dcgan_critic(image_size: int, channels: int, width: int, norm: str = 'layer', input_dropout: float = 0.0,
@@ -126,7 +127,7 @@ def dcgan5_generator(latent_dim: int, image_size: int, channels: int, width: int
   """
   side, n_up = _dcgan5_geometry(image_size)
   projection = 8 * width
-  z = keras.Input((latent_dim,), name='z')
+  inputs, z = latent_input(latent_dim)
   x = layers.Dense(side * side * projection, dtype=dtype_policy, name='project')(z)
   x = layers.Reshape((side, side, projection), name='reshape')(x)  # (B, side, side, 8·width)
   x = _up_block(x, 4 * width, _KERNEL5, 1, 'valid', 'grow', dtype_policy)  # (B, side + 4, side + 4, 4·width)
@@ -134,7 +135,7 @@ def dcgan5_generator(latent_dim: int, image_size: int, channels: int, width: int
     x = _up_block(x, max(width, 4 * width // 2 ** (i + 1)), _KERNEL5, _STRIDE, 'same', f'up{i}', dtype_policy)
   x = layers.Conv2DTranspose(channels, _KERNEL5, _STRIDE, padding='same', dtype=dtype_policy, name='to_image')(x)
   images = layers.Activation('tanh', dtype='float32', name=IMAGE_OUTPUT)(x)  # (B, H, W, C) in [-1, 1]
-  return keras.Model(z, images, name='generator')
+  return generator_model(inputs, images)
 
 
 def dcgan5_critic(image_size: int, channels: int, width: int, norm: str = 'batch', input_dropout: float = 0.0,
@@ -250,7 +251,7 @@ def family_generator(latent_dim: int, image_size: int, channels: int, width: int
   constant = generator_filters == 'constant'
   projection = width if constant else _projection_channels(base, n_up, width)
   factor = CHANNEL_FACTOR.get(nonlinearity, 1)
-  z = keras.Input((latent_dim,), name='z')
+  inputs, z = latent_input(latent_dim)
   x = layers.Dense(base * base * projection * factor, use_bias=generator_norm == 'none', dtype=dtype_policy,
                    name='project')(z)
   x = layers.Reshape((base, base, projection * factor), name='reshape')(x)
@@ -267,7 +268,7 @@ def family_generator(latent_dim: int, image_size: int, channels: int, width: int
                         conv=layers.Conv2DTranspose, kernel=_KERNEL, stride=_STRIDE)
   x = layers.Conv2DTranspose(channels, _KERNEL, _STRIDE, padding='same', dtype=dtype_policy, name='to_image')(x)
   images = layers.Activation('tanh', dtype='float32', name=IMAGE_OUTPUT)(x)  # (B, H, W, C) in [-1, 1]
-  return keras.Model(z, images, name='generator')
+  return generator_model(inputs, images)
 
 
 def family_critic(image_size: int, channels: int, width: int, norm: str = 'layer', input_dropout: float = 0.0,
@@ -322,15 +323,14 @@ def mlp_image_generator(latent_dim: int, image_size: int, channels: int, width: 
   (Dense(8·width), ReLU; He initialisation) -> Dense(S·S·C) -> tanh, reshaped to (B, S, S, C). 8·width units: the
   paper's 512 at its DIM 64. No convolution: every pixel is a separate output unit. Its critic is the DCGAN's."""
   validate_image_size(image_size)
-  z = keras.Input((latent_dim,), name='z')
-  x = z
+  inputs, x = latent_input(latent_dim)
   for i in range(4):
     x = layers.Dense(8 * width, activation='relu', kernel_initializer='he_uniform', dtype=dtype_policy,
                      name=f'hidden{i}')(x)
   x = layers.Dense(image_size * image_size * channels, dtype=dtype_policy, name='to_pixels')(x)
   x = layers.Reshape((image_size, image_size, channels), name='reshape')(x)
   images = layers.Activation('tanh', dtype='float32', name=IMAGE_OUTPUT)(x)  # (B, H, W, C) in [-1, 1]
-  return keras.Model(z, images, name='generator')
+  return generator_model(inputs, images)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -356,6 +356,9 @@ class Architecture:
   # `arch_options` so that the generator can be rebuilt; other architectures refuse them.
   generator_options: tuple = ()
   critic_options: tuple = ()
+  # options -> whether its generator has BatchNorm: where the class label of a conditional run enters
+  # (training/conditioning.py: conditional BatchNorm, else concatenated with z).
+  generator_batch_norm: Callable = lambda options: True
 
 
 ARCHITECTURES = {
@@ -368,10 +371,11 @@ ARCHITECTURES = {
                                  "DCGAN family of the WGAN-GP paper's architecture study (Table 1) and Figure 2: "
                                  '--nonlinearity, --depth, --generator_norm, --generator_filters, --critic_norm',
                                  generator_options=('nonlinearity', 'depth', 'generator_norm', 'generator_filters'),
-                                 critic_options=('nonlinearity', 'depth')),
+                                 critic_options=('nonlinearity', 'depth'),
+                                 generator_batch_norm=lambda options: options['generator_norm'] == 'batch'),
     'mlp_image': Architecture('mlp_image', mlp_image_generator, dcgan_critic,
                               "WGAN-GP paper's Figure 2 MLP generator: 4 ReLU layers of 8·width units to every pixel; "
-                              'the DCGAN critic'),
+                              'the DCGAN critic', generator_batch_norm=lambda options: False),
     'resnet': Architecture('resnet', resnet_generator, resnet_critic,
                            "WGAN-GP paper's image ResNets: its CIFAR-10 one at 32x32 (--width 128 as published), "
                            'its 64x64 one (GoodGenerator/GoodDiscriminator, --width 64); residual up/down blocks'),

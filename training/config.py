@@ -22,7 +22,7 @@ from typing import Optional
 
 from common.kinds import IMAGE, POINTS, TEXT, of_dataset
 from data.decode import BACKGROUND_BEFORE_SETTING, DEFAULT_BACKGROUND
-from training import architectures, augment, losses
+from training import architectures, augment, conditioning as conditioning_modes, losses
 
 CRITIC_NORMS = ('batch', 'layer', 'none')
 STRATEGY_NAMES = ('auto', 'mirrored', 'multi_worker', 'one_device')  # keys of training.strategies.STRATEGIES
@@ -86,6 +86,19 @@ class TrainConfig:
                          'applied in that order to every image the critic sees, real and generated; empty: off. '
                          'Unlike --flip (real images only), the generator never learns the transforms.',
                          kinds=(IMAGE,))
+  # --- Class-conditional generation (training/conditioning.py) ---------------------------------------------------
+  conditioning: str = setting('none', "Train a class-conditional generator on the data's labels: projection (a "
+                              'projection critic, Miyato & Koyama 2018) or acgan (an auxiliary classifier, the '
+                              "WGAN-GP paper's CIFAR-10 form); the generator takes the class through conditional "
+                              'BatchNorm (concatenated with z where it has none). none: unconditional.',
+                              choices=lambda: list(conditioning_modes.CONDITIONINGS), kinds=(IMAGE,))
+  fake_labels: str = setting('data', "Classes the generator update asks for: data (the real batch's, so the data's "
+                             'class frequencies) or uniform.', choices=conditioning_modes.FAKE_LABELS, kinds=(IMAGE,))
+  acgan_weight: float = setting(1.0, "--conditioning=acgan: weight of the classifier's cross-entropy on real images "
+                                "in the critic loss (gan_cifar_resnet.py's ACGAN_SCALE).", low=0, kinds=(IMAGE,))
+  acgan_generator_weight: float = setting(0.1, '--conditioning=acgan: weight of the cross-entropy of the asked-for '
+                                          "class on generated images in the generator loss (ACGAN_SCALE_G).", low=0,
+                                          kinds=(IMAGE,))
   # --- The architecture study's knobs (--arch=dcgan_family only; training/architectures.py) ----------------------
   nonlinearity: str = setting('relu', 'dcgan_family: nonlinearity of generator and critic (softplus: '
                               "softplus(2x+2)/2-1, the WGAN-GP paper's Table 1; gated: sigmoid(a)*tanh(b) of twice "
@@ -379,6 +392,11 @@ def resolve(config: TrainConfig) -> TrainConfig:
       (config.lsgan_labels[1] == config.lsgan_labels[0], '--lsgan_labels: b (real target) must differ from a'),
       (config.wgan_critic_schedule and not family.critic_schedule,
        f'--wgan_critic_schedule applies to --loss={_losses_with("critic_schedule")} only'),
+      (config.conditioning == conditioning_modes.NONE and config.fake_labels != 'data',
+       '--fake_labels applies only with --conditioning=projection or acgan'),
+      (config.conditioning != 'acgan' and _changed(config, 'acgan_weight', 'acgan_generator_weight'),
+       f'--{" and --".join(_changed(config, "acgan_weight", "acgan_generator_weight"))} applies only with '
+       f'--conditioning=acgan (got --conditioning={config.conditioning})'),
       ((config.label_smoothing or config.label_flip) and not family.real_labels,
        f'--label_smoothing and --label_flip apply to --loss={_losses_with("real_labels")} only'),
   ]
@@ -386,6 +404,12 @@ def resolve(config: TrainConfig) -> TrainConfig:
     if bad:
       raise ConfigError(message)
   return config
+
+
+def _changed(config: TrainConfig, *names) -> list:
+  """Those of the settings `names` that differ from their field's default."""
+  defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+  return [name for name in names if getattr(config, name) != defaults[name]]
 
 
 def _losses_with(behaviour: str) -> str:

@@ -26,9 +26,9 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 
-from common import artifacts, kinds, signature as signature_lib
+from common import artifacts, kinds, labels, signature as signature_lib
 from data import datasets, decode, input_pipeline, text_data, toy_data
-from training import run_dir as rundir
+from training import conditioning, run_dir as rundir
 from training.architectures import arch_options
 
 
@@ -50,9 +50,19 @@ class DataKind:
 
 # --- Images ----------------------------------------------------------------------------------------------------
 
+def _conditional(config) -> bool:
+  return getattr(config, 'conditioning', conditioning.NONE) != conditioning.NONE
+
+
 def _image_open(config):
-  return datasets.load_images(config.dataset, config.image_size, split='train', data_dir=config.data_dir,
-                              manual_dir=config.manual_dir, alpha_background=config.alpha_background)
+  """(images, info), or ((image, label) pairs, info) for a conditional run, refused where there are no two classes."""
+  images, info = datasets.load_images(config.dataset, config.image_size, split='train', data_dir=config.data_dir,
+                                      manual_dir=config.manual_dir, alpha_background=config.alpha_background,
+                                      with_labels=_conditional(config))
+  if _conditional(config) and len(info.class_names) < 2:
+    raise datasets.DatasetError(f'--conditioning={config.conditioning} needs at least 2 classes; {info.name} has '
+                                f'{len(info.class_names)} ({", ".join(info.class_names)}): pass --conditioning=none')
+  return images, info
 
 
 def _image_pipeline(images, info, config, start_batch):
@@ -70,7 +80,10 @@ def _image_metadata(config) -> dict:
   """A folder run's --alpha_background: what its images' transparent pixels were composited over, which the
   folder's judge must share for the comparison to mean anything (evaluation.folder_judge.check_background)."""
   background = getattr(config, 'alpha_background', None)
-  return {'alpha_background': background} if background and config.dataset.startswith('folder:') else {}
+  fields = {'alpha_background': background} if background and config.dataset.startswith('folder:') else {}
+  if _conditional(config):  # how the label input was trained; the signature's label_classes names its classes
+    fields['conditioning'] = config.conditioning
+  return fields
 
 
 def _image_describe(info, config) -> str:
@@ -78,7 +91,9 @@ def _image_describe(info, config) -> str:
   classes = ''
   if info.class_names:
     counts = ', '.join(f'{name} {count}' for name, count in zip(info.class_names, info.class_counts))
-    classes = f' in {len(info.class_names)} classes ({counts})'
+    classes = f' in {len(info.class_names)} classes' + (f' ({counts})' if counts else '')
+  if _conditional(config):
+    classes += f'; conditional ({config.conditioning}) on its labels'
   notes = [f'{count} {text}' for count, text in ((info.skipped, 'unreadable skipped'), (info.upscaled, 'upscaled'))
            if count]
   notes = f' ({", ".join(notes)})' if notes else ''
@@ -87,26 +102,48 @@ def _image_describe(info, config) -> str:
 
 
 def _image_write_samples(run_dir, step, samples, critic, config):
-  del critic, config
-  return rundir.save_sample_grid(run_dir, step, samples)
+  """The grid of the fixed samples; a conditional run's has one row per class (common.labels.grid_labels)."""
+  del critic
+  columns = labels.grid_columns(config.num_samples, len(config.data_classes)) if _conditional(config) else None
+  return rundir.save_sample_grid(run_dir, step, samples, cols=columns)
+
+
+def _image_build_generator(arch, config, policy):
+  return conditioning.build_generator(lambda: arch.build_generator(
+      config.latent_dim, config.image_size, config.channels, config.width, policy,
+      **arch_options(arch, config, 'generator')), arch, config)
+
+
+def _image_build_critic(arch, config, policy):
+  critic = arch.build_critic(config.image_size, config.channels, config.width, config.critic_norm,
+                             config.critic_input_dropout, policy, **arch_options(arch, config, 'critic'))
+  mode = conditioning.CONDITIONINGS[getattr(config, 'conditioning', conditioning.NONE)]
+  return mode.wrap_critic(critic, len(config.data_classes))
+
+
+def _image_signature(config):
+  """A conditional run's generator takes its data's classes as its label input (common/signature.py)."""
+  # getattr: tests and benchmarks build image generators from plain namespaces without data classes
+  data_classes = getattr(config, 'data_classes', ())
+  return signature_lib.image(config.latent_dim, config.image_size, config.channels, data_classes,
+                             label_classes=data_classes if _conditional(config) else ())
+
+
+def _image_rebuild(arch, m):
+  options = m.get('arch_options', {})
+  with conditioning.generator_scope(arch, options, len(m.get('label_classes', ()))):
+    return arch.build_generator(m['latent_dim'], m['image_height'], m['channels'], m['width'], **options)
 
 
 IMAGE = DataKind(
     name=kinds.IMAGE,
     open=_image_open,
     pipeline=_image_pipeline,
-    build_generator=lambda arch, config, policy: arch.build_generator(
-        config.latent_dim, config.image_size, config.channels, config.width, policy,
-        **arch_options(arch, config, 'generator')),
-    build_critic=lambda arch, config, policy: arch.build_critic(
-        config.image_size, config.channels, config.width, config.critic_norm, config.critic_input_dropout, policy,
-        **arch_options(arch, config, 'critic')),
-    # getattr: tests and benchmarks build image generators from plain namespaces without data classes
-    signature=lambda config: signature_lib.image(config.latent_dim, config.image_size, config.channels,
-                                                 getattr(config, 'data_classes', ())),
+    build_generator=_image_build_generator,
+    build_critic=_image_build_critic,
+    signature=_image_signature,
     shape_metadata=lambda config: _image_metadata(config),
-    rebuild=lambda arch, m: arch.build_generator(m['latent_dim'], m['image_height'], m['channels'], m['width'],
-                                                 **m.get('arch_options', {})),
+    rebuild=_image_rebuild,
     write_samples=_image_write_samples,
     summary_images=lambda samples: (samples[:16] + 1.0) / 2.0,
     describe=_image_describe,

@@ -19,7 +19,7 @@ import numpy as np
 import keras
 import tensorflow as tf
 
-from common import latents as common_latents
+from common import labels as common_labels, latents as common_latents
 
 WARMUP = 10.0  # d_t = min(decay, (1 + t) / (WARMUP + t))
 RECALIBRATION_SEED = 77  # fixed latents: the same statistics whenever the same weights are recalibrated
@@ -45,9 +45,13 @@ def copy_weights(source: keras.Model, target: keras.Model) -> None:
 
 
 def recalibrate_batch_norm(generator: keras.Model, latent_dim: int, batches: int = RECALIBRATION_BATCHES,
-                           batch_size: int = RECALIBRATION_BATCH_SIZE) -> None:
+                           batch_size: int = RECALIBRATION_BATCH_SIZE, num_classes: int = 0) -> None:
   """Sets every BatchNorm layer's moving mean/variance to the average of its batch statistics over `batches`
   fixed batches of latents (each normalised in training mode, as during training).
+
+  A conditional generator (num_classes K > 0) gets every class in turn with its latents: its conditional
+  BatchNorm's statistics are the batch's, shared by all classes (only the scale and shift are per class), so
+  one set of statistics over a class-balanced batch is what it normalised with in training.
 
   Batch k is folded in with momentum k / (k + 1), so the moving values become the plain average of the
   batches' statistics rather than depending on what was there before. No other weight changes.
@@ -56,12 +60,14 @@ def recalibrate_batch_norm(generator: keras.Model, latent_dim: int, batches: int
   if not norms:
     return
   momenta = [layer.momentum for layer in norms]
-  z = common_latents.latents(RECALIBRATION_SEED, batches * batch_size, latent_dim)  # (K·B, latent_dim)
+  z = common_latents.latents(RECALIBRATION_SEED, batches * batch_size, latent_dim)  # (batches·B, latent_dim)
+  y = common_labels.class_weights(np.arange(batches * batch_size) % num_classes, num_classes) if num_classes else None
   try:
     for k in range(batches):
       for layer in norms:
         layer.momentum = k / (k + 1.0)
-      generator(z[k * batch_size:(k + 1) * batch_size], training=True)
+      rows = slice(k * batch_size, (k + 1) * batch_size)
+      generator(z[rows] if y is None else [z[rows], y[rows]], training=True)
   finally:
     for layer, momentum in zip(norms, momenta):
       layer.momentum = momentum

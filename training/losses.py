@@ -146,6 +146,20 @@ def gradient_penalty(critic, real, fake, alpha, epsilon=1e-12, training=True):
   return tf.square(norms - 1.0)
 
 
+def auxiliary_classifier_loss(class_logits, labels):
+  """Per-example cross-entropy −log softmax(class_logits)[label] of an auxiliary classifier (Odena et al. 2017,
+  AC-GAN, Eq. 2's L_C; the WGAN-GP paper's conditional CIFAR-10 model, gan_cifar_resnet.py).
+
+  Args:
+    class_logits: (B, K) unnormalised class scores.
+    labels: (B,) int class ids.
+  Returns:
+    (B,) float32.
+  """
+  return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.cast(labels, tf.int64),
+                                                        logits=tf.cast(class_logits, tf.float32))
+
+
 # --- Registry ----------------------------------------------------------------------------------------------------
 
 @dataclasses.dataclass(frozen=True)

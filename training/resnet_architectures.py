@@ -29,7 +29,7 @@ Exports stay on ONNX Runtime's CUDA EP: Concat + DepthToSpace for the upsampling
 import keras
 from keras import layers
 
-from training.image_layers import IMAGE_OUTPUT, batch_norm, geometry
+from training.image_layers import IMAGE_OUTPUT, batch_norm, generator_model, geometry, latent_input
 
 _KERNEL = 3
 
@@ -105,7 +105,7 @@ def resnet_generator(latent_dim: int, image_size: int, channels: int, width: int
   """z (B, latent_dim) -> images (B, S, S, channels) in [-1, 1], float32 (module docstring for the design)."""
   base, n_up = geometry(image_size)
   widths = _generator_channels(n_up, width)
-  z = keras.Input((latent_dim,), name='z')
+  inputs, z = latent_input(latent_dim)
   x = layers.Dense(base * base * widths[0], dtype=dtype_policy, name='project')(z)
   x = layers.Reshape((base, base, widths[0]), name='reshape')(x)
   for i, filters in enumerate(widths[1:]):
@@ -114,7 +114,7 @@ def resnet_generator(latent_dim: int, image_size: int, channels: int, width: int
   x = layers.ReLU(name='out_relu')(x)
   x = _conv(channels, 'to_image', dtype_policy)(x)
   images = layers.Activation('tanh', dtype='float32', name=IMAGE_OUTPUT)(x)
-  return keras.Model(z, images, name='generator')
+  return generator_model(inputs, images)
 
 
 def resnet_critic(image_size: int, channels: int, width: int, norm: str = 'layer', input_dropout: float = 0.0,

@@ -67,9 +67,10 @@ def write_config(run_dir: str, config_json: str) -> None:
   os.replace(tmp, path)
 
 
-def save_sample_grid(run_dir: str, step: int, images: np.ndarray, scale: int = 2) -> str:
-  """Saves the grid of generated `images` (N, H, W, C) in [-1, 1] for `step`; returns the PNG path."""
-  picture = images_lib.grid(images_lib.to_uint8(images), fill=images_lib.TRAINING_BACKGROUND, frame=True)
+def save_sample_grid(run_dir: str, step: int, images: np.ndarray, scale: int = 2, cols=None) -> str:
+  """Saves the grid of generated `images` (N, H, W, C) in [-1, 1] for `step` (`cols` per row; None: square);
+  returns the PNG path."""
+  picture = images_lib.grid(images_lib.to_uint8(images), cols=cols, fill=images_lib.TRAINING_BACKGROUND, frame=True)
   path = os.path.join(run_dir, artifacts.SAMPLES_DIR, f'step_{step:07d}.png')
   return images_lib.save_png(picture, path, scale)  # scale: small images (16-32 px) are unreadable at 1:1
 

@@ -13,9 +13,9 @@ With --jit, the loss-and-gradient part is XLA-compiled; `apply_gradients` stays 
 
 import tensorflow as tf
 
-from training import augment, categorical, ema
+from training import augment, categorical, conditioning, ema
 from training.config import TrainConfig
-from training.losses import gradient_penalty
+from training.losses import auxiliary_classifier_loss, gradient_penalty
 
 SUM, MEAN = tf.distribute.ReduceOp.SUM, tf.distribute.ReduceOp.MEAN
 _MEAN_METRICS = ('d_grad_norm', 'g_grad_norm')  # per-replica norms: averaged; everything else is summed
@@ -82,6 +82,13 @@ def make_step_functions(config: TrainConfig, strategy, generator, critic, g_opti
   # Categorical outputs (text): the critic sees Gumbel-Softmax / straight-through samples of the generator's
   # probabilities when asked (training/categorical.py), annealed with the generator step.
   relaxation = categorical.make_relaxation(config)
+  # --conditioning (training/conditioning.py): the mode's critic call, and the one-hot class weights (B, K) that
+  # both networks take; batch['labels'] holds class ids (absent in an unconditional run).
+  mode = conditioning.CONDITIONINGS[config.conditioning]
+  num_classes = len(config.data_classes)
+
+  def weights(ids):
+    return None if ids is None else tf.one_hot(ids, num_classes, dtype=tf.float32)
 
   def critic_input(probs, uniform):
     return probs if relaxation is None else relaxation(probs, uniform, g_optimizer.iterations)
@@ -92,29 +99,40 @@ def make_step_functions(config: TrainConfig, strategy, generator, critic, g_opti
   @compile_
   def critic_grads(batch, penalty_weight: float):
     real = augment.apply(batch['real'], batch.get('augment_real'))  # (B, ...): images (B, H, W, C), or points (B, 2)
+    labels = batch.get('labels')  # (B,) class ids of the real batch, which its fakes are asked for too
+    y = weights(labels)
     with tf.GradientTape() as tape:
-      fake = critic_input(generator(batch['z'], training=True), batch.get('gumbel'))
+      fake = critic_input(generator(conditioning.generator_inputs(batch['z'], y), training=True), batch.get('gumbel'))
       fake = augment.apply(fake, batch.get('augment_fake'))
       if fuse:
-        real_logits, fake_logits = tf.split(critic(tf.concat([real, fake], 0), training=True), 2)
+        both = mode.score(critic, tf.concat([real, fake], 0), None if y is None else tf.concat([y, y], 0))
+        (real_logits, fake_logits), class_logits = tf.split(both[0], 2), both[1]
+        real_class_logits = None if class_logits is None else tf.split(class_logits, 2)[0]
       else:
-        real_logits = critic(real, training=True)  # (B, 1)
-        fake_logits = critic(fake, training=True)
+        real_logits, real_class_logits = mode.score(critic, real, y)  # (B, 1), (B, K) or None
+        fake_logits, _ = mode.score(critic, fake, y)
       kwargs = dict(d_kwargs, real_labels=_real_labels(config, batch['uniform'])) if use_labels else d_kwargs
       d_loss = average(family.discriminator_loss(real_logits, fake_logits, **kwargs))
+      class_loss = tf.zeros([])
+      if real_class_logits is not None:  # AC-GAN: the classifier learns from real images only (conditioning.py)
+        class_loss = average(auxiliary_classifier_loss(real_class_logits, labels))
       penalty = tf.zeros([])
       if penalty_weight > 0:
         # With --augment, x̂ lies between T(x) and T(G(z)): the Wasserstein estimate above compares the augmented
         # distributions, so the 1-Lipschitz constraint belongs to D on the inputs it actually sees (augmenting an
         # interpolate of unaugmented images would penalise D∘T instead, at points D is never trained on).
-        penalty = average(gradient_penalty(critic, real, fake, batch['alpha']))
-      total = d_loss + penalty_weight * penalty
+        # Conditional: real and fake of a pair share their class y, and D is penalised at (x̂, y).
+        penalty = average(gradient_penalty(lambda x, training: mode.score(critic, x, y, training)[0], real, fake,
+                                           batch['alpha']))
+      total = d_loss + config.acgan_weight * class_loss + penalty_weight * penalty
       scaled = _scale(d_optimizer, total)
     grads = tape.gradient(scaled, critic.trainable_variables)
     real_mean = average(tf.reshape(tf.cast(real_logits, tf.float32), [-1]))
     fake_mean = average(tf.reshape(tf.cast(fake_logits, tf.float32), [-1]))
     metrics = {'d_loss': total, 'gradient_penalty': penalty, 'd_real': real_mean, 'd_fake': fake_mean,
                'wasserstein': real_mean - fake_mean, 'd_grad_norm': tf.linalg.global_norm(grads)}
+    if mode.classifier:
+      metrics['d_class_loss'] = class_loss
     if scores:  # (mean σ(D(x)) + mean(1 − σ(D(G(z))))) / 2
       metrics['d_score'] = average((_probability(real_logits) + 1.0 - _probability(fake_logits)) / 2)
     return grads, metrics
@@ -126,17 +144,25 @@ def make_step_functions(config: TrainConfig, strategy, generator, critic, g_opti
 
   @compile_
   def generator_grads(batch):
+    labels = generator_batch(batch.get('labels_gen'))  # (r·B,) the classes asked for, or None
+    y = weights(labels)
     with tf.GradientTape() as tape:
-      fake = critic_input(generator(generator_batch(batch['z_gen']), training=True),
-                          generator_batch(batch.get('gumbel_gen')))
+      fake = critic_input(generator(conditioning.generator_inputs(generator_batch(batch['z_gen']), y),
+                                    training=True), generator_batch(batch.get('gumbel_gen')))
       augmentation = batch.get('augment_gen')
       if augmentation is not None:
         augmentation = {k: generator_batch(v) for k, v in augmentation.items()}
-      fake_logits = critic(augment.apply(fake, augmentation), training=True)  # gradients flow through T
+      fake_logits, class_logits = mode.score(critic, augment.apply(fake, augmentation), y)  # gradients flow through T
       g_loss = g_average(family.generator_loss(fake_logits, **g_kwargs))
+      class_loss = tf.zeros([])
+      if class_logits is not None:  # AC-GAN: G is pushed towards images the classifier reads as the asked-for class
+        class_loss = g_average(auxiliary_classifier_loss(class_logits, labels))
+        g_loss += config.acgan_generator_weight * class_loss
       scaled = _scale(g_optimizer, g_loss)
     grads = tape.gradient(scaled, generator.trainable_variables)
     metrics = {'g_loss': g_loss, 'g_grad_norm': tf.linalg.global_norm(grads)}
+    if mode.classifier:
+      metrics['g_class_loss'] = class_loss
     if scores:  # mean σ(D(G(z)))
       metrics['g_score'] = g_average(_probability(fake_logits))
     return grads, metrics
@@ -191,6 +217,7 @@ def attach_randomness(config: TrainConfig):
   """
   batch, latent, ratio = config.batch_size, config.latent_dim, config.g_batch_ratio
   policies = augment.policies(config.augment)
+  num_classes = len(config.data_classes)
 
   def for_generator(tensor):
     """(r·B, ...) -> (B, r, ...) with --g_batch_ratio r > 1: the batch axis stays first, as the distributed
@@ -199,6 +226,14 @@ def attach_randomness(config: TrainConfig):
 
   def fn(index, real):
     seed = lambda salt: tf.stack([tf.constant(config.seed, tf.int64) * 1000 + salt, index])  # noqa: E731
+    classes = {}
+    if isinstance(real, tuple):  # a conditional run: (images, class ids (B,))
+      real, labels = real
+      if config.fake_labels == 'uniform':
+        asked = tf.random.stateless_uniform([ratio * batch], seed(10), maxval=num_classes, dtype=tf.int64)
+      else:  # the real batch's classes again: the data's class frequencies, without counting them
+        asked = tf.reshape(tf.tile(labels[:, None], [1, ratio]), [-1])
+      classes = {'labels': labels, 'labels_gen': for_generator(asked)}
     gumbel = {}
     if config.gumbel_softmax:  # U(0, 1) per category of every fake sample, (B, seq_len, vocab)
       shape = [batch, *real.shape[1:]]
@@ -220,6 +255,7 @@ def attach_randomness(config: TrainConfig):
         'uniform': tf.random.stateless_uniform([batch], seed(4)),  # DCGAN label flips
         **gumbel,
         **augmentation,
+        **classes,
     }
 
   return fn

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from common import artifacts
+from common import artifacts, labels
 from common.latents import latents
 from training import (checkpoints, data_kinds, ema, generator_io, provenance, run_dir as rundir, score_plot, steps,
                       strategies)
@@ -182,6 +182,7 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
     # The sample grid's latents: rows 0..num_samples-1 of the run's seed in the project's one mapping.
     fixed_latents = tf.Variable(latents(config.seed, config.num_samples, config.latent_dim), trainable=False,
                                 name='fixed_latents')
+  grid_inputs = _grid_inputs(config, fixed_latents)
 
   # --- Restore --------------------------------------------------------------------------------------------------
   # The checkpoint holds, and restores in this order: (1) generator and (2) critic weights, BatchNorm moving
@@ -226,7 +227,7 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
   metrics_log = rundir.MetricsLog(run_dir) if chief else None
   eval_log = rundir.MetricsLog(run_dir, artifacts.EVAL_FILE) if evaluator is not None else None
   out = _Outputs(config=config, kind=kind, chief=chief, origin=origin, generator=generator,
-                 ema_generator=ema_generator, critic=critic, fixed_latents=fixed_latents, ckpts=ckpts, writer=writer,
+                 ema_generator=ema_generator, critic=critic, grid_inputs=grid_inputs, ckpts=ckpts, writer=writer,
                  evaluator=evaluator, eval_log=eval_log)
   progress = Progress(config.steps, start=start_step)
   shown = {}
@@ -351,11 +352,27 @@ class _Outputs:
   generator: keras.Model
   ema_generator: Optional[keras.Model]
   critic: keras.Model
-  fixed_latents: tf.Variable  # (num_samples, latent_dim)
+  grid_inputs: object  # what the generator takes for the sample grid (_grid_inputs)
   ckpts: checkpoints.Checkpoints
   writer: Optional[tf.summary.SummaryWriter]  # the chief's TensorBoard writer
   evaluator: Optional[Evaluator]  # the chief's, with --eval_every
   eval_log: Optional[rundir.MetricsLog]
+
+
+def _conditional_classes(config: TrainConfig) -> int:
+  return len(config.data_classes) if config.conditioning != 'none' else 0
+
+
+def _grid_inputs(config: TrainConfig, fixed_latents: tf.Variable):
+  """The fixed latents (num_samples, latent_dim); for a conditional generator, one row per class instead: the
+  first num_samples // K latents, each asked for every class (a column is one z), so a grid shows what the class
+  changes at equal z."""
+  classes = _conditional_classes(config)
+  if not classes:
+    return fixed_latents
+  columns = labels.grid_columns(config.num_samples, classes)
+  ids = labels.grid_labels(classes, columns)
+  return [tf.tile(fixed_latents[:columns], [classes, 1]), tf.constant(labels.class_weights(ids, classes))]
 
 
 def _inference_generator(out: _Outputs):
@@ -363,7 +380,7 @@ def _inference_generator(out: _Outputs):
   statistics re-estimated on fixed latents for its current weights (training/ema.py): statistics gathered
   under other weights, or lagging a fast-moving generator, would describe other activations."""
   sampled = out.generator if out.ema_generator is None else out.ema_generator
-  ema.recalibrate_batch_norm(sampled, out.config.latent_dim)
+  ema.recalibrate_batch_norm(sampled, out.config.latent_dim, num_classes=_conditional_classes(out.config))
   return sampled
 
 
@@ -392,7 +409,7 @@ def _evaluate(out: _Outputs, step: int) -> None:
 
 def _sample(out: _Outputs, step: int) -> None:
   """The grid of the fixed latents: a device-to-host read, so only at sample steps; the chief writes it."""
-  samples = _inference_generator(out)(out.fixed_latents, training=False).numpy()  # (N, ...): images in [-1, 1], points
+  samples = _inference_generator(out)(out.grid_inputs, training=False).numpy()  # (N, ...): images in [-1, 1], points
   if out.chief:
     out.kind.write_samples(out.config.run_dir, step, samples, out.critic, out.config)
     shown_images = out.kind.summary_images(samples)
