@@ -41,6 +41,8 @@ class JudgeSpec:
   gan_split: Optional[str] = 'train'  # the GAN's own training images, for the copy check (None: no check)
   # (split, image_size) -> images, for judges whose splits are not data.datasets splits (a folder's parts)
   load_split: Optional[Callable] = None
+  # (split, image_size) -> labels (N,) int64 in load_split's order (a folder's parts); None: the data set's own
+  load_split_labels: Optional[Callable] = None
 
 
 def build_classifier(image_size: int, channels: int, num_classes: int, width: int):

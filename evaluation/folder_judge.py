@@ -118,6 +118,12 @@ def part_images(root: str, group_by: str, alpha_background: str, part: str, imag
   return parts[part][0]
 
 
+def part_labels(root: str, group_by: str, alpha_background: str, part: str, image_size: int) -> np.ndarray:
+  """The class ids (N,) int64 of `part_images`' images, in their order (the spec's load_split_labels)."""
+  parts, _, _ = _decoded_parts(root, group_by, alpha_background, image_size, folder_split.DEFAULT_MIN_PER_PART)
+  return parts[part][1]
+
+
 def retrain_command(dataset: str, group_by: str = folder_split.DEFAULT_GROUP_BY) -> str:
   rule = '' if group_by == folder_split.DEFAULT_GROUP_BY else f" --group_by='{group_by}'"
   return f'{classifier.TRAIN_COMMAND} --dataset={dataset}{rule}'
@@ -172,7 +178,8 @@ def load_folder_judge(dataset: str, judges_dir: Optional[str] = None) -> 'classi
   spec = classifier.JudgeSpec(image_size=size, width=width, epochs=epochs,
                          learning_rate=_LEARNING_RATE, target_accuracy=0.0, judge_split='judge', floor_split='floor',
                          reference_split='reference', gan_split=None,
-                         load_split=functools.partial(part_images, root, group_by, background))
+                         load_split=functools.partial(part_images, root, group_by, background),
+                         load_split_labels=functools.partial(part_labels, root, group_by, background))
   return classifier.Judge(model, record, spec)
 
 

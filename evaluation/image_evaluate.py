@@ -103,4 +103,16 @@ def evaluate_source(source: Source, dataset: Optional[str] = None, num_samples: 
   result = evaluate(samples, dataset, num_samples, data_dir, manual_dir, judges_dir, copy_check, fid, log)
   result.update(source=source.description, seed=seed)
   result['seconds']['generate'] = generate_s
+  classes = source.signature.label_classes
+  if classes:  # a conditional generator: each class against the real images of that class (evaluation/per_class.py)
+    from evaluation import per_class
+    if len(classes) != judge.num_classes:
+      raise EvaluationError(f'{source.description} takes {len(classes)} classes, the {dataset} judge tells '
+                            f'{judge.num_classes} apart: per-class scores need the same classes')
+    started = time.monotonic()
+    per_class_n = -(-result['num_samples'] // len(classes))
+    log(f'per-class scores: up to {per_class_n} samples of each of {len(classes)} classes ...')
+    result['per_class'] = per_class.per_class_scores(source.generate_fn, source.latent_dim, judge, dataset, classes,
+                                                     per_class_n, seed, data_dir, manual_dir, judges_dir, log)
+    result['seconds']['per_class'] = time.monotonic() - started
   return result

@@ -53,7 +53,11 @@ def _evaluate_images(flag: str, path: str, options):
   result = image_evaluate.evaluate_source(source, options.dataset, options.num_samples, options.seed,
                                           options.data_dir, options.manual_dir, options.judges_dir,
                                           options.copy_check, options.fid)
-  return result, scores.format_table(result)
+  table = scores.format_table(result)
+  if 'per_class' in result:
+    from evaluation import per_class
+    table += '\n' + per_class.format_per_class(result['per_class'])
+  return result, table
 
 
 def _evaluate_text(flag: str, path: str, options):

@@ -14,6 +14,7 @@ from typing import Optional
 import numpy as np
 
 from common.artifacts import BEST_DIR
+from common.labels import class_weights
 from evaluation import metrics
 from evaluation.images import EvaluationError, to_judge_input
 from common.artifacts import SAMPLE_SEED
@@ -59,10 +60,18 @@ class JudgeEvaluator:
     ref = self._reference()
     if self._latents is None or self._latents.shape[1] != metadata['latent_dim']:  # a benchmark scores runs of
       self._latents = latents(self.seed, ref.num_samples, metadata['latent_dim'])  # several latent sizes in turn
-    samples = np.concatenate([generator(self._latents[i:i + 250], training=False).numpy()
-                              for i in range(0, len(self._latents), 250)])  # (N, H, W, C) in [-1, 1]
+    classes = len(metadata.get('label_classes', ()))  # a conditional generator: row i asked for class i mod K
+    asked = np.arange(len(self._latents)) % classes if classes else None
+
+    def batch(i):
+      z = self._latents[i:i + 250]
+      return generator(z if not classes else [z, class_weights(asked[i:i + 250], classes)], training=False).numpy()
+
+    samples = np.concatenate([batch(i) for i in range(0, len(self._latents), 250)])  # (N, H, W, C) in [-1, 1]
     features, probs = self._judge.predict(to_judge_input(samples, self._judge.image_size, self._judge.channels))
     scores = ref.scores(features, probs)
+    if classes:  # how often the judge reads a sample as the class it was asked for (chance: 1/K)
+      scores['agreement'] = float(np.mean(probs.argmax(axis=1) == asked))
     if self.run_dir:
       save_if_best(self.run_dir, step, scores, ref.num_samples, generator, metadata)
     return scores

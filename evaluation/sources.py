@@ -3,7 +3,8 @@
 Every source is a function z (B, latent_dim) float32 -> the generator's output (images (B, H, W, C) in [-1, 1],
 points, or text probabilities: its signature, common/signature.py), and z always comes from common.latents (the
 project's one seed -> latent mapping), so the three forms of one generator give the same outputs for a seed, and an
-evaluation differs from another by the model alone.
+evaluation differs from another by the model alone. A conditional generator's function also takes class weights
+(B, K) (common/labels.py); `generate` asks row i for class i mod K.
 """
 
 import dataclasses
@@ -13,11 +14,11 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from common import artifacts, kinds
+from common import artifacts, kinds, labels as common_labels
 from common.artifacts import SAMPLE_SEED  # the samples' default seed: that of export's sample.png
 from common.cli import first_line
 from common.latents import latents
-from common.signature import GeneratorSignature, SignatureError
+from common.signature import LABEL_INPUT, GeneratorSignature, SignatureError
 from evaluation.images import EvaluationError
 
 
@@ -25,7 +26,7 @@ from evaluation.images import EvaluationError
 class Source:
   """A generator to judge, whatever it is stored as."""
   description: str
-  generate_fn: Callable  # (B, latent_dim) float32 -> (B, *signature.output_shape) float32
+  generate_fn: Callable  # (z (B, latent_dim) float32[, class weights (B, K)]) -> (B, *output_shape) float32
   signature: GeneratorSignature
   dataset: Optional[str]  # what it was trained on, from its metadata
   data_dir: Optional[str] = None
@@ -51,11 +52,17 @@ class Source:
 
 
 def generate(source: Source, num_samples: int, seed: int = SAMPLE_SEED, batch_size: int = 250) -> np.ndarray:
-  """Outputs (N, ...) float32 of latents rows 0..N-1 of `seed` (common.latents), in batches."""
-  return np.concatenate([
-      np.asarray(source.generate_fn(latents(seed, min(batch_size, num_samples - i), source.latent_dim, start=i)),
-                 np.float32)
-      for i in range(0, num_samples, batch_size)])
+  """Outputs (N, ...) float32 of latents rows 0..N-1 of `seed` (common.latents), in batches; a conditional
+  generator's row i asked for class i mod K (every class alike, whatever the data's frequencies)."""
+  classes = len(source.signature.label_classes)
+
+  def batch(i):
+    z = latents(seed, min(batch_size, num_samples - i), source.latent_dim, start=i)
+    if not classes:
+      return source.generate_fn(z)
+    return source.generate_fn(z, common_labels.class_weights((i + np.arange(len(z))) % classes, classes))
+
+  return np.concatenate([np.asarray(batch(i), np.float32) for i in range(0, num_samples, batch_size)])
 
 
 def _signature(metadata: dict, description: str) -> GeneratorSignature:
@@ -97,7 +104,8 @@ def run_dir_source(run_dir: str) -> Source:
     data_dir, manual_dir, judges_dir = config.get('data_dir'), config.get('manual_dir'), config.get('judges_dir')
     break
   return Source(f'{run_dir} (step {metadata["step"]}, {metadata["loss"]})',
-                lambda z: np.asarray(generator(z, training=False)), _signature(metadata, run_dir),
+                lambda z, y=None: np.asarray(generator(z if y is None else [z, y], training=False)),
+                _signature(metadata, run_dir),
                 metadata['dataset'], data_dir, manual_dir, judges_dir, metadata)
 
 
@@ -145,8 +153,13 @@ def onnx_source(model_path: str) -> Source:
   output_name = next((o.name for o in outputs if o.name == signature.output_name), outputs[0].name)
   z_dtype = np.float16 if z_input.type == 'tensor(float16)' else np.float32
 
-  def generate_fn(z):
-    values = session.run([output_name], {z_input.name: z.astype(z_dtype)})[0]
+  if signature.has_label_input and [i.name for i in session.get_inputs()][1:] != [LABEL_INPUT]:
+    raise EvaluationError(f'{model_path}: its metadata names {len(signature.label_classes)} classes, but the graph '
+                          f'has no {LABEL_INPUT!r} input')
+
+  def generate_fn(z, y=None):
+    feed = {z_input.name: z.astype(z_dtype), **({} if y is None else {LABEL_INPUT: y.astype(z_dtype)})}
+    values = session.run([output_name], feed)[0]
     return _check_shape(values, signature, model_path)
 
   return Source(model_path, generate_fn, signature, metadata.get('dataset'), metadata=metadata)
@@ -185,6 +198,7 @@ def saved_model_source(path: str) -> Source:
   outputs = serving.structured_outputs
   metadata = _folder_metadata(version_dir)
   output_name = GeneratorSignature.output_name_of(kinds.of_metadata(metadata))
+  label_spec = inputs.pop(LABEL_INPUT, None) if metadata.get('label_classes') else None  # a conditional model's
   if len(inputs) != 1 or output_name not in outputs:
     raise EvaluationError(f'{version_dir}: serving_default must map one input z to {{"{output_name}"}}, it takes '
                           f'{sorted(inputs)} and returns {sorted(outputs)}')
@@ -201,8 +215,9 @@ def saved_model_source(path: str) -> Source:
                 'channels': channels}
   signature = _signature(metadata, version_dir)
 
-  def generate_fn(z):
-    values = serving(**{z_name: tf.constant(z, tf.float32)})[output_name].numpy()
+  def generate_fn(z, y=None):
+    labels = {} if label_spec is None or y is None else {LABEL_INPUT: tf.constant(y, tf.float32)}
+    values = serving(**{z_name: tf.constant(z, tf.float32)}, **labels)[output_name].numpy()
     return _check_shape(values, signature, version_dir)
 
   return Source(version_dir, generate_fn, signature, metadata.get('dataset'), metadata=metadata)

@@ -1,0 +1,111 @@
+"""Per-class scores of a class-conditional generator (a label input, common/signature.py): for each class k, its
+samples (every one asked for class k) against the held-out real images of class k, beside the floor of class k.
+
+  agreement     how often the judge reads a sample asked for class k as class k
+  floor         the judge's accuracy on held-out real images of class k (the floor split's): the most agreement
+                can mean, since the judge errs on real images too
+  chance        1/K: a generator that ignores its label agrees this often on a balanced judge
+  kid ± s.e.    the unbiased kernel distance of the class's samples to the reference split's images of class k
+                (metrics.kernel_distance: unbiased at any N, so a small class is scored without bias), and the
+                floor's: as many floor images of class k against the same reference images
+  fcd           only where both the samples and the reference images of the class number at least
+                MIN_FCD_PER_CLASS(D) = metrics.min_samples_for_covariance(D) (129 for the 128-feature judges): FCD
+                needs a full-rank covariance of the D features, and is biased by N below and above it
+
+Samples of class k: latents rows 0..n-1 of the seed with one-hot class k, the same z for every class; n = the
+floor split's count of class k, capped at `per_class` (so samples and floor are scored at equal N per class).
+"""
+
+import functools
+from typing import Callable
+
+import numpy as np
+
+from common import labels as common_labels
+from evaluation import metrics
+
+
+def split_labels(dataset: str, split: str, image_size: int, judge, data_dir=None, manual_dir=None) -> np.ndarray:
+  """(N,) int64 class ids of a judge's split, in the order evaluation.references reads its images."""
+  if judge.spec.load_split_labels is not None:  # a folder's parts
+    return judge.spec.load_split_labels(split, image_size)
+  return _dataset_labels(dataset, split, image_size, data_dir, manual_dir)
+
+
+@functools.lru_cache(maxsize=8)
+def _dataset_labels(dataset: str, split: str, image_size: int, data_dir, manual_dir) -> np.ndarray:
+  from data import datasets
+  data, _ = datasets.load_images(dataset, image_size, split=split, data_dir=data_dir, manual_dir=manual_dir,
+                                 with_labels=True)
+  return np.concatenate(list(data.map(lambda image, label: label).batch(4096).as_numpy_iterator())).astype(np.int64)
+
+
+def min_fcd_per_class(feature_dim: int) -> int:
+  return metrics.min_samples_for_covariance(feature_dim)
+
+
+def per_class_scores(generate: Callable, latent_dim: int, judge, dataset: str, classes, per_class: int, seed: int,
+                     data_dir=None, manual_dir=None, judges_dir=None, log=print) -> dict:
+  """{'classes': [{'name', 'n', 'agreement', 'floor_agreement', 'kid', 'kid_stderr', 'floor_kid',
+  'floor_kid_stderr', ['fcd', 'floor_fcd']}], 'chance', 'mean_agreement', 'mean_floor_agreement',
+  'min_fcd_samples'} for a conditional generator.
+
+  generate: (z (B, latent) float32, class weights (B, K) float32) -> images (B, H, W, C) in [-1, 1].
+  classes: the generator's label classes, in the judge's order (a data set's classes are both).
+  """
+  from common.latents import latents
+  from evaluation import references
+  from evaluation.images import to_judge_input
+  spec, k_classes = judge.spec, len(classes)
+  ref = references.split_features(dataset, spec.reference_split, data_dir, manual_dir, judges_dir)
+  floor = references.split_features(dataset, spec.floor_split, data_dir, manual_dir, judges_dir)
+  ref_labels = split_labels(dataset, spec.reference_split, judge.image_size, judge, data_dir, manual_dir)
+  floor_labels = split_labels(dataset, spec.floor_split, judge.image_size, judge, data_dir, manual_dir)
+  need = min_fcd_per_class(judge.feature_dim)
+  rows = []
+  for k, name in enumerate(classes):
+    floor_k = np.flatnonzero(floor_labels == k)[:per_class]
+    ref_k = ref.features[ref_labels == k]
+    n = len(floor_k)
+    if n < metrics.MIN_KID_SAMPLES or len(ref_k) < metrics.MIN_KID_SAMPLES:
+      rows.append({'name': name, 'n': n, 'skipped': f'{n} floor / {len(ref_k)} reference images'})
+      continue
+    z = latents(seed, n, latent_dim)
+    images = np.concatenate([generate(z[i:i + 250], common_labels.class_weights(np.full(len(z[i:i + 250]), k),
+                                                                                 k_classes))
+                             for i in range(0, n, 250)])
+    features, probs = judge.predict(to_judge_input(images, judge.image_size, judge.channels))
+    kid, floor_kid = (metrics.kernel_distance(f, ref_k) for f in (features, floor.features[floor_k]))
+    row = {'name': name, 'n': n, 'agreement': float(np.mean(probs.argmax(axis=1) == k)),
+           'floor_agreement': float(np.mean(floor.probs[floor_k].argmax(axis=1) == k)),
+           'kid': kid.mean, 'kid_stderr': kid.stderr, 'floor_kid': floor_kid.mean,
+           'floor_kid_stderr': floor_kid.stderr}
+    if n >= need and len(ref_k) >= need:
+      row.update(fcd=metrics.frechet_distance(features, ref_k),
+                 floor_fcd=metrics.frechet_distance(floor.features[floor_k], ref_k))
+    rows.append(row)
+    log(f'  class {k} {name}: {n} samples, agreement {row["agreement"]:.3f} (floor {row["floor_agreement"]:.3f})')
+  scored = [r for r in rows if 'agreement' in r]
+  return {'classes': rows, 'chance': 1.0 / k_classes, 'min_fcd_samples': need,
+          'mean_agreement': float(np.mean([r['agreement'] for r in scored])) if scored else float('nan'),
+          'mean_floor_agreement': float(np.mean([r['floor_agreement'] for r in scored])) if scored else float('nan')}
+
+
+def format_per_class(result: dict) -> str:
+  """The per-class table: class | n | agreement | floor | KID ± s.e. | floor KID | FCD | floor FCD."""
+  rows = [('class', 'n', 'agreement', 'floor', 'kid ± s.e.', 'floor kid ± s.e.', 'fcd', 'floor fcd')]
+  for r in result['classes']:
+    if 'agreement' not in r:
+      rows.append((r['name'], str(r['n']), f'skipped: {r["skipped"]}', '', '', '', '', ''))
+      continue
+    rows.append((r['name'], str(r['n']), f'{r["agreement"]:.3f}', f'{r["floor_agreement"]:.3f}',
+                 f'{r["kid"]:.4f} ± {r["kid_stderr"]:.4f}', f'{r["floor_kid"]:.4f} ± {r["floor_kid_stderr"]:.4f}',
+                 f'{r["fcd"]:.2f}' if 'fcd' in r else '-', f'{r["floor_fcd"]:.2f}' if 'floor_fcd' in r else '-'))
+  widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+  lines = [' | '.join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+  lines.insert(1, '-+-'.join('-' * w for w in widths))
+  return '\n'.join([f'per class (each sample asked for its class; floor: held-out real images of that class; '
+                    f'chance {result["chance"]:.3f}; FCD only where a class has >= {result["min_fcd_samples"]} '
+                    f'samples):'] + lines +
+                   [f'mean agreement {result["mean_agreement"]:.3f} (floor {result["mean_floor_agreement"]:.3f}, '
+                    f'chance {result["chance"]:.3f})'])
