@@ -8,8 +8,19 @@ Examples:
 API (gradio_client.Client(url).predict(..., api_name=...)):
   /sample       (model, seed, count, scale) -> (gallery of PNGs, grid PNG file, timing text)
   /sample_truncated (model, seed, count, scale, truncation) -> the same, z drawn with the truncation trick
-                (components beyond ±truncation redrawn; 0: off = /sample, else at least 0.25): the Generate button's
-                endpoint, and the images of the SavedModel's sample_truncated(seed, count, truncation)
+                (components beyond ±truncation redrawn; 0: off = /sample, else at least 0.25): what the Generate
+                button runs, and the images of the SavedModel's sample_truncated(seed, count, truncation)
+                On a class-conditional model (metadata label_classes) /sample, /sample_truncated and /sample_npz
+                draw image i of class i mod K (the SavedModel's sample), /interpolate and /interpolate_path class 0.
+  /sample_class (model, seed, count, scale, truncation, class) -> as /sample_truncated, every image of `class` (a
+                name of the model's label_classes, or an id 0..K-1): the latents of /sample, so image i is the
+                SavedModel's sample_class(seed, count, class) image i; conditional models only
+  /sample_all_classes (model, seed, per_class, scale, truncation) -> (gallery captioned with the classes, grid PNG
+                of one row per class, timing text): row k is class k, column j latent j of the seed in every row;
+                per_class 1 to 64 // K
+  /class_morph  (model, seed, index, class_a, class_b, steps) -> (strip PNG, GIF, GIF file, timing text): one z
+                (image #index of the seed, as the Sample tab numbers them), its class weights moving linearly from
+                class_a (first frame) to class_b (last frame)
   /interpolate  (model, seed_a, seed_b, steps, method, scale) -> (strip PNG, GIF, GIF file, timing text)
   /text         (model, seed, count, temperature) -> (the lines, one per row, timing text); text models only:
                 temperature 0 is the argmax, > 0 samples softmax(log p / T) with the seed's uniforms
@@ -93,7 +104,8 @@ def parse_auth(value: str | None):
 
 def build_demo(handlers: handlers_lib.Handlers, max_concurrency: int = 4, rescan_every: int = 0):
   """The Blocks app: Sample and Interpolate tabs (image models), Text (text models), Models; every action is a
-  named, queued API endpoint.
+  named, queued API endpoint. A class-conditional model adds a class picker to the Sample tab and a Class morph
+  section to the Interpolate tab, shown only while such a model is picked.
 
   The two generating endpoints take their inputs raw (preprocess=False) and the handlers validate them with
   messages that name the setting ("count (number of images) must be an integer from 1 to 64, got 10000"):
@@ -103,6 +115,7 @@ def build_demo(handlers: handlers_lib.Handlers, max_concurrency: int = 4, rescan
   import gradio as gr
   guard = handlers_lib.user_errors
   names, text_names = handlers.names(kinds.IMAGE), handlers.names(kinds.TEXT)
+  first_classes = handlers.classes_of(names[0]) if names else []  # the first image model's label classes, if any
   devices = sorted({m.device for m in handlers.models.values()})
   from serve import api_errors
   with api_errors.Blocks(title='GAN sampler', analytics_enabled=False, delete_cache=(600, 3600)) as demo:
@@ -129,6 +142,10 @@ def build_demo(handlers: handlers_lib.Handlers, max_concurrency: int = 4, rescan
           truncation = gr.Slider(0, sampler.MAX_TRUNCATION, value=0, step=sampler.MIN_TRUNCATION, elem_id='truncation',
                                  label=f'Truncation threshold (components of z beyond ±t redrawn; 0: off, else at '
                                        f'least {sampler.MIN_TRUNCATION:g})')
+          class_choice = gr.Dropdown([handlers_lib.ALL_CLASSES] + first_classes, value=handlers_lib.ALL_CLASSES,
+                                     label='Class', elem_id='class-picker', visible=bool(first_classes),
+                                     info='every image drawn as this class; All classes: one row per class, the '
+                                          'same latent down each column (Number of images ÷ classes columns)')
           generate = gr.Button('Generate', variant='primary', elem_id='generate')
         with gr.Column(scale=2):
           gallery = gr.Gallery(label='Samples (lossless PNG)', format='png', columns=6, object_fit='contain',
@@ -154,6 +171,18 @@ def build_demo(handlers: handlers_lib.Handlers, max_concurrency: int = 4, rescan
           keyframes = gr.Textbox(label='Keyframes: seed:index, ... (click images in the Sample tab to add them)',
                                  placeholder='e.g. 0:3, 0:11, 7:0', elem_id='keyframes')
           through = gr.Button('Interpolate through the keyframes', elem_id='interpolate-path')
+          with gr.Group(visible=bool(first_classes), elem_id='class-morph-section') as morph_section:
+            gr.Markdown('**Class morph**: one latent, its class weights moving from class A to class B')
+            with gr.Row(equal_height=True):
+              morph_seed = gr.Number(value=0, label='Seed', elem_id='morph-seed')
+              morph_index = gr.Number(value=0, label='Image # of the seed', minimum=0, maximum=sampler.MAX_COUNT - 1,
+                                      elem_id='morph-index')
+            with gr.Row(equal_height=True):
+              class_a = gr.Dropdown(first_classes, value=first_classes[0] if first_classes else None,
+                                    label='Class A (first frame)', elem_id='class-a')
+              class_b = gr.Dropdown(first_classes, value=first_classes[min(1, len(first_classes) - 1)]
+                                    if first_classes else None, label='Class B (last frame)', elem_id='class-b')
+            morph = gr.Button('Morph from class A to class B', elem_id='class-morph')
         with gr.Column(scale=2):
           strip = gr.Image(label='Frames', type='filepath', height=160, elem_id='strip')
           gif = gr.Image(label='Animation (GIF)', type='filepath', height=300, elem_id='gif')
@@ -185,23 +214,52 @@ def build_demo(handlers: handlers_lib.Handlers, max_concurrency: int = 4, rescan
         npz_time = gr.Textbox()
         health_json = gr.JSON()
         npz_button, health_button, sample_button = gr.Button(), gr.Button(), gr.Button()
+        # The class endpoints' own inputs: a class is a name or an id, which the pickers' choices do not describe.
+        class_api, class_a_api, class_b_api = gr.Textbox(label='class'), gr.Textbox(label='class_a'), gr.Textbox(
+            label='class_b')
+        per_class_api = gr.Number(label='per_class')
+        truncated_button, class_button, all_classes_button, morph_button = (gr.Button() for _ in range(4))
 
     model.change(handlers.describe, model, model_info, api_visibility='private', queue=False)
+    model.change(handlers.class_picker, [model, class_choice], class_choice, api_visibility='private', queue=False)
     i_model.change(handlers.describe, i_model, i_model_info, api_visibility='private', queue=False)
+    i_model.change(handlers.morph_controls, [i_model, class_a, class_b], [morph_section, class_a, class_b],
+                   api_visibility='private', queue=False)
     randomise.click(handlers_lib.random_seed, None, seed, api_visibility='private', queue=False)
     randomise_ab.click(handlers_lib.random_seed_pair, None, [seed_a, seed_b], api_visibility='private', queue=False)
-    generate.click(guard(handlers.sample_truncated), [model, seed, count, scale, truncation],
-                   [gallery, grid_file, sample_time], api_name='sample_truncated', preprocess=False)
+    sample_outputs = [gallery, grid_file, sample_time]
+    # Generate runs /sample_truncated, /sample_class or /sample_all_classes by the class picker (handlers.generate);
+    # the endpoints themselves are API-only, so each keeps its own parameters.
+    generate.click(guard(handlers.generate), [model, seed, count, scale, truncation, class_choice], sample_outputs,
+                   api_visibility='private', preprocess=False)
+    truncated_button.click(guard(handlers.sample_truncated), [model, seed, count, scale, truncation], sample_outputs,
+                           api_name='sample_truncated', preprocess=False)
+    class_button.click(guard(handlers.sample_class), [model, seed, count, scale, truncation, class_api],
+                       sample_outputs, api_name='sample_class', preprocess=False)
+    all_classes_button.click(guard(handlers.sample_all_classes), [model, seed, per_class_api, scale, truncation],
+                             sample_outputs, api_name='sample_all_classes', preprocess=False)
     # /sample keeps its four parameters for existing clients: the Sample tab at truncation 0, API only.
     sample_button.click(guard(handlers.sample), [model, seed, count, scale], [gallery, grid_file, sample_time],
                         api_name='sample', preprocess=False)
     interpolate.click(guard(handlers.interpolate), [i_model, seed_a, seed_b, steps, method, i_scale],
                       [strip, gif, gif_file, interp_time], api_name='interpolate', preprocess=False)
+    # The endpoint first: a private event of the same function registered before it would take its name.
+    morph_button.click(guard(handlers.class_morph), [i_model, morph_seed, morph_index, class_a_api, class_b_api,
+                                                     steps], [strip, gif, gif_file, interp_time],
+                       api_name='class_morph', preprocess=False)
+    morph.click(guard(handlers.class_morph), [i_model, morph_seed, morph_index, class_a, class_b, steps],
+                [strip, gif, gif_file, interp_time], api_visibility='private', preprocess=False)
     t_model.change(handlers.describe, t_model, t_model_info, api_visibility='private', queue=False)
     write.click(guard(handlers.text), [t_model, t_seed, t_count, temperature], [lines, text_time],
                 api_name='text', preprocess=False)
-    refresh.click(handlers.rescan, None, models_json, api_name='models').then(
-        handlers.choices, None, [model, i_model, t_model], api_visibility='private', queue=False)
+    after_rescan = [(handlers.choices, None, [model, i_model, t_model]),  # a reloaded model may have gained labels
+                    (handlers.class_picker, [model, class_choice], class_choice),
+                    (handlers.morph_controls, [i_model, class_a, class_b], [morph_section, class_a, class_b])]
+
+    def then_update_pickers(event):
+      for fn, inputs, outputs in after_rescan:
+        event = event.then(fn, inputs, outputs, api_visibility='private', queue=False)
+    then_update_pickers(refresh.click(handlers.rescan, None, models_json, api_name='models'))
     through.click(guard(handlers.interpolate_path), [i_model, keyframes, steps, method, i_scale],
                   [strip, gif, mp4, frames_zip, interp_time], api_name='interpolate_path', preprocess=False)
 
@@ -213,8 +271,7 @@ def build_demo(handlers: handlers_lib.Handlers, max_concurrency: int = 4, rescan
     health_button.click(handlers.health, None, health_json, api_name='health')
     demo.load(handlers.first_sample, None, [gallery, grid_file, sample_time], api_visibility='private')
     if rescan_every:
-      gr.Timer(rescan_every).tick(handlers.rescan, None, models_json, api_visibility='private').then(
-          handlers.choices, None, [model, i_model, t_model], api_visibility='private', queue=False)
+      then_update_pickers(gr.Timer(rescan_every).tick(handlers.rescan, None, models_json, api_visibility='private'))
   demo.queue(default_concurrency_limit=max_concurrency)
   handlers.demo = demo
   return demo

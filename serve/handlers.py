@@ -18,6 +18,7 @@ import numpy as np
 
 from common import images as common_images
 from common import kinds
+from common import labels as common_labels
 from serve import models as models_lib
 from serve import sampler, text_sampler, video
 
@@ -25,6 +26,7 @@ OUTPUT_MAX_AGE_S = 15 * 60  # how long a request's files (PNGs, grid, GIF, MP4) 
 DEFAULT_COUNT = 16
 # The app's GIFs play forward and back (no jump at the loop), enlarged to >= 128 px (viewers blur tiny frames).
 GIF_FRAME_MS, GIF_MIN_SIZE = 80, 128
+ALL_CLASSES = 'All classes (grid)'  # the Sample tab's class picker: one grid row per class (/sample_all_classes)
 
 
 def user_errors(fn):
@@ -64,7 +66,9 @@ class Handlers:
     if not isinstance(name, str) or name not in names:
       other = self.models[name].kind if isinstance(name, str) and name in self.models else None
       article = 'an' if other and other[0] in 'aeiou' else 'a'
-      what = f'model {name!r} is {article} {other} model' if other else f'unknown model {name!r}'
+      skipped = getattr(self.registry, 'why_not_served', lambda _: '')(name)  # a folder whose checks failed
+      what = (f'model {name!r} is {article} {other} model' if other else
+              f'model {name!r} is not served: {skipped}' if skipped else f'unknown model {name!r}')
       raise ValueError(f'{what}; {kind} models: {", ".join(names) or "none"}')
     return self.models[name]
 
@@ -121,19 +125,109 @@ class Handlers:
     return self.sample_truncated(name, seed, count, scale, 0.0)
 
   def sample_truncated(self, name, seed, count, scale, truncation):
-    """/sample_truncated: the Sample tab's Generate; truncation 0 gives /sample's images and file names."""
+    """/sample_truncated: truncation 0 gives /sample's images and file names. A conditional model draws image i
+    of class i mod K (the SavedModel's `sample` and `sample_truncated` alike); the captions name it."""
+    return self._sample(name, seed, count, scale, truncation, None)
+
+  def sample_class(self, name, seed, count, scale, truncation, label):
+    """/sample_class: /sample_truncated with every image of class `label` (a name or an id) of a conditional
+    model: the latents of /sample, so image i is z_i of the seed asked for that class."""
+    return self._sample(name, seed, count, scale, truncation, label)
+
+  def _sample(self, name, seed, count, scale, truncation, label):
     start = time.perf_counter()
     model = self.model(name)
     seed, count, scale = sampler.validate_seed(seed), sampler.validate_count(count), sampler.validate_scale(scale)
     truncation = sampler.validate_truncation(truncation)
-    images = model.sample(seed, count, scale, truncation)  # (count, H, W[, 3]) uint8
+    class_id = None if label is None else model.class_id(label)
+    images = model.sample(seed, count, scale, truncation, class_id)  # (count, H, W[, 3]) uint8
     folder = self._new_folder()
-    stem = f'{name}-seed{seed}' + (f'-t{truncation:g}' if truncation else '')
+    stem = (f'{name}-seed{seed}' + ('' if class_id is None else f'-class{class_id}') +
+            (f'-t{truncation:g}' if truncation else ''))
     # The caption is what a click adds to the keyframes (seed:index): the Interpolate tab draws plain latents.
-    gallery = [(self._write_png(image, os.path.join(folder, f'{stem}-{i:02d}.png')), f'seed {seed} · #{i}')
-               for i, image in enumerate(images)]
+    classes = [class_id if class_id is not None else i % model.num_classes if model.label_name else None
+               for i in range(count)]  # what model.sample asked image i for
+    gallery = [(self._write_png(image, os.path.join(folder, f'{stem}-{i:02d}.png')), _caption(seed, i, model, k))
+               for i, (image, k) in enumerate(zip(images, classes))]
     grid_path = self._write_png(common_images.grid(images), os.path.join(folder, f'{stem}-x{count}.png'))
-    return gallery, grid_path, self._timing(model, start, f'{count} image{"s" * (count > 1)}')
+    what = f'{count} image{"s" * (count > 1)}' + ('' if class_id is None else
+                                                  f' of class {model.label_classes[class_id]}')
+    return gallery, grid_path, self._timing(model, start, what)
+
+  def sample_all_classes(self, name, seed, per_class, scale, truncation):
+    """/sample_all_classes: a grid of one row per class of a conditional model, row k class k, column j the same
+    z_j (latent j of the seed, as /sample numbers them) in every row; the gallery's captions name the class."""
+    start = time.perf_counter()
+    model = self.model(name)
+    seed, scale = sampler.validate_seed(seed), sampler.validate_scale(scale)
+    truncation = sampler.validate_truncation(truncation)
+    model.require_label_input()  # before per_class, whose range depends on K
+    per_class = sampler.validate_per_class(per_class, model.num_classes)
+    images = model.sample_all_classes(seed, per_class, scale, truncation)  # (K·per_class, H, W[, 3]) uint8
+    folder = self._new_folder()
+    stem = f'{name}-seed{seed}-classes' + (f'-t{truncation:g}' if truncation else '')
+    gallery = []
+    for n, image in enumerate(images):
+      k, j = divmod(n, per_class)
+      path = self._write_png(image, os.path.join(folder, f'{stem}-class{k}-{j:02d}.png'))
+      gallery.append((path, _caption(seed, j, model, k)))
+    grid_path = self._write_png(common_images.grid(images, cols=per_class),
+                                os.path.join(folder, f'{stem}-x{per_class}.png'))
+    return gallery, grid_path, self._timing(
+        model, start, f'{len(images)} images ({model.num_classes} classes × {per_class})')
+
+  def class_morph(self, name, seed, index, class_a, class_b, steps):
+    """/class_morph: `steps` frames at one z (image #index of the seed, as the Sample tab numbers them), the class
+    weights moving linearly from class_a to class_b; (strip PNG, GIF, GIF file, timing) as /interpolate."""
+    start = time.perf_counter()
+    model = self.model(name)
+    seed, index, steps = sampler.validate_seed(seed), sampler.validate_index(index), sampler.validate_steps(steps)
+    class_a, class_b = model.class_id(class_a), model.class_id(class_b)
+    frames = model.class_morph(seed, index, class_a, class_b, steps)  # (steps, H, W[, 3]) uint8
+    folder = self._new_folder()
+    stem = f'{name}-morph-{seed}_{index}-class{class_a}-class{class_b}-x{len(frames)}'
+    strip_path = self._write_png(common_images.grid(frames, cols=len(frames)), os.path.join(folder, f'{stem}.png'))
+    gif_path = self._write_gif(frames, os.path.join(folder, f'{stem}.gif'))
+    names = model.label_classes
+    return strip_path, gif_path, gif_path, self._timing(
+        model, start, f'{len(frames)} frames from class {names[class_a]} to class {names[class_b]}')
+
+  def generate(self, name, seed, count, scale, truncation, choice):
+    """The Sample tab's Generate: /sample_truncated for a model without a label input (or no class picked),
+    /sample_all_classes for ALL_CLASSES (one row per class, count // K latents each, at least 1), else
+    /sample_class of the picked class."""
+    model = self.model(name)
+    if not model.label_name or choice in (None, ''):
+      return self.sample_truncated(name, seed, count, scale, truncation)
+    if choice == ALL_CLASSES:
+      count = sampler.validate_count(count)
+      return self.sample_all_classes(name, seed, common_labels.grid_columns(count, model.num_classes), scale,
+                                     truncation)
+    return self.sample_class(name, seed, count, scale, truncation, choice)
+
+  def classes_of(self, name) -> list:
+    """The label classes of image model `name` ([] for one without a label input, or no such model)."""
+    model = self.models.get(name) if isinstance(name, str) else None
+    return list(model.label_classes) if model is not None and model.kind == kinds.IMAGE else []
+
+  def class_picker(self, name, current=None):
+    """The Sample tab's class picker for the picked model: ALL_CLASSES and its class names, shown only for a model
+    with a label input; the current pick stays when the model has it (a rescan does not undo it)."""
+    import gradio as gr
+    choices = [ALL_CLASSES] + self.classes_of(name)
+    return gr.update(choices=choices, value=current if current in choices else ALL_CLASSES,
+                     visible=len(choices) > 1)
+
+  def morph_controls(self, name, current_a=None, current_b=None):
+    """The Interpolate tab's Class morph section for the picked model: (section, class A, class B), shown only for
+    a model with a label input; A and B keep their picks when the model has them, else its first two classes."""
+    import gradio as gr
+    classes = self.classes_of(name)
+
+    def pick(current, position):
+      return current if current in classes else classes[min(position, len(classes) - 1)] if classes else None
+    return (gr.update(visible=bool(classes)), gr.update(choices=classes, value=pick(current_a, 0)),
+            gr.update(choices=classes, value=pick(current_b, 1)))
 
   def sample_npz(self, name, seed, count, scale):
     start = time.perf_counter()
@@ -150,7 +244,7 @@ class Handlers:
     model = self.model(name)
     keyframes = sampler.parse_keyframes(keyframes)
     latents = sampler.keyframe_latents(keyframes, steps, method, latent_dim=model.latent_dim, scale=scale)
-    frames = common_images.to_uint8(model.generate(latents), squeeze_gray=True)  # ((K-1)(steps-1)+1, H, W[, 3])
+    frames = model.frames(latents)  # ((K-1)(steps-1)+1, H, W[, 3]) uint8; a conditional model: class 0
     folder = self._new_folder()
     stem = f'{name}-{method}-' + '-'.join(f'{s}_{i}' for s, i in keyframes) + f'-x{len(frames)}'
     stem = stem if len(stem) <= 120 else f'{name}-{method}-{len(keyframes)}keys-x{len(frames)}'
@@ -163,9 +257,10 @@ class Handlers:
         model, start, f'{len(frames)} frames through {len(keyframes)} keyframes ({method})')
 
   def pick(self, keyframes, evt):
-    """A click on image #i of the Sample gallery (caption 'seed S · #i') appends 'S:i' to the keyframes."""
+    """A click on image #i of the Sample gallery (caption 'seed S · #i', a conditional model's followed by
+    ' · class NAME') appends 'S:i' to the keyframes: the latent, whichever class the image was drawn as."""
     caption = (evt.value or {}).get('caption', '') if isinstance(evt.value, dict) else ''
-    match = re.fullmatch(r'seed (\d+) · #(\d+)', caption or '')
+    match = re.fullmatch(r'seed (\d+) · #(\d+)(?: · class .*)?', caption or '', re.S)
     if not match:
       return keyframes
     items = [k.strip() for k in (keyframes or '').split(',') if k.strip()][-(sampler.MAX_KEYFRAMES - 1):]
@@ -220,11 +315,18 @@ class Handlers:
             'sessions': len(holder.session_data) if holder else 0, 'max_sessions': holder.capacity if holder else 0}
 
   def first_sample(self):
-    """What the Sample tab shows when the page opens: 16 images of seed 0 of the first image model."""
+    """What the Sample tab shows when the page opens: 16 images of seed 0 of the first image model (for a
+    conditional one, what Generate gives with the class picker's default, ALL_CLASSES)."""
     names = self.names(kinds.IMAGE)
     if not names:
       return [], None, ''
-    return self.sample(names[0], 0, DEFAULT_COUNT, 1.0)
+    return self.generate(names[0], 0, DEFAULT_COUNT, 1.0, 0.0, ALL_CLASSES)
+
+
+def _caption(seed: int, index: int, model, class_id) -> str:
+  """'seed S · #i' (what a click adds to the keyframes), and ' · class NAME' for a conditional model's image."""
+  caption = f'seed {seed} · #{index}'
+  return caption if class_id is None else f'{caption} · class {model.label_classes[class_id]}'
 
 
 def random_seed() -> int:

@@ -4,6 +4,13 @@ A model folder, as the export stage writes it:
   <models_dir>/<name>/model.onnx      input `z` float32 (B, latent_dim) -> output float32 (B, H, W, C) in [-1, 1]
   <models_dir>/<name>/metadata.json   latent_dim, image_height, image_width, channels, loss, dataset, step, ...
 
+A class-conditional generator (metadata `label_classes`, K names; training's --conditioning) has a second input
+`labels` float32 (B, K), class weights (common/labels.py): one-hot asks for a class, a convex mixture morphs between
+classes. The graph must have exactly that input, float32 and K wide, and an unconditional one no second input;
+either mismatch skips the folder like any other. Row i of a sample asks for class i mod K (the SavedModel `sample`
+signature's rule), an interpolation for class 0, unless a class is asked for (`sample(..., label=k)`,
+`sample_all_classes`, `class_morph`).
+
 A text generator (metadata `kind` 'text') has outputs `probs` (B, seq_len, vocab) and `ids`, and its vocabulary
 in the metadata; it is served in the Text tab. What the app does per data kind is one record each in KINDS.
 
@@ -24,9 +31,10 @@ from typing import Callable, Optional
 import numpy as np
 
 from common import artifacts, images, kinds
+from common import labels as common_labels
 from common.artifacts import MODEL_METADATA_FILE, ONNX_FILE
 from common.cli import first_line
-from common.signature import GeneratorSignature, SignatureError, decode_ids
+from common.signature import LABEL_INPUT, GeneratorSignature, SignatureError, decode_ids
 from serve import sampler, sessions, text_sampler
 
 RUN_METADATA = ('loss', 'dataset', 'step')  # what the page says of every model, beside its signature
@@ -57,6 +65,8 @@ def _check_image_metadata(metadata: dict) -> None:
 
 def _check_text_metadata(metadata: dict) -> None:
   _positive_ints(metadata, ('latent_dim', 'seq_len'))
+  if metadata.get('label_classes'):
+    raise ModelError(f'{MODEL_METADATA_FILE}: a text generator with a label input (label_classes) is not served')
   vocab = metadata['vocab']
   if not isinstance(vocab, list) or len(vocab) < 2 or not all(isinstance(t, str) for t in vocab):
     raise ModelError(f'{MODEL_METADATA_FILE}: vocab must be a list of at least 2 strings')
@@ -94,6 +104,7 @@ class LoadedModel:
   input_name: str
   output_name: str  # the first output: images, or text probabilities (a text graph's `ids` is not needed here)
   precision: str = 'fp32'  # 'fp32' (model.onnx) or 'fp16' (model_fp16.onnx)
+  label_name: Optional[str] = None  # the class-weights input of a conditional generator; None: z only
   requests: int = 0  # answered requests and their total time, for /models
   total_ms: float = 0.0
   _stats_lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False)
@@ -115,6 +126,15 @@ class LoadedModel:
   def signature(self) -> GeneratorSignature:
     return GeneratorSignature.from_metadata(self.metadata)
 
+  @property
+  def label_classes(self) -> tuple:
+    """The names of the label input's classes, id order; () for a model without a label input."""
+    return self.signature.label_classes if self.label_name else ()
+
+  @property
+  def num_classes(self) -> int:
+    return len(self.label_classes)
+
   def shape_text(self) -> str:
     """'28×28×1', or '32 characters, vocabulary 65' for text."""
     return KINDS[self.kind].shape_text(self.signature)
@@ -129,24 +149,78 @@ class LoadedModel:
   def device(self) -> str:
     return 'GPU (CUDA)' if self.provider == sessions.CUDA_EP else 'CPU'
 
-  def generate(self, latents: np.ndarray) -> np.ndarray:
-    """(B, latent_dim) float32 -> (B, H, W, C) float32 in [-1, 1], or text probabilities (B, seq_len, vocab)."""
-    return self.session.run([self.output_name], {self.input_name: np.ascontiguousarray(latents, np.float32)})[0]
+  def require_label_input(self) -> None:
+    """ModelError, one line, for a model without a label input (what asking it for a class gets)."""
+    if not self.label_name:
+      raise ModelError(f'model {self.name!r} has no label input (not a class-conditional generator): it cannot be '
+                       f'asked for a class')
 
-  def sample(self, seed, count, scale=1.0, truncation=0.0) -> np.ndarray:
-    """uint8 images (count, H, W[, 3]) of `seed`; image i depends on (model, seed, i, scale, truncation) alone.
+  def class_id(self, value) -> int:
+    """The id of class `value` (a name of label_classes, or an id); a one-line ModelError or ValueError for a
+    model without a label input, an unknown name or an id outside 0..K-1."""
+    self.require_label_input()
+    if isinstance(value, bool):  # int(True) would quietly be class 1
+      raise common_labels.LabelError(f'class must be a class name or id, got {value!r}')
+    return common_labels.class_index(value, self.label_classes)
+
+  def label_weights(self, count: int, label: Optional[int] = None) -> Optional[np.ndarray]:
+    """The label input for `count` rows: (count, K) float32 one-hot, class `label` in every row, or row i class
+    i mod K when `label` is None (the SavedModel `sample` signature's rule); None for a model without one."""
+    if not self.label_name:
+      return None
+    ids = np.arange(count) % self.num_classes if label is None else np.full(count, label)
+    return common_labels.class_weights(ids, self.num_classes)
+
+  def generate(self, latents: np.ndarray, label_weights: Optional[np.ndarray] = None) -> np.ndarray:
+    """(B, latent_dim) float32 [and class weights (B, K) for a conditional model] -> (B, H, W, C) float32 in
+    [-1, 1], or text probabilities (B, seq_len, vocab)."""
+    feeds = {self.input_name: np.ascontiguousarray(latents, np.float32)}
+    if self.label_name:
+      if label_weights is None:  # a caller's mistake, not a user's: every path of the app passes them
+        raise ValueError(f'model {self.name!r} takes class weights (B, {self.num_classes}) beside z')
+      feeds[self.label_name] = np.ascontiguousarray(label_weights, np.float32)
+    elif label_weights is not None:
+      raise ModelError(f'model {self.name!r} has no label input (not a class-conditional generator)')
+    return self.session.run([self.output_name], feeds)[0]
+
+  def sample(self, seed, count, scale=1.0, truncation=0.0, label: Optional[int] = None) -> np.ndarray:
+    """uint8 images (count, H, W[, 3]) of `seed`; image i depends on (model, seed, i, scale, truncation) alone,
+    and for a conditional model on its class: `label` (an id) for every image, else class i mod K.
 
     At scale 1 these are the images of the SavedModel `sample(seed, count)` signature of the same export (the
-    latents of both are `common.latents`), and with a truncation threshold those of `sample_truncated(seed, count,
-    threshold)`, to within one grey level where the runtimes round differently.
+    latents of both are `common.latents`), with a truncation threshold those of `sample_truncated(seed, count,
+    threshold)`, and with a label those of `sample_class(seed, count, label)`, to within one grey level where the
+    runtimes round differently.
     """
     latents = sampler.latent_from_seed(seed, count, self.latent_dim, scale, truncation)
-    return images.to_uint8(self.generate(latents), squeeze_gray=True)
+    return images.to_uint8(self.generate(latents, self.label_weights(len(latents), label)), squeeze_gray=True)
 
-  def interpolate(self, seed_a, seed_b, steps, method='slerp', scale=1.0) -> np.ndarray:
-    """uint8 frames (steps, H, W[, 3]) from image 0 of seed_a to image 0 of seed_b."""
+  def sample_all_classes(self, seed, per_class, scale=1.0, truncation=0.0) -> np.ndarray:
+    """uint8 images (K·per_class, H, W[, 3]), row by row of a grid of one row per class: image k·per_class + j is
+    class k from z_j, latent j of `seed` (the same z down a column)."""
+    latents = sampler.latent_from_seed(seed, per_class, self.latent_dim, scale, truncation)  # (per_class, D)
+    ids = common_labels.grid_labels(self.num_classes, len(latents))  # (K·per_class,)
+    weights = common_labels.class_weights(ids, self.num_classes)
+    return images.to_uint8(self.generate(np.tile(latents, (self.num_classes, 1)), weights), squeeze_gray=True)
+
+  def class_morph(self, seed, index, class_a: int, class_b: int, steps) -> np.ndarray:
+    """uint8 frames (steps, H, W[, 3]) at one z (image #index of `seed`), the class weights moving linearly from
+    class_a to class_b (common.labels.morph_weights): the first frame is class_a's image, the last class_b's."""
+    steps = sampler.validate_steps(steps)
+    z = sampler.latent_from_seed_row(seed, index, self.latent_dim)  # (latent_dim,)
+    weights = common_labels.morph_weights(class_a, class_b, self.num_classes, steps)  # (steps, K)
+    return images.to_uint8(self.generate(np.tile(z, (steps, 1)), weights), squeeze_gray=True)
+
+  def interpolate(self, seed_a, seed_b, steps, method='slerp', scale=1.0, label: Optional[int] = None) -> np.ndarray:
+    """uint8 frames (steps, H, W[, 3]) from image 0 of seed_a to image 0 of seed_b; a conditional model draws
+    them all of class `label` (class 0 when None)."""
     latents = sampler.interpolation_latents(seed_a, seed_b, steps, method, latent_dim=self.latent_dim, scale=scale)
-    return images.to_uint8(self.generate(latents), squeeze_gray=True)
+    return self.frames(latents, label)
+
+  def frames(self, latents: np.ndarray, label: Optional[int] = None) -> np.ndarray:
+    """uint8 images of a path of latents, all of one class for a conditional model (`label`, class 0 when None)."""
+    weights = self.label_weights(len(latents), label or 0)
+    return images.to_uint8(self.generate(latents, weights), squeeze_gray=True)
 
   def info(self) -> dict:
     """What /models reports: the metadata plus where the model runs (never the host path)."""
@@ -157,13 +231,25 @@ class LoadedModel:
 
 
 def classes_text(signature: GeneratorSignature, shown: int = 12) -> str:
-  """' (9 classes: activities, animals_nature, ...)' for a model whose data had class folders, else ''. They are
-  the data's classes (metadata `data_classes`), not an input: the app cannot ask for one."""
-  names = signature.data_classes
+  """' · class-conditional: takes a class label (10 classes: 0, 1, ...)' for a model with a label input (metadata
+  `label_classes`: the app can ask for each); else ' (9 classes: activities, animals_nature, ...)' for a model
+  whose data had class folders (metadata `data_classes`: the data's classes, not an input); else ''."""
+  names = signature.label_classes or signature.data_classes
   if not names:
     return ''
   listed = ', '.join(names[:shown]) + (', …' if len(names) > shown else '')
+  if signature.label_classes:
+    return f' · class-conditional: takes a class label ({len(names)} classes: {listed})'
   return f' ({len(names)} classes: {listed})'
+
+
+def _check_label_classes(metadata: dict) -> None:
+  """`label_classes`, when there: the names of the label input's K classes, distinct non-empty strings."""
+  names = metadata.get('label_classes', [])
+  if (not isinstance(names, list) or not all(isinstance(n, str) and n for n in names) or
+      len(set(names)) != len(names)):
+    raise ModelError(f'{MODEL_METADATA_FILE}: label_classes must be a list of distinct class names, got '
+                     f'{str(names)[:80]}')
 
 
 def _read_metadata(folder: str) -> dict:
@@ -184,6 +270,7 @@ def _read_metadata(folder: str) -> dict:
   missing = [k for k in RUN_METADATA if k not in metadata]
   if missing:
     raise ModelError(f'{MODEL_METADATA_FILE} lacks {", ".join(missing)}')
+  _check_label_classes(metadata)
   served.check(metadata)
   return metadata
 
@@ -194,21 +281,32 @@ def output_dims(metadata: dict) -> list:
 
 
 def _check_shapes(session, metadata: dict) -> tuple:
-  """Checks the graph's one input (B, latent_dim) and first output (B, H, W, C) or (B, seq_len, vocab) against
-  the metadata; returns their names."""
+  """Checks the graph's inputs against the metadata: the latent input (B, latent_dim), and for K label_classes a
+  `labels` input (B, K), else none beside z; and the first output (B, H, W, C) or (B, seq_len, vocab).
+  Returns (latent input name, label input name or None, output name)."""
   inputs, outputs = session.get_inputs(), session.get_outputs()
-  if len(inputs) != 1:
-    raise ModelError(f'the graph has {len(inputs)} inputs, expected one latent input')
-  expected = {'input': (inputs[0], [metadata['latent_dim']]), 'output': (outputs[0], output_dims(metadata))}
-  for role, (arg, dims) in expected.items():
+  classes = len(metadata.get('label_classes') or ())
+  names = [arg.name for arg in inputs]
+  if not classes and len(inputs) != 1:
+    raise ModelError(f'the graph has {len(inputs)} inputs ({", ".join(names)}), expected one latent input '
+                     f'({MODEL_METADATA_FILE} names no label_classes)')
+  if classes and (len(inputs) != 2 or LABEL_INPUT not in names):
+    raise ModelError(f'the graph has inputs ({", ".join(names)}), expected a latent input and {LABEL_INPUT!r} '
+                     f'({MODEL_METADATA_FILE} names {classes} label_classes)')
+  latent = next(arg for arg in inputs if arg.name != LABEL_INPUT or not classes)
+  expected = {'input': (latent, [metadata['latent_dim']], ''), 'output': (outputs[0], output_dims(metadata), '')}
+  if classes:
+    expected['label input'] = (next(arg for arg in inputs if arg.name == LABEL_INPUT), [classes],
+                               f': its {classes} label_classes')
+  for role, (arg, dims, why) in expected.items():
     shape = list(arg.shape)
     if arg.type != 'tensor(float)':
       raise ModelError(f'graph {role} {arg.name!r} is {arg.type}, expected tensor(float)')
     # dim 0 is the (dynamic) batch; a symbolic or unknown dim (str / None) cannot be checked
     if len(shape) != len(dims) + 1 or any(isinstance(s, int) and s != d for s, d in zip(shape[1:], dims)):
       raise ModelError(f'graph {role} {arg.name!r} has shape {shape}, metadata says (batch, '
-                       f'{", ".join(map(str, dims))})')
-  return inputs[0].name, outputs[0].name
+                       f'{", ".join(map(str, dims))}){why}')
+  return latent.name, (LABEL_INPUT if classes else None), outputs[0].name
 
 
 def load_model(folder: str, provider: str = 'auto', threads: int | None = None, precision: str = 'auto',
@@ -230,12 +328,13 @@ def load_model(folder: str, provider: str = 'auto', threads: int | None = None, 
     raise ModelError(str(e)) from None
   except Exception as e:  # onnxruntime's Fail / InvalidGraph / ...
     raise ModelError(f'ONNX Runtime cannot load {ONNX_FILE}: {first_line(e)[:200]}') from None
-  input_name, output_name = _check_shapes(session, metadata)
+  input_name, label_name, output_name = _check_shapes(session, metadata)
   model = LoadedModel(name=os.path.basename(os.path.normpath(folder)), path=folder, metadata=metadata,
                       session=session, provider=used, input_name=input_name, output_name=output_name,
-                      precision=used_precision)
-  try:
-    warm = sessions.warm_up(session, input_name, model.latent_dim, used)  # first runs allocate: not on requests
+                      precision=used_precision, label_name=label_name)
+  try:  # first runs allocate: not on requests
+    warm = sessions.warm_up(session, input_name, model.latent_dim, used,
+                            labels=(label_name, model.num_classes) if label_name else None)
   except Exception as e:
     raise ModelError(f'the warm-up run failed: {first_line(e)[:200]}') from None
   if list(warm.shape[1:]) != output_dims(metadata):
@@ -326,6 +425,11 @@ class ModelRegistry:
       self.models = dict(sorted(models.items()))
       self.warnings = [self._failures[name] for name in sorted(self._failures)]
       return changes
+
+  def why_not_served(self, name) -> str:
+    """Why folder `name` of --models_dir serves no model: its warning's reason; '' when it is served or unknown."""
+    failure = self._failures.get(name, '') if isinstance(name, str) and name not in self.models else ''
+    return failure.split(': ', 1)[1] if failure.startswith(f'skipped model folder {name!r}: ') else ''
 
 
 def discover_models(models_dir: str, provider: str = 'auto', threads: int | None = None, precision: str = 'auto',

@@ -62,6 +62,17 @@ def validate_steps(steps) -> int:
   return as_int(steps, 'steps', MIN_STEPS, MAX_STEPS)
 
 
+def validate_per_class(per_class, num_classes: int) -> int:
+  """Images per class of an all-classes grid: 1 to MAX_COUNT // K (at least 1), so a grid holds at most about
+  MAX_COUNT images, as a sample does."""
+  return as_int(per_class, 'per_class (images per class)', 1, max(1, MAX_COUNT // int(num_classes)))
+
+
+def validate_index(index) -> int:
+  """Image #index of a seed, as the Sample tab numbers them."""
+  return as_int(index, 'index (image # of the seed)', 0, MAX_COUNT - 1)
+
+
 def validate_scale(scale) -> float:
   try:
     parsed = float(scale)

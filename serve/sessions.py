@@ -32,6 +32,7 @@ import os
 import numpy as np
 
 from common import artifacts
+from common import labels as common_labels
 
 PROVIDERS = ('auto', 'cuda', 'cpu')
 PRECISIONS = ('auto', 'fp32', 'fp16')
@@ -131,10 +132,15 @@ def create(folder: str, provider: str = 'auto', precision: str = 'auto', threads
   return session, used, ('fp16' if file == FP16_FILE else 'fp32'), file
 
 
-def warm_up(session, input_name: str, latent_dim: int, provider: str) -> np.ndarray:
-  """Runs every batch size a request may use on CUDA (1 on the CPU); returns the batch-1 output."""
+def warm_up(session, input_name: str, latent_dim: int, provider: str, labels: tuple | None = None) -> np.ndarray:
+  """Runs every batch size a request may use on CUDA (1 on the CPU); returns the batch-1 output.
+  labels: (input name, K) of a conditional generator's class weights, fed one-hot class 0."""
   first = None
   for batch in (CUDA_WARMUP_BATCHES if provider == CUDA_EP else (1,)):
-    out = session.run(None, {input_name: np.zeros((batch, latent_dim), np.float32)})[0]
+    feeds = {input_name: np.zeros((batch, latent_dim), np.float32)}
+    if labels:
+      name, classes = labels
+      feeds[name] = common_labels.class_weights(np.zeros(batch, np.int64), classes)
+    out = session.run(None, feeds)[0]
     first = out if first is None else first
   return first

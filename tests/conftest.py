@@ -110,3 +110,11 @@ def serve_models_dir(tmp_path_factory):
   """The models dir the serving tests share (tests/serve_server.build_models_dir), built once per session."""
   from tests.serve_server import build_models_dir
   return build_models_dir(tmp_path_factory.mktemp('serve'))
+
+
+@pytest.fixture(scope='session')
+def serve_conditional_model(tmp_path_factory) -> pathlib.Path:
+  """The folder of a class-conditional exported generator (tests/serve_server.build_conditional_model, COND),
+  trained and exported once per session (~15 s); tests copy it into their models dirs."""
+  from tests.serve_server import build_conditional_model
+  return build_conditional_model(tmp_path_factory.mktemp('serve-conditional'))

@@ -4,7 +4,9 @@ test_browser.py, test_seed_parity.py and the app cases of the bad-input catalogu
 
 The models dir holds two exported tiny generators (grayscale and RGB, written by export.model_folder.export_model
 from conftest's tiny run dirs), a tiny text generator and two malformed folders that must be skipped with a
-warning; conftest's session fixture `serve_models_dir` builds it once.
+warning; conftest's session fixture `serve_models_dir` builds it once. A class-conditional generator (COND, trained
+for real: an untrained one draws every class alike) is built apart, once per session (`serve_conditional_model`),
+and copied into the models dirs of the tests that serve it (test_serve_conditional.py, test_browser.py).
 """
 
 import json
@@ -21,6 +23,11 @@ from PIL import Image
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 GRAY, RGB, TEXT = 'tiny-gray', 'tiny-rgb', 'tiny-text'
+COND = 'tiny-labels'  # class-conditional (projection), digits, 10 classes '0'..'9'; sorts after GRAY
+# 6 steps at a generator learning rate high enough that the class embeddings (initialised alike for every class)
+# move apart: at the default rate two classes' images differed by at most one grey level.
+COND_TRAIN_ARGS = ('--dataset=digits', '--image_size=16', '--width=8', '--steps=6', '--batch_size=32',
+                   '--conditioning=projection', '--g_learning_rate=0.02', '--sample_every=3', '--ckpt_every=3')
 READY_LINE = 'GAN sampler ready:'
 _SERVER_ENV = {'CUDA_VISIBLE_DEVICES': '', 'TF_CPP_MIN_LOG_LEVEL': '2', 'PYTHONUNBUFFERED': '1',
                'GRADIO_ANALYTICS_ENABLED': 'False'}
@@ -47,6 +54,43 @@ def build_models_dir(root: pathlib.Path) -> pathlib.Path:
   metadata = json.loads((models_dir / GRAY / 'metadata.json').read_text())
   (mismatch / 'metadata.json').write_text(json.dumps({**metadata, 'latent_dim': 9}))
   return models_dir
+
+
+def build_conditional_model(root: pathlib.Path) -> pathlib.Path:
+  """root/models/tiny-labels: a class-conditional generator trained 6 steps and exported by the real commands
+  (`python -m training.main ... --conditioning=projection`, `python -m export.to_onnx`), ~15 s on 2 cores."""
+  env = {**os.environ, **_SERVER_ENV}
+  for argv in (['training.main', *COND_TRAIN_ARGS, f'--run_dir={root / "run"}'],
+               ['export.to_onnx', f'--run_dir={root / "run"}', f'--models_dir={root / "models"}', f'--name={COND}']):
+    result = subprocess.run([sys.executable, '-m', *argv], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                            timeout=300)
+    if result.returncode:
+      raise RuntimeError(f'{argv[0]} failed (exit {result.returncode}):\n{result.stderr[-3000:]}')
+  return root / 'models' / COND
+
+
+def tiny_conditional_onnx(num_classes: int = 10, latent_dim: int = 8, label_type: str = 'float') -> bytes:
+  """A valid ONNX conditional generator built with onnx.helper: z (B, latent_dim) and labels (B, num_classes) of
+  `label_type` ('float' or 'int64') -> tanh([z, labels] W) reshaped to (B, 16, 16, 1). What a folder whose graph
+  disagrees with its metadata's label_classes is made of, in no time."""
+  import onnx
+  from onnx import TensorProto, helper, numpy_helper
+  size = 16 * 16
+  weights = numpy_helper.from_array(np.linspace(-1, 1, (latent_dim + num_classes) * size, dtype=np.float32).reshape(
+      latent_dim + num_classes, size), 'w')
+  shape = numpy_helper.from_array(np.array([-1, 16, 16, 1], np.int64), 'shape')
+  elem = {'float': TensorProto.FLOAT, 'int64': TensorProto.INT64}[label_type]
+  graph = helper.make_graph(
+      [helper.make_node('Cast', ['labels'], ['weights'], to=TensorProto.FLOAT),
+       helper.make_node('Concat', ['z', 'weights'], ['zy'], axis=1), helper.make_node('MatMul', ['zy', 'w'], ['h']),
+       helper.make_node('Tanh', ['h'], ['flat']), helper.make_node('Reshape', ['flat', 'shape'], ['images'])],
+      'tiny_conditional',
+      [helper.make_tensor_value_info('z', TensorProto.FLOAT, ['batch', latent_dim]),
+       helper.make_tensor_value_info('labels', elem, ['batch', num_classes])],
+      [helper.make_tensor_value_info('images', TensorProto.FLOAT, ['batch', 16, 16, 1])], [weights, shape])
+  model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)], ir_version=8)
+  onnx.checker.check_model(model)
+  return model.SerializeToString()
 
 
 def free_port() -> int:
