@@ -129,7 +129,7 @@ def build_demo(handlers: handlers_lib.Handlers, max_concurrency: int = 4, rescan
     with gr.Tab('Sample', id='sample', visible=bool(names)):
       with gr.Row():
         with gr.Column(scale=1, min_width=300):
-          model = gr.Dropdown(names, value=names[0] if names else None, label='Model')
+          model = gr.Dropdown(names, value=names[0] if names else None, label='Model', elem_id='model')
           model_info = gr.Markdown(handlers.describe(names[0] if names else None))
           with gr.Row(equal_height=True):
             seed = gr.Number(value=0, label=f'Seed (0 – {sampler.MAX_SEED})', scale=3, elem_id='seed')

@@ -1,4 +1,5 @@
-"""A real headless Chromium drives the app: set the count, Generate, see the images, Interpolate, get a GIF.
+"""A real headless Chromium drives the app: set the count, Generate, see the images, Interpolate, get a GIF; pick a
+class-conditional model and a class, Generate, see that class's images.
 
 Uses Debian's `chromium` through Playwright's `executable_path` (never a browser Playwright downloads; `make
 browser` installs it). The screenshot goes to tmp_path, or to docs/serve_screenshot.png with SAVE_SCREENSHOT=1;
@@ -14,7 +15,7 @@ import shutil
 
 import pytest
 
-from tests.serve_server import REPO_ROOT, Server, build_models_dir
+from tests.serve_server import COND, REPO_ROOT, Server, build_models_dir
 
 pytestmark = pytest.mark.slow  # a real server and a real browser
 
@@ -23,11 +24,13 @@ STEPS = 5
 
 
 @pytest.fixture(scope='module')
-def browser_server(tmp_path_factory):
+def browser_server(request, tmp_path_factory):
   save = os.environ.get('SAVE_SCREENSHOT') == '1'
   models_dir = os.environ.get('SCREENSHOT_MODELS_DIR') if save else None
   if not models_dir:
     models_dir = build_models_dir(tmp_path_factory.mktemp('browser'))
+    # the class-conditional model sorts after tiny-gray: the page still opens on tiny-gray
+    shutil.copytree(request.getfixturevalue('serve_conditional_model'), models_dir / COND)
   server = Server(tmp_path_factory.mktemp('browser-server') / 'server.log', f'--models_dir={models_dir}')
   yield server.wait_ready()
   server.stop()
@@ -161,6 +164,42 @@ def test_truncation_slider_shows_the_apis_pixels(chromium, browser_server):
   name = re.search(r'/([^/]+)-seed0-t0\.5-00\.png$', thumbnails.nth(0).get_attribute('src')).group(1)
   gallery, _, _ = Client(browser_server.url, verbose=False).predict(name, 0, 3, 1.0, 0.5,
                                                                    api_name='/sample_truncated')
+  for i, item in enumerate(gallery):
+    np.testing.assert_array_equal(shown[i], np.asarray(Image.open(item['image'])))
+  assert not errors, errors
+
+
+def test_class_picker_shows_the_apis_class_images(chromium, browser_server):
+  """Picking the class-conditional model shows the Class picker; class 7 and Generate show the very pixels that
+  /sample_class returns to an API client for that model, seed, count and class."""
+  import io
+  import numpy as np
+  from PIL import Image
+  from gradio_client import Client
+  from playwright.sync_api import expect
+  if os.environ.get('SAVE_SCREENSHOT') == '1':
+    pytest.skip('screenshot run')
+  page = chromium.new_page(viewport={'width': 1280, 'height': 900})
+  errors = []
+  page.on('pageerror', lambda e: errors.append(str(e)))
+  page.goto(browser_server.url)
+  expect(page.locator('#gallery .thumbnail-item img')).to_have_count(16, timeout=30_000)
+  expect(page.locator('#class-picker')).to_be_hidden()  # tiny-gray has no label input
+  page.locator('#model input').click()
+  page.get_by_role('option', name=COND, exact=True).click()
+  expect(page.locator('#class-picker')).to_be_visible(timeout=10_000)
+  page.locator('#class-picker input').click()
+  page.get_by_role('option', name='7', exact=True).click()
+  count_box = page.locator('#count input[type=number]')
+  count_box.fill('3')
+  count_box.press('Enter')
+  page.locator('#generate').click()
+  thumbnails = page.locator('#gallery .thumbnail-item img')
+  expect(thumbnails).to_have_count(3, timeout=30_000)
+  expect(thumbnails.nth(0)).to_have_attribute('src', re.compile(rf'/{COND}-seed0-class7-00\.png$'), timeout=30_000)
+  shown = [np.asarray(Image.open(io.BytesIO(page.request.get(thumbnails.nth(i).get_attribute('src')).body())))
+           for i in range(3)]
+  gallery, _, _ = Client(browser_server.url, verbose=False).predict(COND, 0, 3, 1.0, 0, '7', api_name='/sample_class')
   for i, item in enumerate(gallery):
     np.testing.assert_array_equal(shown[i], np.asarray(Image.open(item['image'])))
   assert not errors, errors
