@@ -95,7 +95,7 @@ _ARCHIVES = ('mnist', 'fashion_mnist')  # TFDS data sets with archives in ../sha
 _LABEL = re.compile(r'[\w.-]+')
 _GRACE_S = 120  # after SIGTERM: the trainer finishes its step, checkpoints and writes its GIF and loss curve
 _COLUMNS = ('loss', 'step', 'wall_s', 'fcd', 'kid', 'kid_stderr', 'precision', 'recall', 'classifier_score',
-            'classes_covered', 'kl_to_uniform')
+            'classes_covered', 'kl_to_uniform', 'agreement')  # agreement: conditional runs only (else empty)
 
 
 def parse_presets(values: list) -> list:
@@ -215,18 +215,23 @@ def keras_io_scores(run_dir: str, started: float, judge) -> list:
       Image.fromarray(tiles).resize((tiles.shape[1] * 2, tiles.shape[0] * 2), Image.NEAREST).save(
           os.path.join(run_dir, f'samples_step_{step}.png'))
     rows.append({'loss': 'keras-io recipe', 'step': step, 'wall_s': os.path.getmtime(path) - started,
-                 **{k: scores[k] for k in _COLUMNS[3:]}})
+                 **{k: scores.get(k, '') for k in _COLUMNS[3:]}})
   return sorted(rows, key=lambda r: r['step'])
 
 
 def checkpoint_scores(loss: str, run_dir: str, started: float, judge) -> list:
   """Judges the generator of every checkpoint of a run; one row per checkpoint, by step."""
   import tensorflow as tf
+  from training import data_kinds
   from training.architectures import ARCHITECTURES
+  from training.config import TrainConfig
   with open(os.path.join(run_dir, 'config.json')) as f:
-    config = json.load(f)
-  generator = ARCHITECTURES[config['arch']].build_generator(config['latent_dim'], config['image_size'],
-                                                            config['channels'], config['width'])
+    text = f.read()
+  config = json.loads(text)
+  settings = TrainConfig.from_json(text)  # the run's generator as it trained it: arch options, label input
+  generator = data_kinds.kind_of(settings.dataset).build_generator(ARCHITECTURES[settings.arch], settings, 'float32')
+  conditional = settings.conditioning != 'none'
+  metadata = {'latent_dim': settings.latent_dim, **({'label_classes': settings.data_classes} if conditional else {})}
   state = tf.train.get_checkpoint_state(os.path.join(run_dir, 'checkpoints'))
   # What the run exports: its EMA generator when it had one (saved with re-estimated BatchNorm statistics).
   key = 'ema_generator' if config.get('ema_decay') else 'generator'
@@ -234,9 +239,9 @@ def checkpoint_scores(loss: str, run_dir: str, started: float, judge) -> list:
   for path in (state.all_model_checkpoint_paths if state else []):
     tf.train.Checkpoint(**{key: generator}).restore(path).expect_partial()
     step = int(path.rsplit('-', 1)[1])
-    scores = judge(generator, step, {'latent_dim': config['latent_dim']})
+    scores = judge(generator, step, metadata)  # a conditional generator: sample i asked for class i mod K
     rows.append({'loss': loss, 'step': step, 'wall_s': os.path.getmtime(path + '.index') - started,
-                 **{k: scores[k] for k in _COLUMNS[3:]}})
+                 **{k: scores.get(k, '') for k in _COLUMNS[3:]}})
   return sorted(rows, key=lambda r: r['step'])
 
 
@@ -286,12 +291,15 @@ def plot(rows: list, floor: dict, path: str, title: str, num_classes: int) -> No
 
 def table(rows: list, floor: dict, seconds: float, num_classes: int) -> str:
   """Markdown: each loss at each quarter of the budget (its last checkpoint by then), then the floor."""
+  conditional = any(r.get('agreement', '') != '' for r in rows)
   lines = ['| run | wall time | steps | FCD | FCD / floor | KID ± s.e. | precision | recall | classifier score | '
-           'classes covered | KL to uniform |', '|---|---|---|---|---|---|---|---|---|---|---|']
+           'classes covered | KL to uniform |' + (' agreement (chance 1/K) |' if conditional else ''),
+           '|---|---|---|---|---|---|---|---|---|---|---|' + ('---|' if conditional else '')]
+  agreement = lambda r: (f' {r["agreement"]:.3f} |' if r.get('agreement', '') != '' else ' |') if conditional else ''
   cells = lambda r: (f'{r["fcd"]:.2f} | {r["fcd"] / floor["fcd"]:.1f} | {r["kid"]:.4f} ± {r["kid_stderr"]:.4f} | '
                      f'{r["precision"]:.3f} | '
                      f'{r["recall"]:.3f} | {r["classifier_score"]:.2f} | {r["classes_covered"]}/{num_classes} | '
-                     f'{r["kl_to_uniform"]:.3f} |')
+                     f'{r["kl_to_uniform"]:.3f} |' + agreement(r))
   for loss in dict.fromkeys(r['loss'] for r in rows):
     points = [r for r in rows if r['loss'] == loss]  # in step order
     marks = [seconds * q / 4 for q in (1, 2, 3)]

@@ -1,9 +1,11 @@
 r"""The app's part of the bad-input catalogue: bad requests to the running Gradio app and what the user is told.
 
 One real server (`python -m serve.app` on 127.0.0.1, a free port) answers every case, started once per test
-module or --write_docs run; its --models_dir holds one model, `digits` (a valid 16x16x1 ONNX generator with
-latent 8, as tests/bad_inputs.model_folder writes it). Each case is one request to an endpoint the app names
-(docs/serving.md: /sample and /interpolate), sent the two ways a user sends it:
+module or --write_docs run; its --models_dir holds `digits` (a valid 16x16x1 ONNX generator with latent 8, as
+tests/bad_inputs.model_folder writes it), `digits-classes` (the same with a label input of 10 classes '0'..'9',
+tests/serve_server.tiny_conditional_onnx) and `digits-wrong-classes` (that graph, 10 class weights wide, under
+metadata naming 5 classes: skipped at load with a warning). Each case is one request to an endpoint the app names
+(docs/serving.md: /sample, /interpolate, /sample_class, ...), sent the two ways a user sends it:
   - through gradio_client, `Client(url).predict(*args, api_name=...)`: the message the user sees is the text
     of the AppError it raises, the text the browser shows in its error box for the same values;
   - as plain HTTP to Gradio's REST route, POST /gradio_api/call/<endpoint> {"data": [...]} and then GET
@@ -26,12 +28,15 @@ from typing import Optional, Tuple
 
 from tests.bad_input_workspaces import Workspace, matches, model_folder
 
-MODEL = 'digits'  # the one model the server holds
+MODEL = 'digits'  # the unconditional model the server holds (and the good /sample after each case)
+CLASSES_MODEL = 'digits-classes'  # a class-conditional one: label_classes '0'..'9'
+WRONG_CLASSES = 'digits-wrong-classes'  # a labels input 10 wide, metadata naming 5 classes: never served
+_DIGITS = [str(k) for k in range(10)]
 _SEED = 'seed must be an integer from 0 to 4294967295, got '
 _COUNT = 'count (number of images) must be an integer from 1 to 64, got '
 _STEPS = 'steps must be an integer from 2 to 64, got '
 _SCALE = 'latent scale must be a number in (0, 2], got '
-_UNKNOWN = '; image models: digits'
+_UNKNOWN = f'; image models: {MODEL}, {CLASSES_MODEL}'
 _HTTP_TIMEOUT_S = 30
 
 
@@ -96,6 +101,15 @@ APP = [
     _interpolate('app_interpolate_method_missing', method=None, message='method must be one of slerp, lerp, got None'),
     _interpolate('app_interpolate_scale_zero', scale=0, message=_SCALE + '0'),
     _interpolate('app_interpolate_unknown_model', model='fashion', message="unknown model 'fashion'" + _UNKNOWN),
+    AppCase('app_sample_class_unknown_name', '/sample_class', (CLASSES_MODEL, 0, 4, 1.0, 0, 'seven'),
+            "unknown class 'seven'; this generator has 0, 1, 2, 3, 4, 5, 6, 7, 8, 9"),
+    AppCase('app_sample_class_out_of_range', '/sample_class', (CLASSES_MODEL, 0, 4, 1.0, 0, 10),
+            'class 10 is out of range: this generator has classes 0..9'),
+    AppCase('app_sample_class_unconditional_model', '/sample_class', (MODEL, 0, 4, 1.0, 0, '3'),
+            f"model '{MODEL}' has no label input (not a class-conditional generator): it cannot be asked for a class"),
+    AppCase('app_sample_class_label_size_mismatch', '/sample_class', (WRONG_CLASSES, 0, 4, 1.0, 0, '3'),
+            f"model '{WRONG_CLASSES}' is not served: graph label input 'labels' has shape ['batch', 10], metadata "
+            f"says (batch, 5): its 5 label_classes" + _UNKNOWN),
     AppCase('app_http_data_not_a_list', '/sample', message='...Input should be a valid list...',
             body='{"data": "digits"}', status=422),
     AppCase('app_http_too_few_values', '/sample', message='...sample...4...3...',
@@ -215,7 +229,11 @@ def run_app_cases(cases, root: pathlib.Path) -> dict:
   from tests.serve_server import Server  # the same start-up the serving tests use
   logging.getLogger('httpx').setLevel(logging.WARNING)  # a line per request under absl's INFO otherwise
   root.mkdir(parents=True, exist_ok=True)
-  model_folder(Workspace(root, shared=None), f'models/{MODEL}')
+  from tests.serve_server import tiny_conditional_onnx
+  workspace = Workspace(root, shared=None)
+  model_folder(workspace, f'models/{MODEL}')
+  model_folder(workspace, f'models/{CLASSES_MODEL}', tiny_conditional_onnx(10), label_classes=_DIGITS)
+  model_folder(workspace, f'models/{WRONG_CLASSES}', tiny_conditional_onnx(10), label_classes=_DIGITS[:5])
   server = Server(root / 'server.log', f'--models_dir={root / "models"}')
   try:
     server.wait_ready()
