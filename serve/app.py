@@ -228,9 +228,9 @@ def build_demo(handlers: handlers_lib.Handlers, max_concurrency: int = 4, rescan
     randomise.click(handlers_lib.random_seed, None, seed, api_visibility='private', queue=False)
     randomise_ab.click(handlers_lib.random_seed_pair, None, [seed_a, seed_b], api_visibility='private', queue=False)
     sample_outputs = [gallery, grid_file, sample_time]
-    # Generate runs /sample_truncated, /sample_class or /sample_all_classes by the class picker (handlers.generate);
+    # Generate runs /sample_truncated, /sample_class or /sample_all_classes by the class picker (handlers.on_generate);
     # the endpoints themselves are API-only, so each keeps its own parameters.
-    generate.click(guard(handlers.generate), [model, seed, count, scale, truncation, class_choice], sample_outputs,
+    generate.click(guard(handlers.on_generate), [model, seed, count, scale, truncation, class_choice], sample_outputs,
                    api_visibility='private', preprocess=False)
     truncated_button.click(guard(handlers.sample_truncated), [model, seed, count, scale, truncation], sample_outputs,
                            api_name='sample_truncated', preprocess=False)
@@ -302,7 +302,7 @@ def main(argv):
     return cli.error(_no_models_message(FLAGS.models_dir.rstrip('/')), 1)
   for m in models.values():
     print(f'loaded {m.name}: {m.shape_text()}, loss {m.metadata["loss"]}, step {m.metadata["step"]}, on {m.provider} '
-          f'({m.precision})')
+          f'({m.precision})' + (f', label input of {m.num_classes} classes' if m.label_name else ''))
 
   from gradio.utils import get_upload_folder  # Gradio's own temp space ($GRADIO_TEMP_DIR, else <tmp>/gradio)
   os.makedirs(get_upload_folder(), exist_ok=True)

@@ -145,8 +145,10 @@ class Handlers:
     stem = (f'{name}-seed{seed}' + ('' if class_id is None else f'-class{class_id}') +
             (f'-t{truncation:g}' if truncation else ''))
     # The caption is what a click adds to the keyframes (seed:index): the Interpolate tab draws plain latents.
-    classes = [class_id if class_id is not None else i % model.num_classes if model.label_name else None
-               for i in range(count)]  # what model.sample asked image i for
+    if class_id is not None or not model.label_name:
+      classes = [class_id] * count  # None: no class to name
+    else:
+      classes = [i % model.num_classes for i in range(count)]  # what model.sample asked image i for
     gallery = [(self._write_png(image, os.path.join(folder, f'{stem}-{i:02d}.png')), _caption(seed, i, model, k))
                for i, (image, k) in enumerate(zip(images, classes))]
     grid_path = self._write_png(common_images.grid(images), os.path.join(folder, f'{stem}-x{count}.png'))
@@ -192,7 +194,7 @@ class Handlers:
     return strip_path, gif_path, gif_path, self._timing(
         model, start, f'{len(frames)} frames from class {names[class_a]} to class {names[class_b]}')
 
-  def generate(self, name, seed, count, scale, truncation, choice):
+  def on_generate(self, name, seed, count, scale, truncation, choice):
     """The Sample tab's Generate: /sample_truncated for a model without a label input (or no class picked),
     /sample_all_classes for ALL_CLASSES (one row per class, count // K latents each, at least 1), else
     /sample_class of the picked class."""
@@ -257,10 +259,10 @@ class Handlers:
         model, start, f'{len(frames)} frames through {len(keyframes)} keyframes ({method})')
 
   def pick(self, keyframes, evt):
-    """A click on image #i of the Sample gallery (caption 'seed S · #i', a conditional model's followed by
-    ' · class NAME') appends 'S:i' to the keyframes: the latent, whichever class the image was drawn as."""
+    """A click on image #i of the Sample gallery (caption 'seed S · #i', a conditional model's after 'class NAME · ')
+    appends 'S:i' to the keyframes: the latent, whichever class the image was drawn as."""
     caption = (evt.value or {}).get('caption', '') if isinstance(evt.value, dict) else ''
-    match = re.fullmatch(r'seed (\d+) · #(\d+)(?: · class .*)?', caption or '', re.S)
+    match = re.fullmatch(r'(?:class .* · )?seed (\d+) · #(\d+)', caption or '', re.S)
     if not match:
       return keyframes
     items = [k.strip() for k in (keyframes or '').split(',') if k.strip()][-(sampler.MAX_KEYFRAMES - 1):]
@@ -320,13 +322,14 @@ class Handlers:
     names = self.names(kinds.IMAGE)
     if not names:
       return [], None, ''
-    return self.generate(names[0], 0, DEFAULT_COUNT, 1.0, 0.0, ALL_CLASSES)
+    return self.on_generate(names[0], 0, DEFAULT_COUNT, 1.0, 0.0, ALL_CLASSES)
 
 
 def _caption(seed: int, index: int, model, class_id) -> str:
-  """'seed S · #i' (what a click adds to the keyframes), and ' · class NAME' for a conditional model's image."""
+  """'seed S · #i' (what a click adds to the keyframes), after 'class NAME · ' for a conditional model's image
+  (first: the gallery cuts long captions short)."""
   caption = f'seed {seed} · #{index}'
-  return caption if class_id is None else f'{caption} · class {model.label_classes[class_id]}'
+  return caption if class_id is None else f'class {model.label_classes[class_id]} · {caption}'
 
 
 def random_seed() -> int:

@@ -198,6 +198,7 @@ class LoadedModel:
   def sample_all_classes(self, seed, per_class, scale=1.0, truncation=0.0) -> np.ndarray:
     """uint8 images (K·per_class, H, W[, 3]), row by row of a grid of one row per class: image k·per_class + j is
     class k from z_j, latent j of `seed` (the same z down a column)."""
+    self.require_label_input()
     latents = sampler.latent_from_seed(seed, per_class, self.latent_dim, scale, truncation)  # (per_class, D)
     ids = common_labels.grid_labels(self.num_classes, len(latents))  # (K·per_class,)
     weights = common_labels.class_weights(ids, self.num_classes)
@@ -206,6 +207,7 @@ class LoadedModel:
   def class_morph(self, seed, index, class_a: int, class_b: int, steps) -> np.ndarray:
     """uint8 frames (steps, H, W[, 3]) at one z (image #index of `seed`), the class weights moving linearly from
     class_a to class_b (common.labels.morph_weights): the first frame is class_a's image, the last class_b's."""
+    self.require_label_input()
     steps = sampler.validate_steps(steps)
     z = sampler.latent_from_seed_row(seed, index, self.latent_dim)  # (latent_dim,)
     weights = common_labels.morph_weights(class_a, class_b, self.num_classes, steps)  # (steps, K)

@@ -25,7 +25,7 @@ from typing import Optional, Sequence
 from tests.bad_input_workspaces import REPO_ROOT, TINY_RUN_ARGS, Shared, Workspace, matches, subprocess_env
 from tests.bad_inputs import (BY_ID, CASES, DOC_PATH, EVALUATE, EXPORT, GALLERY, QUALITY, SERVE, SWEEP, TRAIN,
                                TRAIN_JUDGE, Case)
-from tests.bad_inputs_app import APP, APP_BY_ID, MODEL, run_app_cases
+from tests.bad_inputs_app import APP, APP_BY_ID, CLASSES_MODEL, MODEL, WRONG_CLASSES, run_app_cases
 
 
 # --- Running a case -------------------------------------------------------------------------------------------
@@ -269,7 +269,9 @@ def render_doc(results: dict, app_results: dict) -> str:
 def _app_section(app_results: dict) -> list:
   lines = [
       '## The app: requests to `python -m serve.app`', '',
-      f'One real server on 127.0.0.1 serving one model, `{MODEL}` (a valid 16x16x1 ONNX generator, latent 8). '
+      f'One real server on 127.0.0.1 serving `{MODEL}` (a valid 16x16x1 ONNX generator, latent 8) and '
+      f'`{CLASSES_MODEL}` (the same with a label input of 10 classes); `{WRONG_CLASSES}` (a label input 10 wide, '
+      'metadata naming 5 classes) is refused at start-up and never served. '
       'Each request is sent with gradio_client, `client = gradio_client.Client(url)` as in '
       '[serving.md](serving.md#from-python), and again as plain HTTP to Gradio\'s REST route (`POST '
       '/gradio_api/call/<endpoint>` with `{"data": [...]}`, then `GET /gradio_api/call/<endpoint>/<event_id>`); '

@@ -159,7 +159,7 @@ def test_sample_class_is_the_model_fed_the_seeds_latents_and_one_class(client, d
   twos = sample_class(client, '2', seed=3, count=5)[0]
   assert not np.array_equal(twos, sevens)
   np.testing.assert_array_equal(twos, direct(3, [2] * 5))
-  assert captions == [f'seed 3 · #{i} · class 7' for i in range(5)]
+  assert captions == [f'class 7 · seed 3 · #{i}' for i in range(5)]
   assert pathlib.Path(grid_path).name == f'{COND}-seed3-class7-x5.png'
   np.testing.assert_array_equal(read_image(grid_path), common_images.grid(sevens))
   assert timing.startswith('5 images of class 7 in ')
@@ -179,7 +179,7 @@ def test_sample_all_classes_is_one_row_per_class(client):
   np.testing.assert_array_equal(grid, common_images.grid(images, cols=per_class))
   for k in (0, 6, 9):
     np.testing.assert_array_equal(images[k * per_class:(k + 1) * per_class], sample_class(client, k, 4, per_class)[0])
-  assert captions[6 * per_class + 2] == 'seed 4 · #2 · class 6'
+  assert captions[6 * per_class + 2] == 'class 6 · seed 4 · #2'
   assert timing.startswith('30 images (10 classes × 3) in ')
 
 
@@ -263,3 +263,13 @@ def test_bad_class_requests_are_one_line_errors(client, server, api_name, args, 
     client.predict(*args, api_name=api_name)
   assert message in str(error.value) and '\n' not in str(error.value).strip()
   assert server.proc.poll() is None and 'Traceback' not in server.log()
+
+
+def test_clicking_a_class_image_picks_its_latent():
+  """A conditional model's caption names the class first; a click still adds seed:index to the keyframes (the
+  Interpolate tab's paths are latents)."""
+  import types
+  from serve.handlers import Handlers
+  click = types.SimpleNamespace(value={'caption': 'class 7 · seed 3 · #2'})
+  assert Handlers.pick(None, '1:0', click) == '1:0, 3:2'
+  assert Handlers.pick(None, '1:0', types.SimpleNamespace(value={'caption': 'seed 4 · #5'})) == '1:0, 4:5'
