@@ -11,8 +11,9 @@ models/<name>/
                      data `kind` (common/kinds.py) and its shape fields (image_* | dims | seq_len, vocab)
   sample.png         made by the exported model from seed SAMPLE_SEED (`common.latents`; truncated with
                      --sample_truncation): an 8x8 grid of images
-                     0..63 (conditional: one row per class, latents 0..7 in every row), or a scatter of points 0..999 beside as many real points of the run's dataset (a text
-                     generator: sample.txt, lines 0..63)
+                     0..63 (conditional: one row per class, latents 0..7 in every row), or a scatter of points
+                     0..999 beside as many real points of the run's dataset (a text generator: sample.txt, lines
+                     0..63)
 
 Nothing is written in place: the folder is built in a temp folder beside it and moved there only after every
 check passed, so a failed export leaves the old folder (or none) exactly as it was.

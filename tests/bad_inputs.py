@@ -217,7 +217,8 @@ TRAIN = [
     _train('train_conditioning_on_text', ['--dataset=text:{tmp}/play.txt', '--conditioning=acgan', *TINY,
                                           '--run_dir={tmp}/run'], 2,
            'error: --conditioning applies to image data only (--dataset=text:<tmp>/play.txt is text data)',
-           given='<tmp>/play.txt: a few lines of text', setup=lambda ws: ws.write('play.txt', 'To be.\nOr not.\n' * 40)),
+           given='<tmp>/play.txt: a few lines of text',
+           setup=lambda ws: ws.write('play.txt', 'To be.\nOr not.\n' * 40)),
     _train('train_conditioning_one_class', ['--dataset=folder:{tmp}/images', '--conditioning=projection', *TINY,
                                             '--run_dir={tmp}/run'], 2,
            'error: --conditioning=projection needs at least 2 classes; folder:<tmp>/images has 1 (cats): pass '
@@ -444,7 +445,8 @@ SWEEP = [
     _sweep('sweep_dataset_without_28px_judge', ['--dataset=cifar10', '--out={tmp}/sweep'], 2,
            "error: --dataset must be mnist or fashion_mnist (28x28 with a judge), got 'cifar10'"),
     _sweep('sweep_resume_with_other_steps', ['--steps=500', '--out={tmp}/sweep'], 1,
-           'error: <tmp>/sweep holds a sweep with --steps=300 --batch_size=32; pass those, or another --out', given='<tmp>/sweep/sweep.json of a sweep run with --steps=300 --batch_size=32 '
+           'error: <tmp>/sweep holds a sweep with --steps=300 --batch_size=32; pass those, or another --out',
+           given='<tmp>/sweep/sweep.json of a sweep run with --steps=300 --batch_size=32 '
            '--widths=8,16,32', setup=_a_sweep),
 ]
 
