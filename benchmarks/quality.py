@@ -215,7 +215,7 @@ def keras_io_scores(run_dir: str, started: float, judge) -> list:
       Image.fromarray(tiles).resize((tiles.shape[1] * 2, tiles.shape[0] * 2), Image.NEAREST).save(
           os.path.join(run_dir, f'samples_step_{step}.png'))
     rows.append({'loss': 'keras-io recipe', 'step': step, 'wall_s': os.path.getmtime(path) - started,
-                 **{k: scores.get(k, '') for k in _COLUMNS[3:]}})
+                 **{k: scores[k] for k in _COLUMNS[3:-1]}, 'agreement': ''})
   return sorted(rows, key=lambda r: r['step'])
 
 
@@ -241,7 +241,7 @@ def checkpoint_scores(loss: str, run_dir: str, started: float, judge) -> list:
     step = int(path.rsplit('-', 1)[1])
     scores = judge(generator, step, metadata)  # a conditional generator: sample i asked for class i mod K
     rows.append({'loss': loss, 'step': step, 'wall_s': os.path.getmtime(path + '.index') - started,
-                 **{k: scores.get(k, '') for k in _COLUMNS[3:]}})
+                 **{k: scores[k] for k in _COLUMNS[3:-1]}, 'agreement': scores.get('agreement', '')})
   return sorted(rows, key=lambda r: r['step'])
 
 

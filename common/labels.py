@@ -20,8 +20,10 @@ def class_weights(ids, num_classes: int) -> np.ndarray:
   """(N,) class ids -> (N, K) float32 one-hot rows. LabelError for an id outside 0..K-1 (never wrapped or
   clipped: a wrong class must not silently become another one)."""
   ids = np.asarray(ids).reshape(-1)
-  if ids.size and (not np.issubdtype(ids.dtype, np.integer) or ids.min() < 0 or ids.max() >= num_classes):
-    bad = next(v for v in ids.tolist() if not (isinstance(v, int) and 0 <= v < num_classes))
+  if ids.size and not np.issubdtype(ids.dtype, np.integer):
+    raise LabelError(f'class ids must be whole numbers, got {ids.dtype} values such as {ids.tolist()[0]!r}')
+  if ids.size and (ids.min() < 0 or ids.max() >= num_classes):
+    bad = next(v for v in ids.tolist() if not 0 <= v < num_classes)
     raise LabelError(f'class {bad!r} is out of range: this generator has classes 0..{num_classes - 1}')
   weights = np.zeros((ids.size, num_classes), np.float32)
   weights[np.arange(ids.size), ids.astype(np.int64)] = 1.0
@@ -35,7 +37,7 @@ def class_index(value, classes) -> int:
     return classes.index(value)
   try:
     index = int(value)
-  except (TypeError, ValueError):
+  except (TypeError, ValueError, OverflowError):  # OverflowError: int(float('inf'))
     shown = ', '.join(classes[:12]) + (', ...' if len(classes) > 12 else '')
     raise LabelError(f'unknown class {value!r}; this generator has {shown}') from None
   if isinstance(value, float) and index != value:

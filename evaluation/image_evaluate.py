@@ -96,19 +96,21 @@ def evaluate_source(source: Source, dataset: Optional[str] = None, num_samples: 
   if fid:
     _check_fid(dataset, fid, data_dir, manual_dir, judges_dir)
   num_samples = num_samples or default_num_samples(dataset, data_dir, manual_dir, judges_dir)
+  classes = source.signature.label_classes
+  count = max(num_samples, fid.num_samples if fid else 0)
+  asked = None
+  if classes:  # a conditional generator: sample i asked for the class of floor image i (evaluation/per_class.py)
+    from evaluation import per_class
+    per_class.check_classes(classes, dataset, judge, source.description, data_dir, manual_dir)
+    asked = per_class.sample_classes(judge, dataset, count, data_dir, manual_dir, judges_dir)
   started = time.monotonic()
   from evaluation.sources import generate
-  samples = generate(source, max(num_samples, fid.num_samples if fid else 0), seed)
+  samples = generate(source, count, seed, label_ids=asked)
   generate_s = time.monotonic() - started
   result = evaluate(samples, dataset, num_samples, data_dir, manual_dir, judges_dir, copy_check, fid, log)
   result.update(source=source.description, seed=seed)
   result['seconds']['generate'] = generate_s
-  classes = source.signature.label_classes
-  if classes:  # a conditional generator: each class against the real images of that class (evaluation/per_class.py)
-    from evaluation import per_class
-    if len(classes) != judge.num_classes:
-      raise EvaluationError(f'{source.description} takes {len(classes)} classes, the {dataset} judge tells '
-                            f'{judge.num_classes} apart: per-class scores need the same classes')
+  if classes:  # and each class against the real images of that class
     started = time.monotonic()
     per_class_n = -(-result['num_samples'] // len(classes))
     log(f'per-class scores: up to {per_class_n} samples of each of {len(classes)} classes ...')

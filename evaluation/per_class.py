@@ -14,6 +14,9 @@ samples (every one asked for class k) against the held-out real images of class 
 
 Samples of class k: latents rows 0..n-1 of the seed with one-hot class k, the same z for every class; n = the
 floor split's count of class k, capped at `per_class` (so samples and floor are scored at equal N per class).
+
+The whole-generator scores ask sample i for the class of floor image i (`sample_classes`): samples and floor
+then share one class histogram, the data's, on an imbalanced folder as on a balanced data set.
 """
 
 import functools
@@ -38,6 +41,37 @@ def _dataset_labels(dataset: str, split: str, image_size: int, data_dir, manual_
   data, _ = datasets.load_images(dataset, image_size, split=split, data_dir=data_dir, manual_dir=manual_dir,
                                  with_labels=True)
   return np.concatenate(list(data.map(lambda image, label: label).batch(4096).as_numpy_iterator())).astype(np.int64)
+
+
+def data_class_names(dataset: str, judge, data_dir=None, manual_dir=None) -> tuple:
+  """The names of the judge's classes, in id order: a folder judge's record, else the data set's labels."""
+  if 'class_names' in judge.record:
+    return tuple(judge.record['class_names'])
+  from data import datasets
+  _, info = datasets.load_images(dataset, judge.image_size, split=judge.spec.reference_split, data_dir=data_dir,
+                                 manual_dir=manual_dir, with_labels=True)
+  return tuple(info.class_names)
+
+
+def check_classes(classes, dataset: str, judge, description: str, data_dir=None, manual_dir=None) -> None:
+  """EvaluationError unless a generator's label classes are the judge's, by name and in order: class i of one
+  must be class i of the other for agreement and per-class scores to mean anything."""
+  from evaluation.images import EvaluationError
+  names = data_class_names(dataset, judge, data_dir, manual_dir)
+  if tuple(classes) != names:
+    shown = lambda values: ', '.join(values[:10]) + (', ...' if len(values) > 10 else '')  # noqa: E731
+    raise EvaluationError(f'{description} takes the classes {shown(list(classes))}; the {dataset} judge tells '
+                          f'{shown(list(names))}: per-class scores need the same classes in the same order')
+
+
+def sample_classes(judge, dataset: str, num_samples: int, data_dir=None, manual_dir=None, judges_dir=None):
+  """(num_samples,) int64: the class of floor image i for sample i, in the order and subset that
+  evaluation.references scores the floor in (then again from the start, beyond the floor's size)."""
+  from evaluation import references
+  labels = split_labels(dataset, judge.spec.floor_split, judge.image_size, judge, data_dir, manual_dir)
+  n = min(num_samples, len(labels))
+  floor = labels[references.subset_indices(len(labels), n)]
+  return np.resize(floor, num_samples)
 
 
 def min_fcd_per_class(feature_dim: int) -> int:

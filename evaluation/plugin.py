@@ -60,8 +60,13 @@ class JudgeEvaluator:
     ref = self._reference()
     if self._latents is None or self._latents.shape[1] != metadata['latent_dim']:  # a benchmark scores runs of
       self._latents = latents(self.seed, ref.num_samples, metadata['latent_dim'])  # several latent sizes in turn
-    classes = len(metadata.get('label_classes', ()))  # a conditional generator: row i asked for class i mod K
-    asked = np.arange(len(self._latents)) % classes if classes else None
+    classes = len(metadata.get('label_classes', ()))
+    asked = None
+    if classes:  # a conditional generator: sample i asked for the class of floor image i (the data's histogram)
+      from evaluation import per_class
+      data_dir, manual_dir, judges_dir = self._paths
+      asked = per_class.sample_classes(self._judge, self.dataset, len(self._latents), data_dir, manual_dir,
+                                       judges_dir)
 
     def batch(i):
       z = self._latents[i:i + 250]

@@ -51,16 +51,19 @@ class Source:
     return self.signature.output_shape[-1]
 
 
-def generate(source: Source, num_samples: int, seed: int = SAMPLE_SEED, batch_size: int = 250) -> np.ndarray:
+def generate(source: Source, num_samples: int, seed: int = SAMPLE_SEED, batch_size: int = 250,
+             label_ids=None) -> np.ndarray:
   """Outputs (N, ...) float32 of latents rows 0..N-1 of `seed` (common.latents), in batches; a conditional
-  generator's row i asked for class i mod K (every class alike, whatever the data's frequencies)."""
+  generator's row i asked for class label_ids[i] (default: i mod K, every class alike)."""
   classes = len(source.signature.label_classes)
+  if classes and label_ids is None:
+    label_ids = np.arange(num_samples) % classes
 
   def batch(i):
     z = latents(seed, min(batch_size, num_samples - i), source.latent_dim, start=i)
     if not classes:
       return source.generate_fn(z)
-    return source.generate_fn(z, common_labels.class_weights((i + np.arange(len(z))) % classes, classes))
+    return source.generate_fn(z, common_labels.class_weights(label_ids[i:i + len(z)], classes))
 
   return np.concatenate([np.asarray(batch(i), np.float32) for i in range(0, num_samples, batch_size)])
 
@@ -199,6 +202,9 @@ def saved_model_source(path: str) -> Source:
   metadata = _folder_metadata(version_dir)
   output_name = GeneratorSignature.output_name_of(kinds.of_metadata(metadata))
   label_spec = inputs.pop(LABEL_INPUT, None) if metadata.get('label_classes') else None  # a conditional model's
+  if metadata.get('label_classes') and label_spec is None:  # its labels would be dropped without a word
+    raise EvaluationError(f'{version_dir}: its metadata names {len(metadata["label_classes"])} classes, but '
+                          f'serving_default has no {LABEL_INPUT!r} input')
   if len(inputs) != 1 or output_name not in outputs:
     raise EvaluationError(f'{version_dir}: serving_default must map one input z to {{"{output_name}"}}, it takes '
                           f'{sorted(inputs)} and returns {sorted(outputs)}')

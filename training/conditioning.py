@@ -29,13 +29,33 @@ import dataclasses
 from typing import Callable
 
 import keras
+import tensorflow as tf
 from keras import layers
 
 from training import image_layers
 from training.architectures import arch_options
 
 NONE = 'none'
-FAKE_LABELS = ('data', 'uniform')
+
+
+def is_conditional(config) -> bool:
+  """Whether `config` (a TrainConfig, or a namespace without the setting) trains on labels: known before the data
+  is opened, unlike `num_classes`."""
+  return getattr(config, 'conditioning', NONE) != NONE
+
+
+def num_classes(config) -> int:
+  """K of the label input that `config` trains, from its data_classes (set once the data is opened); 0: none."""
+  return len(config.data_classes) if is_conditional(config) else 0
+
+
+# --fake_labels: (the real batch's class ids (B,), K, r, stateless seed) -> the r·B classes of the generator update.
+FAKE_LABELS = {
+    # The real batch's classes again, r times: the data's class frequencies without counting them.
+    'data': lambda labels, k, r, seed: tf.reshape(tf.tile(labels[:, None], [1, r]), [-1]),
+    'uniform': lambda labels, k, r, seed: tf.random.stateless_uniform([r * labels.shape[0]], seed, maxval=k,
+                                                                      dtype=tf.int64),
+}
 
 
 def _features(critic: keras.Model):
@@ -94,8 +114,7 @@ def generator_scope(arch, options: dict, num_classes: int):
 
 def build_generator(build: Callable, arch, config):
   """`build()` (a data kind's generator builder) inside the scope that config's --conditioning asks for."""
-  classes = len(config.data_classes) if getattr(config, 'conditioning', NONE) != NONE else 0
-  with generator_scope(arch, arch_options(arch, config, 'generator'), classes):
+  with generator_scope(arch, arch_options(arch, config, 'generator'), num_classes(config)):
     return build()
 
 

@@ -93,7 +93,8 @@ class TrainConfig:
                               'BatchNorm (concatenated with z where it has none). none: unconditional.',
                               choices=lambda: list(conditioning_modes.CONDITIONINGS), kinds=(IMAGE,))
   fake_labels: str = setting('data', "Classes the generator update asks for: data (the real batch's, so the data's "
-                             'class frequencies) or uniform.', choices=conditioning_modes.FAKE_LABELS, kinds=(IMAGE,))
+                             'class frequencies) or uniform.', choices=lambda: list(conditioning_modes.FAKE_LABELS),
+                             kinds=(IMAGE,))
   acgan_weight: float = setting(1.0, "--conditioning=acgan: weight of the classifier's cross-entropy on real images "
                                 "in the critic loss (gan_cifar_resnet.py's ACGAN_SCALE).", low=0, kinds=(IMAGE,))
   acgan_generator_weight: float = setting(0.1, '--conditioning=acgan: weight of the cross-entropy of the asked-for '
@@ -392,9 +393,10 @@ def resolve(config: TrainConfig) -> TrainConfig:
       (config.lsgan_labels[1] == config.lsgan_labels[0], '--lsgan_labels: b (real target) must differ from a'),
       (config.wgan_critic_schedule and not family.critic_schedule,
        f'--wgan_critic_schedule applies to --loss={_losses_with("critic_schedule")} only'),
-      (config.conditioning == conditioning_modes.NONE and config.fake_labels != 'data',
+      (config.conditioning == conditioning_modes.NONE and _changed(config, 'fake_labels'),
        '--fake_labels applies only with --conditioning=projection or acgan'),
-      (config.conditioning != 'acgan' and _changed(config, 'acgan_weight', 'acgan_generator_weight'),
+      (not conditioning_modes.CONDITIONINGS[config.conditioning].classifier and
+       _changed(config, 'acgan_weight', 'acgan_generator_weight'),
        f'--{" and --".join(_changed(config, "acgan_weight", "acgan_generator_weight"))} applies only with '
        f'--conditioning=acgan (got --conditioning={config.conditioning})'),
       ((config.label_smoothing or config.label_flip) and not family.real_labels,

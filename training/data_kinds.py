@@ -50,16 +50,12 @@ class DataKind:
 
 # --- Images ----------------------------------------------------------------------------------------------------
 
-def _conditional(config) -> bool:
-  return getattr(config, 'conditioning', conditioning.NONE) != conditioning.NONE
-
-
 def _image_open(config):
   """(images, info), or ((image, label) pairs, info) for a conditional run, refused where there are no two classes."""
   images, info = datasets.load_images(config.dataset, config.image_size, split='train', data_dir=config.data_dir,
                                       manual_dir=config.manual_dir, alpha_background=config.alpha_background,
-                                      with_labels=_conditional(config))
-  if _conditional(config) and len(info.class_names) < 2:
+                                      with_labels=conditioning.is_conditional(config))  # data_classes: not yet
+  if conditioning.is_conditional(config) and len(info.class_names) < 2:
     raise datasets.DatasetError(f'--conditioning={config.conditioning} needs at least 2 classes; {info.name} has '
                                 f'{len(info.class_names)} ({", ".join(info.class_names)}): pass --conditioning=none')
   return images, info
@@ -77,11 +73,13 @@ def _image_validate(config):
 
 
 def _image_metadata(config) -> dict:
-  """A folder run's --alpha_background: what its images' transparent pixels were composited over, which the
-  folder's judge must share for the comparison to mean anything (evaluation.folder_judge.check_background)."""
+  """What generator.json says of an image run beyond its signature: a folder run's --alpha_background, what its
+  images' transparent pixels were composited over, which the folder's judge must share for the comparison to mean
+  anything (evaluation.folder_judge.check_background); a conditional run's --conditioning, how its label input
+  was trained (the signature's label_classes names the classes)."""
   background = getattr(config, 'alpha_background', None)
   fields = {'alpha_background': background} if background and config.dataset.startswith('folder:') else {}
-  if _conditional(config):  # how the label input was trained; the signature's label_classes names its classes
+  if conditioning.num_classes(config):
     fields['conditioning'] = config.conditioning
   return fields
 
@@ -92,7 +90,7 @@ def _image_describe(info, config) -> str:
   if info.class_names:
     counts = ', '.join(f'{name} {count}' for name, count in zip(info.class_names, info.class_counts))
     classes = f' in {len(info.class_names)} classes' + (f' ({counts})' if counts else '')
-  if _conditional(config):
+  if conditioning.num_classes(config):
     classes += f'; conditional ({config.conditioning}) on its labels'
   notes = [f'{count} {text}' for count, text in ((info.skipped, 'unreadable skipped'), (info.upscaled, 'upscaled'))
            if count]
@@ -104,7 +102,8 @@ def _image_describe(info, config) -> str:
 def _image_write_samples(run_dir, step, samples, critic, config):
   """The grid of the fixed samples; a conditional run's has one row per class (common.labels.grid_labels)."""
   del critic
-  columns = labels.grid_columns(config.num_samples, len(config.data_classes)) if _conditional(config) else None
+  classes = conditioning.num_classes(config)
+  columns = labels.grid_columns(config.num_samples, classes) if classes else None
   return rundir.save_sample_grid(run_dir, step, samples, cols=columns)
 
 
@@ -126,7 +125,7 @@ def _image_signature(config):
   # getattr: tests and benchmarks build image generators from plain namespaces without data classes
   data_classes = getattr(config, 'data_classes', ())
   return signature_lib.image(config.latent_dim, config.image_size, config.channels, data_classes,
-                             label_classes=data_classes if _conditional(config) else ())
+                             label_classes=data_classes if conditioning.num_classes(config) else ())
 
 
 def _image_rebuild(arch, m):

@@ -47,6 +47,8 @@ def batch_norm(name):
   scope = _LABELLED[-1] if _LABELLED else None
   if scope is None or scope.entry != 'batchnorm':
     return layers.BatchNormalization(momentum=_BN_MOMENTUM, synchronized=True, name=name)
+  if scope.labels is None:
+    raise RuntimeError('a conditional generator builder must call latent_input before its first batch_norm')
   norm = layers.BatchNormalization(momentum=_BN_MOMENTUM, synchronized=True, center=False, scale=False, name=name)
   return lambda x: ClassAffine(name=f'{name}_class')([norm(x), scope.labels])
 

@@ -85,7 +85,7 @@ def make_step_functions(config: TrainConfig, strategy, generator, critic, g_opti
   # --conditioning (training/conditioning.py): the mode's critic call, and the one-hot class weights (B, K) that
   # both networks take; batch['labels'] holds class ids (absent in an unconditional run).
   mode = conditioning.CONDITIONINGS[config.conditioning]
-  num_classes = len(config.data_classes)
+  num_classes = conditioning.num_classes(config)
 
   def weights(ids):
     return None if ids is None else tf.one_hot(ids, num_classes, dtype=tf.float32)
@@ -217,7 +217,8 @@ def attach_randomness(config: TrainConfig):
   """
   batch, latent, ratio = config.batch_size, config.latent_dim, config.g_batch_ratio
   policies = augment.policies(config.augment)
-  num_classes = len(config.data_classes)
+  num_classes = conditioning.num_classes(config)
+  fake_labels = conditioning.FAKE_LABELS[config.fake_labels]
 
   def for_generator(tensor):
     """(r·B, ...) -> (B, r, ...) with --g_batch_ratio r > 1: the batch axis stays first, as the distributed
@@ -227,13 +228,9 @@ def attach_randomness(config: TrainConfig):
   def fn(index, real):
     seed = lambda salt: tf.stack([tf.constant(config.seed, tf.int64) * 1000 + salt, index])  # noqa: E731
     classes = {}
-    if isinstance(real, tuple):  # a conditional run: (images, class ids (B,))
+    if num_classes:  # a conditional run's batches are (images, class ids (B,))
       real, labels = real
-      if config.fake_labels == 'uniform':
-        asked = tf.random.stateless_uniform([ratio * batch], seed(10), maxval=num_classes, dtype=tf.int64)
-      else:  # the real batch's classes again: the data's class frequencies, without counting them
-        asked = tf.reshape(tf.tile(labels[:, None], [1, ratio]), [-1])
-      classes = {'labels': labels, 'labels_gen': for_generator(asked)}
+      classes = {'labels': labels, 'labels_gen': for_generator(fake_labels(labels, num_classes, ratio, seed(10)))}
     gumbel = {}
     if config.gumbel_softmax:  # U(0, 1) per category of every fake sample, (B, seq_len, vocab)
       shape = [batch, *real.shape[1:]]

@@ -15,8 +15,8 @@ import tensorflow as tf
 
 from common import artifacts, labels
 from common.latents import latents
-from training import (checkpoints, data_kinds, ema, generator_io, provenance, run_dir as rundir, score_plot, steps,
-                      strategies)
+from training import (checkpoints, conditioning, data_kinds, ema, generator_io, provenance, run_dir as rundir,
+                      score_plot, steps, strategies)
 from training.architectures import ARCHITECTURES
 from training.config import ConfigError, TrainConfig, n_critic_at, read_extras
 from training.evaluator import Evaluator
@@ -182,7 +182,6 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
     # The sample grid's latents: rows 0..num_samples-1 of the run's seed in the project's one mapping.
     fixed_latents = tf.Variable(latents(config.seed, config.num_samples, config.latent_dim), trainable=False,
                                 name='fixed_latents')
-  grid_inputs = _grid_inputs(config, fixed_latents)
 
   # --- Restore --------------------------------------------------------------------------------------------------
   # The checkpoint holds, and restores in this order: (1) generator and (2) critic weights, BatchNorm moving
@@ -227,8 +226,8 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
   metrics_log = rundir.MetricsLog(run_dir) if chief else None
   eval_log = rundir.MetricsLog(run_dir, artifacts.EVAL_FILE) if evaluator is not None else None
   out = _Outputs(config=config, kind=kind, chief=chief, origin=origin, generator=generator,
-                 ema_generator=ema_generator, critic=critic, grid_inputs=grid_inputs, ckpts=ckpts, writer=writer,
-                 evaluator=evaluator, eval_log=eval_log)
+                 ema_generator=ema_generator, critic=critic, grid_inputs=_grid_inputs(config, fixed_latents),
+                 ckpts=ckpts, writer=writer, evaluator=evaluator, eval_log=eval_log)  # after the restore
   progress = Progress(config.steps, start=start_step)
   shown = {}
   step, last_saved, window_t, window_images = start_step, start_step, time.monotonic(), 0
@@ -359,15 +358,11 @@ class _Outputs:
   eval_log: Optional[rundir.MetricsLog]
 
 
-def _conditional_classes(config: TrainConfig) -> int:
-  return len(config.data_classes) if config.conditioning != 'none' else 0
-
-
 def _grid_inputs(config: TrainConfig, fixed_latents: tf.Variable):
   """The fixed latents (num_samples, latent_dim); for a conditional generator, one row per class instead: the
   first num_samples // K latents, each asked for every class (a column is one z), so a grid shows what the class
   changes at equal z."""
-  classes = _conditional_classes(config)
+  classes = conditioning.num_classes(config)
   if not classes:
     return fixed_latents
   columns = labels.grid_columns(config.num_samples, classes)
@@ -380,7 +375,7 @@ def _inference_generator(out: _Outputs):
   statistics re-estimated on fixed latents for its current weights (training/ema.py): statistics gathered
   under other weights, or lagging a fast-moving generator, would describe other activations."""
   sampled = out.generator if out.ema_generator is None else out.ema_generator
-  ema.recalibrate_batch_norm(sampled, out.config.latent_dim, num_classes=_conditional_classes(out.config))
+  ema.recalibrate_batch_norm(sampled, out.config.latent_dim, num_classes=conditioning.num_classes(out.config))
   return sampled
 
 
