@@ -90,9 +90,10 @@ def main(argv):
   from gradio_client import Client
   from common import images
   from serve import models as models_lib
+  from serve import registry as registry_lib
   from serve import sampler
 
-  models, warnings = models_lib.discover_models(FLAGS.models_dir, FLAGS.provider)
+  models, warnings = registry_lib.discover_models(FLAGS.models_dir, FLAGS.provider)
   for warning in warnings:
     print(f'warning: {warning}', file=sys.stderr)
   if not models:

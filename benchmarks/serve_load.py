@@ -124,10 +124,11 @@ def main(argv):
   logging.set_verbosity(logging.WARNING)
   from benchmarks.app_server import start_server
   from serve import models as models_lib
+  from serve import registry as registry_lib
   work = tempfile.mkdtemp(prefix='serve-load-')
   models_dir = os.path.join(work, 'models')
   shutil.copytree(FLAGS.models_dir, models_dir)  # the garbage step must not touch the user's models
-  models, _ = models_lib.discover_models(models_dir, 'cpu')
+  models, _ = registry_lib.discover_models(models_dir, 'cpu')
   images = [n for n, m in models.items() if m.kind == kinds.IMAGE]
   if not images:
     return cli.error(f'no image model in {FLAGS.models_dir}/', 1)

@@ -51,6 +51,7 @@ from absl import flags, logging
 from common import cli, kinds
 from common.cli import UsageError  # a bad flag or environment value: one line, exit code 2
 from serve import models as models_lib
+from serve import registry as registry_lib
 from serve import handlers as handlers_lib
 from serve import sampler, text_sampler
 
@@ -293,7 +294,7 @@ def main(argv):
     raise UsageError('--models_dir must name a folder of exported models, got an empty value')
   if os.path.exists(FLAGS.models_dir) and not os.path.isdir(FLAGS.models_dir):
     raise UsageError(f'--models_dir {FLAGS.models_dir!r} is a file, not a folder of exported models')
-  registry = models_lib.ModelRegistry(FLAGS.models_dir, FLAGS.provider, precision=FLAGS.precision, tf32=FLAGS.tf32)
+  registry = registry_lib.ModelRegistry(FLAGS.models_dir, FLAGS.provider, precision=FLAGS.precision, tf32=FLAGS.tf32)
   registry.scan()
   models, warnings = registry.models, registry.warnings
   for warning in warnings:

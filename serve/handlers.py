@@ -20,6 +20,7 @@ from common import images as common_images
 from common import kinds
 from common import labels as common_labels
 from serve import models as models_lib
+from serve import registry as registry_lib
 from serve import sampler, text_sampler, video
 
 OUTPUT_MAX_AGE_S = 15 * 60  # how long a request's files (PNGs, grid, GIF, MP4) stay downloadable
@@ -41,10 +42,11 @@ def user_errors(fn):
 
 
 class Handlers:
-  """The app's actions over the models of a registry (serve/models.py), rescanned on Refresh; files go to
+  """The app's actions over the models of a registry (serve/registry.py), rescanned on Refresh; files go to
   `output_dir` (served by Gradio's cache)."""
 
-  def __init__(self, registry: models_lib.ModelRegistry, output_dir: str, keep_outputs_s: float = OUTPUT_MAX_AGE_S):
+  def __init__(self, registry: registry_lib.ModelRegistry, output_dir: str,
+               keep_outputs_s: float = OUTPUT_MAX_AGE_S):
     self.registry, self.output_dir, self.keep_outputs_s = registry, output_dir, keep_outputs_s
     self.demo = None  # the Blocks app, once built (for _forget)
     self.started = time.monotonic()
@@ -120,6 +122,12 @@ class Handlers:
   def _write_gif(frames, path: str) -> str:
     return common_images.write_gif(frames, path, frame_ms=GIF_FRAME_MS, pingpong=True, min_size=GIF_MIN_SIZE)
 
+  def _write_strip(self, frames, stem: str) -> tuple:
+    """(strip PNG, GIF) of a short path of frames in a new output folder, named <stem>-x<frames>."""
+    folder, stem = self._new_folder(), f'{stem}-x{len(frames)}'
+    strip_path = self._write_png(common_images.grid(frames, cols=len(frames)), os.path.join(folder, f'{stem}.png'))
+    return strip_path, self._write_gif(frames, os.path.join(folder, f'{stem}.gif'))
+
   def sample(self, name, seed, count, scale):
     """/sample: the endpoint of clients from before truncation (its four parameters unchanged)."""
     return self.sample_truncated(name, seed, count, scale, 0.0)
@@ -186,10 +194,7 @@ class Handlers:
     seed, index, steps = sampler.validate_seed(seed), sampler.validate_index(index), sampler.validate_steps(steps)
     class_a, class_b = model.class_id(class_a), model.class_id(class_b)
     frames = model.class_morph(seed, index, class_a, class_b, steps)  # (steps, H, W[, 3]) uint8
-    folder = self._new_folder()
-    stem = f'{name}-morph-{seed}_{index}-class{class_a}-class{class_b}-x{len(frames)}'
-    strip_path = self._write_png(common_images.grid(frames, cols=len(frames)), os.path.join(folder, f'{stem}.png'))
-    gif_path = self._write_gif(frames, os.path.join(folder, f'{stem}.gif'))
+    strip_path, gif_path = self._write_strip(frames, f'{name}-morph-{seed}_{index}-class{class_a}-class{class_b}')
     names = model.label_classes
     return strip_path, gif_path, gif_path, self._timing(
         model, start, f'{len(frames)} frames from class {names[class_a]} to class {names[class_b]}')
@@ -280,10 +285,7 @@ class Handlers:
     model = self.model(name)
     seed_a, seed_b = sampler.validate_seed(seed_a), sampler.validate_seed(seed_b)
     frames = model.interpolate(seed_a, seed_b, steps, method, scale)  # (steps, H, W[, 3]) uint8
-    folder = self._new_folder()
-    stem = f'{name}-{method}-{seed_a}-{seed_b}-x{len(frames)}'
-    strip_path = self._write_png(common_images.grid(frames, cols=len(frames)), os.path.join(folder, f'{stem}.png'))
-    gif_path = self._write_gif(frames, os.path.join(folder, f'{stem}.gif'))
+    strip_path, gif_path = self._write_strip(frames, f'{name}-{method}-{seed_a}-{seed_b}')
     return strip_path, gif_path, gif_path, self._timing(model, start, f'{len(frames)} frames ({method})')
 
   def text(self, name, seed, count, temperature):
@@ -299,7 +301,7 @@ class Handlers:
     return {'models': [m.info() for m in self.models.values()], 'warnings': list(self.warnings)}
 
   def rescan(self):
-    """/models: rescans --models_dir (serve/models.ModelRegistry), then lists what is served."""
+    """/models: rescans --models_dir (serve/registry.ModelRegistry), then lists what is served."""
     for change in self.registry.scan():
       print(f'models: {change}', file=sys.stderr, flush=True)
     return self.list_models()

@@ -168,6 +168,7 @@ def test_a_kind_export_does_not_know_fails_in_one_line(tmp_path):
 def test_serve_lists_the_image_model_and_reports_the_points_one(exported, tmp_path):
   from export.model_folder import export_model
   from serve import models as models_lib
+  from serve import registry as registry_lib
   from tests.conftest import make_tiny_run_dir
   _, points_folder, _ = exported
   models_dir = tmp_path / 'models'
@@ -178,7 +179,7 @@ def test_serve_lists_the_image_model_and_reports_the_points_one(exported, tmp_pa
   odd.mkdir()
   shutil.copy(models_dir / NAME / 'model.onnx', odd / 'model.onnx')
   (odd / 'metadata.json').write_text(json.dumps({'kind': ['points'], 'latent_dim': 2}))
-  models, warnings = models_lib.discover_models(str(models_dir), 'cpu')
+  models, warnings = registry_lib.discover_models(str(models_dir), 'cpu')
   assert list(models) == ['tiny-gray']
   assert warnings == [
       "skipped model folder 'odd-kind': a model of kind ['points']; this app serves image and text generators",

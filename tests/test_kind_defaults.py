@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from training import config as config_lib
+from training import config as config_lib, kind_defaults
 from training.config import resolve
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -31,7 +31,7 @@ def _preset(name: str) -> dict:
 
 def test_the_bare_toy_command_resolves_to_the_toy_presets_values():
   preset = _preset('toy.flags')
-  config, taken = config_lib.with_kind_defaults({'dataset': 'toy:25gaussians'})
+  config, taken = kind_defaults.with_kind_defaults({'dataset': 'toy:25gaussians'})
   resolved = resolve(config)
   assert {name: getattr(resolved, name) for name in preset if name not in _CADENCE} == \
       {name: value for name, value in preset.items() if name not in _CADENCE}
@@ -40,30 +40,30 @@ def test_the_bare_toy_command_resolves_to_the_toy_presets_values():
 
 def test_the_bare_text_command_resolves_to_the_text_presets_model_and_optimiser():
   preset = _preset('text.flags')
-  config, taken = config_lib.with_kind_defaults({'dataset': 'text:../shared/data/tinyshakespeare/input.txt'})
+  config, taken = kind_defaults.with_kind_defaults({'dataset': 'text:../shared/data/tinyshakespeare/input.txt'})
   model = {'arch', 'loss', 'seq_len', 'width', 'batch_size', 'n_critic', 'beta_1', 'beta_2', 'ema_decay'}
   assert {name: getattr(config, name) for name in model} == {name: preset[name] for name in model}
   assert taken['arch'] == 'resnet1d' and taken['n_critic'] == 10
 
 
 def test_flags_given_win_over_the_kinds_defaults_and_the_kinds_over_the_loss_familys():
-  config, taken = config_lib.with_kind_defaults({'dataset': 'toy:8gaussians', 'width': 64, 'batch_size': 32})
+  config, taken = kind_defaults.with_kind_defaults({'dataset': 'toy:8gaussians', 'width': 64, 'batch_size': 32})
   assert (config.width, config.batch_size) == (64, 32) and 'width' not in taken and 'batch_size' not in taken
   resolved = resolve(config)
   assert resolved.beta_1 == 0.5  # the kind's, over the wgan_gp family's Adam default
   # Settings of one loss family come with that loss only: WGAN's clipping takes no gradient penalty.
-  wgan = resolve(config_lib.with_kind_defaults({'dataset': 'toy:8gaussians', 'loss': 'wgan'})[0])
+  wgan = resolve(kind_defaults.with_kind_defaults({'dataset': 'toy:8gaussians', 'loss': 'wgan'})[0])
   assert wgan.arch == 'mlp' and wgan.gp_weight == 0 and wgan.clip_value == 0.01
 
 
 def test_images_bring_nothing():
   for dataset in ('digits', 'mnist', 'folder:/tmp/x'):
-    config, taken = config_lib.with_kind_defaults({'dataset': dataset})
+    config, taken = kind_defaults.with_kind_defaults({'dataset': dataset})
     assert taken == {} and config == config_lib.TrainConfig(dataset=dataset)
 
 
 def test_an_image_architecture_given_with_toy_data_is_still_refused_naming_the_kinds():
-  config, _ = config_lib.with_kind_defaults({'dataset': 'toy:8gaussians', 'arch': 'dcgan'})
+  config, _ = kind_defaults.with_kind_defaults({'dataset': 'toy:8gaussians', 'arch': 'dcgan'})
   with pytest.raises(config_lib.ConfigError, match='choose --arch=mlp'):
     resolve(config)
 

@@ -22,7 +22,7 @@ for preset in sys.argv[1:]:
   main.FLAGS.unparse_flags()
   try:
     main.FLAGS(['main', '--flagfile=' + preset])
-    config = main.resolve(main.config_lib.with_kind_defaults(main._given_settings(only_present=True))[0])
+    config = main.resolve(main.kind_defaults.with_kind_defaults(main._given_settings(only_present=True))[0])
     print(json.dumps({'preset': preset, 'config': dataclasses.asdict(config)}))
   except Exception as e:  # this preset's failure, reported by its own test
     print(json.dumps({'preset': preset, 'error': f'{type(e).__name__}: {e}'}))

@@ -46,12 +46,13 @@ def test_a_label_input_that_disagrees_with_the_metadata_is_refused_at_load(tmp_p
   """Another size or type of `labels` than metadata's label_classes say, a label input the metadata does not name
   or a named one the graph lacks: the folder is skipped with one line, as any other bad folder."""
   from serve import models as models_lib
+  from serve import registry as registry_lib
   onnx_bytes = tiny_onnx() if onnx_args is None else tiny_conditional_onnx(**onnx_args)
   folder = _folder(tmp_path, 'bad', onnx_bytes, **metadata)
   with pytest.raises(models_lib.ModelError) as error:
     models_lib.load_model(folder, 'cpu')
   assert str(error.value).startswith(message) and '\n' not in str(error.value)
-  models, warnings = models_lib.discover_models(str(tmp_path / 'models'), 'cpu')
+  models, warnings = registry_lib.discover_models(str(tmp_path / 'models'), 'cpu')
   assert models == {} and warnings == [f"skipped model folder 'bad': {error.value}"]
 
 

@@ -1,5 +1,5 @@
 """How the server makes its ONNX Runtime sessions (serve/sessions.py) and keeps its model folder live
-(serve/models.ModelRegistry): fp16 on CUDA and fp32 on the CPU from fake provider lists, the CUDA options,
+(serve/registry.ModelRegistry): fp16 on CUDA and fp32 on the CPU from fake provider lists, the CUDA options,
 warm-up over every batch size on CUDA, preload_dlls only with the CUDA wheels, and a rescan that loads new and
 changed models, drops removed ones, and keeps serving a model whose new file is garbage."""
 
@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 
 from serve import models as models_lib
+
+from serve import registry as registry_lib
 from serve import sessions
 
 CUDA, CPU = sessions.CUDA_EP, sessions.CPU_EP
@@ -106,7 +108,7 @@ def test_a_cpu_session_of_a_folder_with_fp16_serves_fp32_unless_asked(exported):
 def test_the_registry_follows_the_folder_and_keeps_a_model_whose_new_file_is_garbage(exported, tmp_path):
   live = tmp_path / 'models'
   shutil.copytree(exported / 'first', live / 'first')
-  registry = models_lib.ModelRegistry(str(live), 'cpu')
+  registry = registry_lib.ModelRegistry(str(live), 'cpu')
   assert registry.scan() == ['loaded first'] and list(registry.models) == ['first']
   assert registry.scan() == []  # nothing changed: nothing reloaded
   before = registry.models['first'].sample(5, 3)

@@ -130,7 +130,7 @@ def test_no_import_cycles():
 
 def test_common_and_serve_import_without_tensorflow():
   code = ('import sys, common.artifacts, common.cli, common.images, common.kinds, common.latents, common.signature, '
-          'serve.app, serve.models, serve.handlers, serve.sampler, serve.sessions, evaluation.images, data.geometry\n'
+          'serve.app, serve.models, serve.registry, serve.handlers, serve.sampler, serve.sessions, evaluation.images, data.geometry\n'
           'heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "tf2onnx"))\n'
           'assert not heavy, heavy')
   result = subprocess.run([sys.executable, '-c', code], cwd=REPO, capture_output=True, text=True, timeout=300)

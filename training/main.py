@@ -20,7 +20,7 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # entry point only: TF's C++
 from absl import flags, logging
 
 from common import cli, kinds
-from training import config as config_lib
+from training import config as config_lib, kind_defaults
 from training.config import ConfigError, TrainConfig, resolve
 
 FLAGS = flags.FLAGS
@@ -96,7 +96,7 @@ def main(argv):
       raise cli.UsageError('--resume needs --run_dir')
     config = _resumed_config(FLAGS.run_dir)
   else:
-    config, taken = config_lib.with_kind_defaults(_given_settings(only_present=True))
+    config, taken = kind_defaults.with_kind_defaults(_given_settings(only_present=True))
     if taken:  # the start-up line: which values came from the data kind (flags given always win)
       print(f'{config.dataset} brings its kind\'s defaults for the flags not given: '
             f'{" ".join(f"--{name}={_flag_text(value)}" for name, value in taken.items())}', flush=True)

@@ -4,7 +4,6 @@ save). The step math lives in training/steps.py, the files in training/run_dir.p
 import dataclasses
 import os
 import shutil
-import signal
 import tempfile
 import time
 from typing import Optional
@@ -16,7 +15,7 @@ import tensorflow as tf
 from common import artifacts, labels
 from common.latents import latents
 from training import (checkpoints, conditioning, data_kinds, ema, generator_io, provenance, run_dir as rundir,
-                      score_plot, steps, strategies)
+                      score_plot, steps, stopping, strategies)
 from training.architectures import ARCHITECTURES
 from training.config import ConfigError, TrainConfig, n_critic_at, read_extras
 from training.evaluator import Evaluator
@@ -56,51 +55,6 @@ def _dtype_policy(config: TrainConfig) -> str:
     return 'float32'
   # float16 needs loss scaling and is fast on GPUs; CPUs have bfloat16 kernels and need no scaling.
   return 'mixed_float16' if tf.config.list_physical_devices('GPU') else 'mixed_bfloat16'
-
-
-class _StopRequest:
-  """Turns SIGTERM (a preemption) and Ctrl-C into a clean stop: finish the step, checkpoint, exit 0. A second
-  signal exits at once (code 128 + signal), losing only the steps since the last checkpoint."""
-
-  def __init__(self, log):
-    self.requested = False
-    self._previous = {}
-    self._log = log
-
-  def __enter__(self):
-    for sig in (signal.SIGTERM, signal.SIGINT):
-      try:
-        self._previous[sig] = signal.signal(sig, self._handle)
-      except ValueError:  # not the main thread: leave signals alone
-        pass
-    return self
-
-  def _handle(self, signum, frame):
-    if self.requested:
-      os.write(2, f'\nsecond {signal.Signals(signum).name}: exiting now without a checkpoint\n'.encode())
-      os._exit(128 + signum)
-    self.requested = True
-    os.write(2, f'\n{signal.Signals(signum).name}: stopping after this step with a checkpoint (send it again to '
-                f'exit at once)\n'.encode())
-
-  def __exit__(self, *exc):
-    for sig, handler in self._previous.items():
-      signal.signal(sig, handler)
-
-
-def _stop_vote(strategy):
-  """A function (requested: bool) -> bool that every worker calls at every step: in a multi-worker run the
-  workers all-reduce their stop requests, so a signal to any one of them stops all at the same step (a worker
-  that stopped alone would leave the others waiting forever at the next collective). One process: no vote."""
-  if not strategies.is_multi_worker(strategy):
-    return lambda requested: requested
-
-  @tf.function
-  def vote(flag):
-    per_replica = strategy.run(lambda: tf.identity(flag))
-    return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)  # > 0: someone asked
-
-  return lambda requested: bool(vote(tf.constant(1.0 if requested else 0.0)) > 0)
 
 
 def _write_error(error: BaseException) -> str:
@@ -219,7 +173,7 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
   iterator = _input_iterator(kind, source, info, config, strategy, start_step)
   train_step, extra_critic_step = steps.make_step_functions(config, strategy, generator, critic, g_optimizer,
                                                           d_optimizer, ema_generator, config.ema_decay)
-  stop_vote = _stop_vote(strategy)
+  stop_vote = stopping.stop_vote(strategy)
 
   # --- Loop -----------------------------------------------------------------------------------------------------
   writer = tf.summary.create_file_writer(os.path.join(run_dir, 'tensorboard')) if chief else None
@@ -233,7 +187,7 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
   step, last_saved, window_t, window_images = start_step, start_step, time.monotonic(), 0
   checked = start_step  # the last step whose losses were read and found finite
   stopped = False  # by a signal to this process or, in a multi-worker run, to any worker
-  with _StopRequest(log) as stop:
+  with stopping.StopRequest(log) as stop:
     try:
       while step < config.steps:
         stopped = stop_vote(stop.requested)
