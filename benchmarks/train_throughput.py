@@ -49,11 +49,17 @@ def _define_flags() -> None:
   flags.DEFINE_list('extra', [], 'Training flags passed through after the preset, e.g. --image_size=28,--n_critic=3 '
                     '(a value holding a comma cannot be passed).')
   flags.DEFINE_list('losses', ['wgan_gp', 'wgan', 'lsgan', 'dcgan'], 'Losses of our rows.')
-  flags.DEFINE_list('jit', ['off', 'on'], 'XLA settings of our rows: off, on.')
+  flags.DEFINE_list('jit', ['off', 'on'], "XLA settings of our rows: off, on (forced, also on a CPU host), preset "
+                    "(the preset's --jit as training.main applies it).")
   flags.DEFINE_list('threads', ['default'], "Thread settings of our rows: 'default' (TensorFlow's choice) or "
                     "INTRAxINTER, e.g. 1x1,2x1.")
   flags.DEFINE_bool('keras_io', True, 'Measure the keras-io recipe (in this process, default threads).')
   flags.DEFINE_bool('replicas', True, 'Also measure 2 logical CPU replicas vs 1 (WGAN-GP, default threads).')
+  flags.DEFINE_string('baseline', None, 'Another checkout of this repository (e.g. a git worktree of an older commit): '
+                      'each row of ours runs there too, with the same preset and flags, side by side, and the table '
+                      'gives the ratio of real images/s.')
+  flags.DEFINE_list('variants', [], "Extra rows beside each row of ours, as LABEL:FLAG+FLAG, e.g. "
+                    "bf16:--mixed_precision or wide:--width=32+--batch_size=32.")
   flags.DEFINE_bool('parts', False, 'Time the step\'s parts (G forward, critic losses, penalty, generator update).')
   # Lengths
   flags.DEFINE_integer('steps', 150, 'Generator steps per run of ours.')
@@ -65,6 +71,9 @@ def _define_flags() -> None:
 
 
 KERAS_IO_BATCH = 64
+# --jit rows: XLA off, XLA on (forced on a CPU host too: training/strategies.py xla_applies), or the preset's own.
+_JIT_FLAGS = {'off': ('--jit=False',), 'on': ('--jit=True', '--jit_on_cpu=True'), 'preset': ()}
+_JIT_LABEL = {'off': '--nojit', 'on': '--jit', 'preset': '(preset)'}
 
 
 class BenchmarkError(Exception):
@@ -151,17 +160,19 @@ def _read_config(run_dir: str):
   return TrainConfig(**values)
 
 
-def ours(data_dir: str, work: str, label: str, threads: str, *row_flags: str) -> dict:
-  """Runs training.main in a fresh process; returns the figures of its steps after --warmup_steps."""
+def ours(data_dir: str, work: str, label: str, threads: str, *row_flags: str, repo: str = _REPO) -> dict:
+  """Runs training.main of the checkout `repo` in a fresh process; returns the figures of its steps after
+  --warmup_steps."""
   from benchmarks import flops
   from training.config import n_critic_at
   run_dir = os.path.join(work, f'run{len(os.listdir(work))}')
   log_every = math.gcd(FLAGS.warmup_steps, FLAGS.steps)  # a metrics.csv row falls on the end of the warm-up
-  cmd = [sys.executable, '-m', 'training.main', f'--flagfile={FLAGS.preset}', f'--manual_dir={FLAGS.manual_dir}',
+  cmd = [sys.executable, '-m', 'training.main', f'--flagfile={os.path.join(_REPO, FLAGS.preset)}', f'--manual_dir={FLAGS.manual_dir}',
          f'--data_dir={data_dir}', *FLAGS.extra, f'--steps={FLAGS.steps}', f'--log_every={log_every}',
          '--sample_every=1000000', '--ckpt_every=1000000', '--eval_every=0', f'--run_dir={run_dir}', *row_flags]
   peak_before = matmul_peak(threads)
-  proc = subprocess.run(cmd, cwd=_REPO, capture_output=True, text=True, env={**os.environ, **_thread_env(threads)})
+  proc = subprocess.run(cmd, cwd=repo, capture_output=True, text=True,
+                        env={**os.environ, **_thread_env(threads), 'PYTHONPATH': repo})
   if proc.returncode:
     raise BenchmarkError(f'{label} ({threads} threads) failed: {_last_line(proc.stderr)}')
   peak = (peak_before + matmul_peak(threads)) / 2
@@ -189,7 +200,7 @@ def _train_step(config, generator, critic, jit: bool):
   import keras
   import tensorflow as tf
   from training import steps
-  config = dataclasses.replace(config, jit=jit)
+  config = dataclasses.replace(config, jit=jit, jit_on_cpu=jit)
   optimizers = [keras.optimizers.Adam(lr, beta_1=config.beta_1, beta_2=config.beta_2)
                 for lr in (config.g_learning_rate, config.d_learning_rate)]
   optimizers[0].build(generator.trainable_variables)
@@ -220,6 +231,7 @@ def time_parts(config, jits: tuple) -> tuple:
       calls[jit, 'train_step'] = lambda train_step=train_step, iterator=iterator: train_step(iterator)
     except (TypeError, ValueError) as e:  # training/steps.py changed its interface: time the parts only
       print(f'  (train_step of training/steps.py not timed: {e})')
+  calls.update(_host_side_calls(config, jits, generator))
   samples = {key: [] for key in calls}
   peak_before = None
   for repeat in range(3 + FLAGS.parts_repeats):  # the first 3: trace, compile, warm up
@@ -231,10 +243,62 @@ def time_parts(config, jits: tuple) -> tuple:
       if repeat >= 3:
         samples[key].append(time.perf_counter() - t0)
   peak = (peak_before + flops.matmul_gflops(FLAGS.matmul_size)) / 2
-  times = {jit: {} for jit in jits}
+  times = {jit: {} for jit in (*jits, None)}
   for (jit, name), v in samples.items():
     times[jit][name] = sorted(v)[len(v) // 2]
+  for jit in jits:  # the host-side parts are the same whatever the XLA setting
+    times[jit].update(times[None])
+  del times[None]
   return times, peak
+
+
+def _host_side_calls(config, jits: tuple, generator) -> dict:
+  """The parts of a step that are not the loss and gradient math, each its own call (jit key None): one batch of
+  the input pipeline from the data's in-memory cache (a fresh data set read, shuffled, batched, with
+  attach_randomness's random numbers; the first epoch also decodes, timed once in `decode_seconds`), DiffAugment
+  of one batch (the policy color,translation,cutout, whether the preset uses it or not), and the generator EMA's
+  update (training/ema.py)."""
+  import keras
+  import tensorflow as tf
+  from training import augment, data_kinds, ema, steps
+  from training.architectures import ARCHITECTURES
+  calls = {}
+  kind = data_kinds.kind_of(config.dataset)
+  try:
+    source, info = kind.open(config)
+  except Exception as e:  # noqa: BLE001 - a benchmark part, not the run: say why and time the rest
+    print(f'  (input pipeline not timed: {e})')
+  else:
+    pipeline = kind.pipeline(source, info, config, 0).enumerate().map(steps.attach_randomness(config))
+    iterator = iter(pipeline)
+    t0 = time.perf_counter()
+    for _ in range(max(1, -(-info.num_examples // config.batch_size))):  # one epoch: decodes and fills the cache
+      next(iterator)
+    _DECODE[config.dataset] = (time.perf_counter() - t0, info.num_examples)
+    calls[None, 'input_pipeline'] = lambda: next(iterator)['real']
+  if config.image_size:
+    policy = augment.policies('color,translation,cutout')
+    shape = [config.batch_size, config.image_size, config.image_size, config.channels]
+    images = tf.random.stateless_uniform(shape, [1, 2], -1.0, 1.0)
+
+    @tf.function
+    def augmented(images):
+      return augment.apply(images, augment.draw(policy, shape, tf.constant([3, 4], tf.int64)))
+    calls[None, 'augment'] = lambda: augmented(images)
+  copy = ARCHITECTURES[config.arch].build_generator(config.latent_dim, config.image_size, config.channels,
+                                                    config.width)
+  step = tf.Variable(100, dtype=tf.int64)
+
+  @tf.function
+  def ema_update():
+    ema.update(copy.trainable_variables, generator.trainable_variables, 0.999, step)
+    return copy.trainable_variables[0]
+  calls[None, 'ema_update'] = ema_update
+  del keras, jits
+  return calls
+
+
+_DECODE = {}  # dataset -> (seconds of the first epoch, images): read, decode, resize into the cache
 
 
 def _rate(row) -> float:
@@ -293,6 +357,21 @@ def print_parts(config, jit: bool, t: dict, peak: float, measured_step_s: float)
   whole = f.per_generator_step / step_s / 1e9
   print(f'  whole step {whole:.1f} GFLOP/s here ({whole / peak:.1%} of matmul); the training run above: '
         f'{measured_step_s * 1e3:.1f} ms per step (input pipeline, Python loop and read-back included)')
+  gap = measured_step_s - step_s
+  print(f'  host side of the training run: {gap * 1e3:.1f} ms per step ({gap / measured_step_s:.1%} of it) beyond '
+        f'train_step: the Python loop, progress, metric read-back, summaries, and the input pipeline\'s threads '
+        f'competing for the cores')
+  print('  beside the step, each alone (the input pipeline runs in tf.data threads, overlapped with the step):')
+  host = [('input pipeline, one batch (cached)', 'input_pipeline', n), ('generator EMA update', 'ema_update', 1),
+          ('DiffAugment color,translation,cutout, one batch', 'augment', 0)]
+  for name, key, per_step in host:
+    if key in t:
+      note = f'{per_step} per step' if per_step else f'{3} per step with --augment'
+      print(f'  {name:<48} {t[key] * 1e3:>8.2f} ms ({note}: {t[key] * (per_step or 3) / step_s:.1%} of train_step)')
+  if config.dataset in _DECODE:
+    seconds, images = _DECODE[config.dataset]
+    print(f'  first epoch, read + decode + resize into the cache: {seconds:.1f} s for {images} images '
+          f'({images / seconds:.0f} images/s; once per run)')
 
 
 def run_all(work: str) -> None:
@@ -303,21 +382,38 @@ def run_all(work: str) -> None:
         f'{FLAGS.steps} generator steps per run of ours, the last {FLAGS.steps - FLAGS.warmup_steps} timed',
         flush=True)
   rows = [keras_io_row(data_dir)] if FLAGS.keras_io else []
-  specs = [(f'ours {loss} --{"" if jit == "on" else "no"}jit', threads, f'--loss={loss}', f'--jit={jit == "on"}')
+  specs = [(f'ours {loss} {_JIT_LABEL[jit]}', threads, f'--loss={loss}', *_JIT_FLAGS[jit])
            for loss in FLAGS.losses for jit in FLAGS.jit for threads in FLAGS.threads]
   if FLAGS.replicas:
     specs += [('ours wgan_gp 1 device', 'default', '--loss=wgan_gp', '--strategy=one_device'),
               ('ours wgan_gp 2 CPU replicas', 'default', '--loss=wgan_gp', '--strategy=mirrored', '--cpu_replicas=2')]
+  variants = [v.split(':', 1) for v in FLAGS.variants]
+  specs = [s for spec in specs for s in (spec, *((f'{spec[0]} {label}', spec[1], *spec[2:], *extra.split('+'))
+                                                 for label, extra in variants))]
+  if FLAGS.baseline:  # the same rows in the other checkout, interleaved with ours
+    specs = [s for spec in specs for s in (spec, (spec[0].replace('ours', 'baseline', 1), *spec[1:]))]
   tries = {spec[:2]: [] for spec in specs}
   for repeat in range(FLAGS.repeats):  # round-robin: a busy spell of the shared machine hits one try of each
     for label, threads, *row_flags in specs:
-      r = ours(data_dir, runs, label, threads, *row_flags)
+      repo = os.path.abspath(FLAGS.baseline) if label.startswith('baseline') else _REPO
+      if repo != _REPO:  # an older checkout may not know --jit_on_cpu; its --jit compiled on any device
+        row_flags = [f for f in row_flags if not f.startswith('--jit_on_cpu')]
+      r = ours(data_dir, runs, label, threads, *row_flags, repo=repo)
       tries[label, threads].append(r)
       print(f'  {label}, {threads} threads, try {repeat + 1}: {_rate(r):.3f} G steps/s, '
             f'{r["flops"] / r["seconds"] / 1e9:.1f} GFLOP/s, matmul {r["peak"]:.1f}: {_of_peak(r):.1%}', flush=True)
   # Other processes can only slow a run down: the fastest try is the estimate of what a setting does.
   rows += [min(runs_, key=lambda r: r['seconds'] / r['g_steps']) for runs_ in tries.values()]
   print_rows(rows)
+  if FLAGS.baseline:
+    by_label = {(r['label'], r['threads']): r for r in rows}
+    for (label, threads), r in by_label.items():
+      base = by_label.get((label.replace('ours', 'baseline', 1), threads))
+      if label.startswith('ours') and base is not None:
+        new, old = r['critic_images'] / r['seconds'], base['critic_images'] / base['seconds']
+        print(f'{label}, {threads} threads: {new:.1f} real images/s vs {old:.1f} in {FLAGS.baseline}: '
+              f'x{new / old:.2f}')
+  rows = [r for r in rows if not r['label'].startswith('baseline')]
   ours_rows = [r for r in rows if 'config' in r]
   for loss in FLAGS.losses:
     by = {(r['label'].split()[-1], r['threads']): r for r in ours_rows if r['label'].startswith(f'ours {loss} --')}
@@ -342,7 +438,7 @@ def run_all(work: str) -> None:
     print_flops(first['config'])
     if FLAGS.parts:
       measured = {r['label'].endswith('--jit'): r for r in ours_rows
-                  if r['label'].startswith(f'ours {loss} --') and r['threads'] == 'default'}
+                  if r['label'] in (f'ours {loss} --jit', f'ours {loss} --nojit') and r['threads'] == 'default'}
       if measured:
         times, peak = time_parts(first['config'], tuple(measured))
         for jit, r in measured.items():
@@ -354,14 +450,20 @@ def _validate() -> None:
     intra, _, inter = setting.partition('x')
     if setting != 'default' and not (intra.isdigit() and inter.isdigit() and int(intra) > 0 and int(inter) > 0):
       raise cli.UsageError(f"--threads: {setting!r} is neither 'default' nor INTRAxINTER (e.g. 1x2)")
-  if not set(FLAGS.jit) <= {'on', 'off'}:
-    raise cli.UsageError(f'--jit takes on and/or off, got {",".join(FLAGS.jit)}')
+  if not set(FLAGS.jit) <= set(_JIT_FLAGS):
+    raise cli.UsageError(f'--jit takes any of {", ".join(_JIT_FLAGS)}, got {",".join(FLAGS.jit)}')
   if FLAGS.repeats < 1 or FLAGS.parts_repeats < 1:
     raise cli.UsageError('--repeats and --parts_repeats must be >= 1')
   if not 0 <= FLAGS.warmup_steps < FLAGS.steps:
     raise cli.UsageError(f'--warmup_steps must be in [0, --steps), got {FLAGS.warmup_steps} with --steps={FLAGS.steps}')
   if not os.path.isfile(os.path.join(_REPO, FLAGS.preset)):
     raise cli.UsageError(f'--preset: no file {FLAGS.preset} in {_REPO}')
+  for variant in FLAGS.variants:
+    label, _, extra = variant.partition(':')
+    if not label or not extra.startswith('--'):
+      raise cli.UsageError(f'--variants: {variant!r} is not LABEL:--FLAG[+--FLAG...]')
+  if FLAGS.baseline and not os.path.isfile(os.path.join(FLAGS.baseline, 'training', 'main.py')):
+    raise cli.UsageError(f'--baseline: {FLAGS.baseline} is not a checkout of this repository (no training/main.py)')
 
 
 def main(argv):

@@ -77,9 +77,45 @@ def test_dcgan_options_and_lsgan_pearson_labels(tmp_path):
 
 @pytest.mark.slow
 def test_mixed_precision_and_jit(tmp_path):
-  for name, options in (('mixed', {'mixed_precision': True}), ('jit', {'jit': True})):
+  # jit_on_cpu: XLA itself is exercised here, though a CPU host trains without it by default (test_xla_on_cpu).
+  for name, options in (('mixed', {'mixed_precision': True}), ('jit', {'jit': True, 'jit_on_cpu': True})):
     config = tiny_config(tmp_path / name, loss='wgan_gp', steps=2, **options)
     assert_complete_run_dir(trainer.train(config, log=lambda *_: None), 2)
+
+
+def test_xla_on_cpu_only_when_forced():
+  """--jit compiles on a GPU; on a CPU host, where XLA measured slower for every architecture, only with --jit_on_cpu;
+  with several replicas never (training/strategies.py xla_applies)."""
+  import tensorflow as tf
+  from training import strategies
+  one = tf.distribute.get_strategy()
+  assert strategies.xla_applies(False, True, one) == (False, '')
+  if tf.config.list_physical_devices('GPU'):
+    assert strategies.xla_applies(True, False, one) == (True, '')
+  else:
+    used, why = strategies.xla_applies(True, False, one)
+    assert not used and why.startswith('--jit: not applied on a CPU host') and '--jit_on_cpu' in why
+  assert strategies.xla_applies(True, True, one) == (True, '')
+
+  class TwoReplicas:
+    num_replicas_in_sync = 2
+  used, why = strategies.xla_applies(True, True, TwoReplicas())
+  assert not used and 'one replica only' in why
+
+
+def test_native_bfloat16_is_read_from_cpuinfo(tmp_path):
+  from training import strategies
+  x86, arm, plain = tmp_path / 'x86', tmp_path / 'arm', tmp_path / 'plain'
+  x86.write_text('processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16 avx512_vnni\n')
+  arm.write_text('processor\t: 0\nFeatures\t: fp asimd bf16 i8mm\n')
+  plain.write_text('processor\t: 0\nflags\t\t: fpu avx2 fma\nmodel name\t: bf16 in a name is no feature\n')
+  assert strategies.native_bfloat16(str(x86)) == 'avx512_bf16'
+  assert strategies.native_bfloat16(str(arm)) == 'bf16'
+  assert strategies.native_bfloat16(str(plain)) == ''
+  assert strategies.native_bfloat16(str(tmp_path / 'absent')) == ''
+  assert strategies.mixed_precision_line('float32') == ''
+  assert strategies.mixed_precision_line('mixed_float16') == 'mixed precision: mixed_float16'
+  assert 'bfloat16 on the CPU' in strategies.mixed_precision_line('mixed_bfloat16')
 
 
 def test_wgan_critic_schedule():

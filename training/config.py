@@ -181,7 +181,11 @@ class TrainConfig:
                               low=0, resumable=True)
   mixed_precision: bool = setting(False, 'Mixed precision (float16 on GPU, bfloat16 on CPU); losses and penalty '
                                   'stay float32.')
-  jit: bool = setting(False, 'XLA-compile the loss and gradient computation.', resumable=True)
+  jit: bool = setting(False, 'XLA-compile the loss and gradient computation, on a GPU (on a CPU host XLA measured '
+                      '0.2-0.8x of the step without it for every architecture: --jit_on_cpu forces it).',
+                      resumable=True)
+  jit_on_cpu: bool = setting(False, '--jit on a host without a GPU too (to measure XLA again: '
+                             'benchmarks/train_throughput.py).', resumable=True)
   deterministic: bool = setting(False, 'Deterministic ops (tf.config.experimental.enable_op_determinism) and '
                                 'data order: a run stopped and resumed ends bit-identical to an uninterrupted one '
                                 '(on CPU; slower on GPU).')

@@ -7,13 +7,13 @@ Each update is a per-replica function run by `strategy.run` inside a `tf.functio
 Per-example losses are averaged over the global batch (`tf.nn.compute_average_loss`); the optimizers sum the
 replicas' gradients, so 2 replicas of B/2 compute the same update as 1 replica of B.
 
-With --jit, the loss-and-gradient part is XLA-compiled; `apply_gradients` stays outside the compiled function
+With --jit (on a GPU, training/strategies.py xla_applies), the loss-and-gradient part is XLA-compiled; `apply_gradients` stays outside the compiled function
 (XLA cannot compile the cross-replica update).
 """
 
 import tensorflow as tf
 
-from training import augment, categorical, conditioning, ema
+from training import augment, categorical, conditioning, ema, strategies
 from training.config import TrainConfig
 from training.losses import auxiliary_classifier_loss, gradient_penalty
 
@@ -52,9 +52,7 @@ def make_step_functions(config: TrainConfig, strategy, generator, critic, g_opti
   # The MathWorks DCGAN example's training plot: scores from σ(logit), the probability D gives "real" (unflipped
   # labels). Only for a loss whose logits are log-odds; the other losses keep their metrics unchanged.
   scores = family.probability_scores
-  # With more than one replica the synchronized BatchNorm all-reduces inside the loss computation (a merge_call),
-  # which TensorFlow cannot run inside a nested jit-compiled tf.function: XLA applies to one replica only.
-  jit = config.jit and strategy.num_replicas_in_sync == 1
+  jit, _ = strategies.xla_applies(config.jit, config.jit_on_cpu, strategy)  # one replica, and not on a CPU host
   compile_ = (lambda f: tf.function(f, jit_compile=True)) if jit else (lambda f: f)
 
   def average(per_example):

@@ -95,3 +95,52 @@ def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
   if resolver is None or not getattr(resolver, 'task_type', None):
     return False
   return sum(len(tasks) for tasks in resolver.cluster_spec().as_dict().values()) > 1
+
+
+def xla_applies(jit: bool, jit_on_cpu: bool, strategy: tf.distribute.Strategy) -> tuple:
+  """(whether the step is XLA-compiled, a line saying why not when --jit asked for it and it is not).
+
+  XLA was slower on the CPU than TensorFlow's own (oneDNN) kernels for every architecture measured with TF 2.21 on a
+  2-core host (benchmarks/train_throughput.py, docs/benchmarks.md): 0.40x for the emoji preset's 64x64 DCGAN, 0.61x
+  Fashion-MNIST's 28x28, 0.45x the digits', 0.22x dcgan5, 0.64x the 32x32 ResNet, 0.78x the toy MLP, 0.6x the text
+  ResNet. Its convolutions and their gradients run on XLA's own CPU kernels, not oneDNN's. So --jit compiles on GPUs
+  only, unless --jit_on_cpu says otherwise (to measure it again)."""
+  if not jit:
+    return False, ''
+  replicas = strategy.num_replicas_in_sync
+  if replicas > 1:
+    # With more than one replica the synchronized BatchNorm all-reduces inside the loss computation (a merge_call),
+    # which TensorFlow cannot run inside a nested jit-compiled tf.function.
+    return False, f'--jit: XLA is used on one replica only; training on {replicas} replicas without it'
+  if not tf.config.list_physical_devices('GPU') and not jit_on_cpu:
+    return False, ('--jit: not applied on a CPU host, where XLA measured slower than without it for every '
+                   'architecture (0.2-0.8x, docs/benchmarks.md); --jit_on_cpu forces it')
+  return True, ''
+
+
+# CPU features that execute bfloat16 arithmetic natively: x86's AVX512-BF16 and AMX-BF16 (/proc/cpuinfo "flags"),
+# Arm's BF16 extension ("Features": bf16). Without one, oneDNN emulates bfloat16 in float32 and the conversions
+# only cost time.
+_NATIVE_BF16 = ('amx_bf16', 'avx512_bf16', 'bf16')
+
+
+def native_bfloat16(cpuinfo: str = '/proc/cpuinfo') -> str:
+  """The first CPU feature of `_NATIVE_BF16` this host reports, or '' (none, or no /proc/cpuinfo to read)."""
+  try:
+    with open(cpuinfo) as f:
+      words = {w for line in f if line.split(':')[0].strip() in ('flags', 'Features') for w in line.split()}
+  except OSError:
+    return ''
+  return next((feature for feature in _NATIVE_BF16 if feature in words), '')
+
+
+def mixed_precision_line(policy: str) -> str:
+  """What the start-up says of --mixed_precision: the policy, and on a CPU whether bfloat16 is native here."""
+  if policy != 'mixed_bfloat16':
+    return f'mixed precision: {policy}' if policy != 'float32' else ''
+  feature = native_bfloat16()
+  if feature:
+    return f'mixed precision: bfloat16 on the CPU, native here ({feature})'
+  return ('mixed precision: bfloat16 on the CPU, which has no native bfloat16 instructions (no amx_bf16, avx512_bf16 '
+          'or bf16 in /proc/cpuinfo): emulated, expect it slower than float32; drop --mixed_precision')
+

@@ -115,12 +115,15 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
   log(f'run directory: {run_dir}')
   log(f'data: {kind.describe(info, config)}; strategy: {strategies.display_name(strategy)}, {replicas} replica(s), '
       f'global batch {config.batch_size}')
-  if config.jit and replicas > 1:
-    log(f'--jit: XLA is used on one replica only; training on {replicas} replicas without it')
+  _, no_xla = strategies.xla_applies(config.jit, config.jit_on_cpu, strategy)
+  if no_xla:
+    log(no_xla)
 
   # --- Models and optimizers, built inside the scope before the first step -------------------------------------
   arch = ARCHITECTURES[config.arch]
   policy = _dtype_policy(config)
+  if strategies.mixed_precision_line(policy):
+    log(strategies.mixed_precision_line(policy))
   keras.utils.set_random_seed(config.seed)
   with strategy.scope():
     generator = kind.build_generator(arch, config, policy)
