@@ -58,8 +58,9 @@ def _define_flags() -> None:
   flags.DEFINE_string('baseline', None, 'Another checkout of this repository (e.g. a git worktree of an older commit): '
                       'each row of ours runs there too, with the same preset and flags, side by side, and the table '
                       'gives the ratio of real images/s.')
-  flags.DEFINE_list('variants', [], "Extra rows beside each row of ours, as LABEL:FLAG+FLAG, e.g. "
-                    "bf16:--mixed_precision or wide:--width=32+--batch_size=32.")
+  flags.DEFINE_multi_string('variants', [], 'Extra rows beside each row of ours, as LABEL:FLAG+FLAG, one per '
+                            '--variants, e.g. --variants=bf16:--mixed_precision '
+                            '--variants=aug:--augment=color,translation,cutout.')
   flags.DEFINE_bool('parts', False, 'Time the step\'s parts (G forward, critic losses, penalty, generator update).')
   # Lengths
   flags.DEFINE_integer('steps', 150, 'Generator steps per run of ours.')
