@@ -182,14 +182,15 @@ def test_r1_reads_the_real_batch_only(tmp_path):
   assert penalty_and_grads('wgan_gp', 1)[0] != penalty_and_grads('wgan_gp', 2)[0]
 
 
-@pytest.mark.parametrize('settings, plain', [
-    (dict(loss='ns_r1', r1_every=3), dict(r1_gamma=0.0)),
-    (dict(loss='wgan_gp', n_critic=1, gp_every=3), dict(gp_weight=0.0, gp_every=1)),
+@pytest.mark.parametrize('settings, plain, every_step', [
+    (dict(loss='ns_r1', r1_every=3), dict(r1_gamma=0.0), dict(r1_every=1, r1_gamma=0.3)),
+    (dict(loss='wgan_gp', n_critic=1, gp_every=3), dict(gp_weight=0.0, gp_every=1), dict(gp_every=1, gp_weight=30.0)),
 ], ids=['r1', 'gradient_penalty'])
-def test_global_lazy_rule_at_one_critic_update_penalises_every_kth(tmp_path, settings, plain):
+def test_global_lazy_rule_at_one_critic_update_penalises_every_kth(tmp_path, settings, plain, every_step):
   """n_critic = 1, k = 3, generator steps on batches j = 0..6: the critic loss carries k·weight·penalty exactly at
   j = 0, 3, 6 (the old rule penalised every update at n_critic = 1, or none), and the logged penalty is the last
-  one computed. Against the same steps without the penalty, from the same weights, on the same batches."""
+  one computed. Against the same steps without the penalty, and with 3x the penalty on every update, from the same
+  weights on the same batches: the critic's gradient through the tf.cond is the one or the other."""
   config = tiny_config(tmp_path, batch_size=4, **settings)
   penalty = steps.penalty_of(config)
   assert config.lazy_rule == 'global' and penalty.every == 3
@@ -197,14 +198,17 @@ def test_global_lazy_rule_at_one_critic_update_penalises_every_kth(tmp_path, set
   penalised = _run(train_step, batches(range(7)), 7)
   train_step, _, batches = _steps(dataclasses.replace(config, **plain))
   unpenalised = _run(train_step, batches(range(7)), 7)
-  due = [j % 3 == 0 for j in range(7)]
-  for j, (a, b) in enumerate(zip(penalised, unpenalised)):
+  train_step, _, batches = _steps(dataclasses.replace(config, **every_step))
+  tripled = _run(train_step, batches(range(7)), 7)
+  for j, (a, b, c) in enumerate(zip(penalised, unpenalised, tripled)):
     added = a['d_loss'] - b['d_loss']
-    if due[j]:
+    if j % 3 == 0:
       assert a[penalty.metric] > 0 and added == pytest.approx(3 * penalty.weight * a[penalty.metric], rel=1e-4)
+      assert a['d_grad_norm'] == pytest.approx(c['d_grad_norm'], rel=1e-5) != b['d_grad_norm']
     else:
       assert added == pytest.approx(0.0, abs=1e-6), j
       assert a[penalty.metric] == penalised[j - j % 3][penalty.metric]  # the last one computed
+      assert a['d_grad_norm'] == pytest.approx(b['d_grad_norm'], rel=1e-6)
 
 
 @pytest.mark.parametrize('settings, lazy', [

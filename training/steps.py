@@ -62,8 +62,8 @@ def penalty_of(config: TrainConfig) -> Optional[Penalty]:
   if config.family.r1 and config.r1_gamma > 0:
     # With --augment, `real` is T(x), the images whose scores the loss trains: R1 keeps D flat where it is trained
     # on real data, which under DiffAugment is the augmented distribution, as the gradient penalty above is taken
-    # where D is trained. (The reference codes, DiffAugment's StyleGAN2 and StyleGAN2-ADA, differentiate with
-    # respect to x through T instead: ∇_x D(T(x)), which for cutout is zero on the cut square.)
+    # where D is trained: DiffAugment's StyleGAN2 code's ns_r1_DiffAugment. (Its ns_DiffAugment_r1, and
+    # StyleGAN2-ADA, differentiate with respect to x through T instead: ∇_x D(T(x)), zero on a cutout square.)
     return Penalty('r1_penalty', config.r1_gamma / 2, config.r1_every, GLOBAL,
                    lambda score, real, fake, batch: r1_penalty(score, real))
   return None
