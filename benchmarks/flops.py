@@ -14,17 +14,22 @@ per layer analytically (Dense, Conv2D, Conv2DTranspose), as a check on the graph
 A WGAN-GP generator step (Gulrajani et al. 2017, Algorithm 1) with batch B is, per `StepFlops`:
   n_critic x [ G forward (B)                                                     generator_forward
              + D forward on real and fake (2B), backward to D's weights           critic_losses ]
-  + ceil(n_critic / gp_every) x [ D forward on x_hat (B), grad_x D,
-                                  backward of |grad_x D| to D's weights           gradient_penalty ]
+  + (penalised updates) x [ D forward on x_hat (B), grad_x D,
+                            backward of |grad_x D| to D's weights                 gradient_penalty ]
   + G forward, D forward, backward through D to G's weights                      generator_update
-(--gp_every > 1, the lazy penalty, penalises critic updates i % gp_every == 0 only, as training/steps.py does.)
-Every part is measured as the difference of two traced graphs built from the run's own models, loss family and
-`training.losses.gradient_penalty`, so the double-backward factor of the penalty is measured, not assumed.
+The penalty is the run's (training/steps.py `penalty_of`): WGAN-GP's at x_hat, or R1 at the real batch (the same
+kind of work: D forward, grad_x D, its backward). With a lazy penalty (--gp_every, --r1_every: k > 1) only some
+critic updates compute it: under the global rule critic update j of the run when j % k == 0, n_critic / k per
+generator step on average (`penalised_updates`); under the rule of runs recorded before it, ceil(n_critic / k) of
+each generator step's updates. Every part is measured as the difference of two traced graphs built from the run's
+own models (its spectral normalisation too), loss family and penalty function, so the double-backward factor of
+the penalty is measured, not assumed.
 """
 
 import dataclasses
 import math
 import time
+from typing import Optional
 
 # --- Counting ops in a graph -------------------------------------------------------------------------------------
 
@@ -68,12 +73,13 @@ _OP_FLOPS = {
     'Conv2DBackpropFilter': lambda op: _conv(op.inputs[2].shape, op.outputs[0].shape),
 }
 _CALLS = ('PartitionedCall', 'StatefulPartitionedCall')
+_CONDS = ('If', 'StatelessIf')  # tf.cond: counted as one of its branches, when asked which (graph_op_flops)
 _UNCOUNTED = ('Conv', 'MatMul', 'Einsum', 'While', 'If', 'Case')  # any other op type naming these is refused
 
 
-def _live_ops(graph) -> list:
-  """The ops that run: those the outputs, control outputs or a stateful op depend on."""
-  roots = [t.op for t in graph.outputs] + list(graph.control_outputs)
+def _live_ops(graph, roots=None) -> list:
+  """The ops that run: those the outputs (or `roots`, tensors), control outputs or a stateful op depend on."""
+  roots = [t.op for t in (graph.outputs if roots is None else roots)] + list(graph.control_outputs)
   roots += [op for op in graph.get_operations() if op._is_stateful]  # pylint: disable=protected-access
   live, stack = {}, roots
   while stack:
@@ -86,13 +92,26 @@ def _live_ops(graph) -> list:
   return list(live.values())
 
 
-def graph_op_flops(graph) -> dict:
-  """{op type: FLOPs} of the live matmul/conv ops of a FuncGraph (called functions included)."""
+def graph_op_flops(graph, branch: Optional[str] = None, roots=None) -> dict:
+  """{op type: FLOPs} of the live matmul/conv ops of a FuncGraph (called functions included). branch: 'then' or
+  'else', the branch every tf.cond is counted as taking (the lazy penalty's: 'then' computes it); None refuses a
+  graph with a tf.cond. A branch counts only what its used outputs need: TensorFlow lowers a tf.cond into the
+  graph before running it and prunes the rest (the gradient of a cond computes gradients for every input of its
+  branch, those of inputs nobody differentiates included)."""
   totals = {}
-  for op in _live_ops(graph):
-    if op.type in _CALLS:
-      inner = graph._get_function(op.get_attr('f').name)  # pylint: disable=protected-access
-      for k, v in graph_op_flops(inner.graph).items():
+  ops = _live_ops(graph, roots)
+  live = {op.name for op in ops}
+  for op in ops:
+    inner_roots = None
+    if op.type in _CONDS and branch is not None:
+      inner = graph._get_function(op.get_attr(f'{branch}_branch').name).graph  # pylint: disable=protected-access
+      outputs = {id(t) for t in graph.outputs}
+      inner_roots = [inner.outputs[i] for i, t in enumerate(op.outputs)
+                     if id(t) in outputs or any(c.name in live for c in t.consumers())]
+    elif op.type in _CALLS:
+      inner = graph._get_function(op.get_attr('f').name).graph  # pylint: disable=protected-access
+    if op.type in _CALLS or inner_roots is not None:
+      for k, v in graph_op_flops(inner, branch, inner_roots).items():
         totals[k] = totals.get(k, 0) + v
     elif op.type in _OP_FLOPS:
       totals[op.type] = totals.get(op.type, 0) + _OP_FLOPS[op.type](op)
@@ -101,13 +120,14 @@ def graph_op_flops(graph) -> dict:
   return totals
 
 
-def graph_flops(fn, *args) -> int:
+def graph_flops(fn, *args, branch: Optional[str] = None) -> int:
   """FLOPs of one call of `fn` (a tf.function, or a Python function wrapped here) for `args`: tensors or fully
-  specified tf.TensorSpecs (or anything its get_concrete_function accepts, e.g. an iterator)."""
+  specified tf.TensorSpecs (or anything its get_concrete_function accepts, e.g. an iterator); `branch`: which
+  branch of each tf.cond to count (graph_op_flops)."""
   import tensorflow as tf
   if not hasattr(fn, 'get_concrete_function'):
     fn = tf.function(fn)
-  return sum(graph_op_flops(fn.get_concrete_function(*args).graph).values())
+  return sum(graph_op_flops(fn.get_concrete_function(*args).graph, branch).values())
 
 
 # --- Counting layers analytically --------------------------------------------------------------------------------
@@ -148,7 +168,7 @@ class StepFlops:
   """FLOPs of the parts of one generator step (module docstring), each for one batch; measured from graphs."""
   batch: int
   n_critic: int
-  penalised_updates: int  # critic updates per generator step that compute the penalty
+  penalised_updates: float  # critic updates per generator step that compute the penalty (on average, lazily)
   generator_forward: int  # G(z), (B, latent) -> (B, H, W, C)
   critic_forward: int  # D(x) on one batch: the unit the factors below are stated in
   critic_losses: int  # D on real and fake, backward to D's weights
@@ -160,7 +180,7 @@ class StepFlops:
     """A critic update without the penalty."""
     return self.generator_forward + self.critic_losses
 
-  def generator_step(self, n_critic: int, penalised_updates: int) -> int:
+  def generator_step(self, n_critic: int, penalised_updates: float) -> float:
     """FLOPs of a generator step with n_critic critic updates, penalised_updates of them with the penalty."""
     return n_critic * self.critic_update + penalised_updates * self.gradient_penalty + self.generator_update
 
@@ -185,20 +205,22 @@ def step_parts(config, seed: int = 0) -> tuple:
     generator_forward(z)              G(z)
     critic_forward(images)            D(x)
     critic_losses(z, real)            grads of the critic's loss (no penalty) w.r.t. D's weights
-    critic_update(z, real, alpha)     grads of loss + gp_weight x penalty w.r.t. D's weights
+    critic_update(z, real, alpha)     grads of loss + the penalty's weight x penalty w.r.t. D's weights (the
+                                      penalty computed, as on an update the lazy rule penalises)
   Real and fake go through the critic as one batch where training/steps.py fuses them (--fuse_critic with a
   per-example critic normalisation): the same FLOPs, but its time.
     generator_update(z)               grads of the generator's loss w.r.t. G's weights
   """
   import keras
   import tensorflow as tf
+  from training import spectral_norm, steps
   from training.architectures import ARCHITECTURES
-  from training.losses import gradient_penalty
   keras.utils.set_random_seed(seed)
-  arch, family = ARCHITECTURES[config.arch], config.family
+  arch, family, penalty = ARCHITECTURES[config.arch], config.family, steps.penalty_of(config)
   generator = arch.build_generator(config.latent_dim, config.image_size, config.channels, config.width)
-  critic = arch.build_critic(config.image_size, config.channels, config.width, config.critic_norm,
-                             config.critic_input_dropout)
+  critic = spectral_norm.apply(arch.build_critic(config.image_size, config.channels, config.width,
+                                                 spectral_norm.builder_norm(config.critic_norm),
+                                                 config.critic_input_dropout), config.critic_norm)
   b, size, channels = config.batch_size, config.image_size, config.channels
   z_spec = tf.TensorSpec([b, config.latent_dim], tf.float32)
   image_spec = tf.TensorSpec([b, size, size, channels], tf.float32)  # (B, H, W, C) in [-1, 1]
@@ -214,7 +236,8 @@ def step_parts(config, seed: int = 0) -> tuple:
         real_logits, fake_logits = critic(real, training=True), critic(fake, training=True)
       total = tf.reduce_mean(family.discriminator_loss(real_logits, fake_logits))
       if alpha is not None:
-        total += config.gp_weight * tf.reduce_mean(gradient_penalty(critic, real, fake, alpha))
+        score = lambda x, training: critic(x, training=training)  # noqa: E731
+        total += penalty.weight * tf.reduce_mean(penalty.per_example(score, real, fake, {'alpha': alpha}))
     return total, tape.gradient(total, critic.trainable_variables)  # the loss too: the step reports it
 
   def generator_update(z):
@@ -228,15 +251,25 @@ def step_parts(config, seed: int = 0) -> tuple:
            'critic_update': critic_grads,  # with alpha: the penalty too
            'generator_update': generator_update}
   specs = {'generator_forward': (z_spec,), 'critic_forward': (image_spec,), 'critic_losses': (z_spec, image_spec),
-           'critic_update': (z_spec, image_spec, alpha_spec) if config.gp_weight > 0 else (z_spec, image_spec),
+           'critic_update': (z_spec, image_spec, alpha_spec) if penalty is not None else (z_spec, image_spec),
            'generator_update': (z_spec,)}
   return parts, specs, (generator, critic)
 
 
-def penalised_updates(config, n_critic: int) -> int:
-  """How many of a generator step's n_critic critic updates compute the penalty (training/steps.py: i % gp_every
-  == 0, the lazy regularisation of Karras et al. 2020)."""
-  return math.ceil(n_critic / getattr(config, 'gp_every', 1)) if config.gp_weight > 0 else 0
+def penalised_updates(config, n_critic: int, first_update: Optional[int] = None) -> float:
+  """How many of a generator step's n_critic critic updates compute the penalty (training/steps.py `penalty_of`,
+  the lazy regularisation of Karras et al. 2020). Global rule: the updates j in [first_update, first_update +
+  n_critic) of the run with j % k == 0, or n_critic / k on average without first_update. The rule of runs
+  recorded before it: updates i % k == 0 of the step, ceil(n_critic / k)."""
+  from training import steps
+  penalty = steps.penalty_of(config)
+  if penalty is None:
+    return 0
+  if penalty.rule == steps.PER_GENERATOR_STEP:
+    return math.ceil(n_critic / penalty.every)
+  if first_update is None:
+    return n_critic / penalty.every
+  return sum(penalty.is_due(j) for j in range(first_update, first_update + n_critic))
 
 
 def step_flops(config) -> StepFlops:

@@ -22,6 +22,7 @@ On a shared machine, --repeats=N tries every row N times round-robin and shows t
 """
 
 import csv
+import itertools
 import math
 import os
 import subprocess
@@ -137,7 +138,8 @@ _FLOPS_CACHE = {}
 def _step_flops(config):
   from benchmarks import flops
   key = (config.arch, config.loss, config.image_size, config.channels, config.width, config.latent_dim,
-         config.batch_size, config.critic_norm, config.gp_weight > 0, config.n_critic, getattr(config, 'gp_every', 1))
+         config.batch_size, config.critic_norm, config.gp_weight > 0, config.n_critic, config.gp_every,
+         config.lazy_rule, config.r1_gamma > 0, config.r1_every)
   if key not in _FLOPS_CACHE:
     _FLOPS_CACHE[key] = flops.step_flops(config)
   return _FLOPS_CACHE[key]
@@ -155,10 +157,8 @@ def _read_config(run_dir: str):
   unknown = sorted(set(values) - known)
   if unknown:
     print(f'  note: settings unknown to this process ignored in the FLOP count: {", ".join(unknown)}')
-  values = {k: v for k, v in values.items() if k in known}
-  if 'lsgan_labels' in values:
-    values['lsgan_labels'] = tuple(values['lsgan_labels'])
-  return TrainConfig(**values)
+  # from_json fills what older runs did not record as they ran (the lazy penalty's rule, ...).
+  return TrainConfig.from_json(json.dumps({k: v for k, v in values.items() if k in known}))
 
 
 def ours(data_dir: str, work: str, label: str, threads: str, *row_flags: str, repo: str = _REPO) -> dict:
@@ -183,13 +183,17 @@ def ours(data_dir: str, work: str, label: str, threads: str, *row_flags: str, re
   parts = _step_flops(config)
   g_steps = critic_updates = step_flops = 0
   seconds, previous = 0.0, 0
+  batch_index = 0  # critic updates of the run before generator step `previous`: the lazy penalty's clock
   for row in rows:  # one row per log window (previous, step]; images_per_sec is that window's rate
     step = int(row['step'])
     updates = [n_critic_at(config, s) for s in range(previous, step)]
+    firsts = list(itertools.accumulate(updates[:-1], initial=batch_index))  # each step's first critic update
+    batch_index += sum(updates)
     if previous >= FLAGS.warmup_steps:
       seconds += sum(updates) * config.batch_size / float(row['images_per_sec'])
       g_steps, critic_updates = g_steps + step - previous, critic_updates + sum(updates)
-      step_flops += sum(parts.generator_step(n, flops.penalised_updates(config, n)) for n in updates)
+      step_flops += sum(parts.generator_step(n, flops.penalised_updates(config, n, first))
+                        for n, first in zip(updates, firsts))
     previous = step
   return {'label': label, 'threads': threads, 'g_steps': g_steps, 'critic_images': critic_updates * config.batch_size,
           'seconds': seconds, 'config': config, 'peak': peak, 'flops': step_flops}
@@ -209,7 +213,8 @@ def _train_step(config, generator, critic, jit: bool):
   train_step, _ = steps.make_step_functions(config, tf.distribute.get_strategy(), generator, critic, *optimizers)
   b, size = config.batch_size, config.image_size
   real = tf.random.stateless_uniform([b, size, size, config.channels], [0, 1], -1.0, 1.0)
-  batch = steps.attach_randomness(config)(tf.constant(0, tf.int64), real)  # the trainer's own batch dict
+  # The trainer's own batch dict, batch 0 on every call: a lazy penalty (due when j % k == 0) is computed each time.
+  batch = steps.attach_randomness(config)(tf.constant(0, tf.int64), real)
   return train_step, iter(tf.data.Dataset.from_tensors(batch).repeat())
 
 
@@ -323,7 +328,7 @@ def print_flops(config) -> None:
   parts = _step_flops(config)
   print(f'\nFLOPs of one generator step, {config.loss} {config.image_size}x{config.image_size}x{config.channels} '
         f'width {config.width} batch {config.batch_size} n_critic {config.n_critic}, penalty on '
-        f'{parts.penalised_updates} of them (graph-measured; D forward of one batch = '
+        f'{parts.penalised_updates:g} of them (graph-measured; D forward of one batch = '
         f'{parts.critic_forward / 1e9:.3f} GFLOP, G forward = {parts.generator_forward / 1e9:.3f} GFLOP):')
   for name, share in parts.shares().items():
     print(f'  {name:<32} {share * parts.per_generator_step / 1e9:>7.2f} GFLOP {share:>6.1%}')

@@ -63,8 +63,14 @@ def _convert_once(convert):
   return convert_or_reuse
 
 
-@pytest.fixture(scope='module', params=list(itertools.product(LOSSES, IMAGE_ARCHITECTURES)),
-                ids=lambda p: f'{p[0]}-{p[1]}')
+# The loss reaches only the metadata: the families added later (hinge, ns_r1; issue 29) are exported with one
+# architecture, which keeps make test inside its time (tests/test_new_losses.py exports trained runs of both).
+_FIRST_LOSSES = ('dcgan', 'lsgan', 'wgan', 'wgan_gp')
+_EXPORTS = [(loss, arch) for loss, arch in itertools.product(LOSSES, IMAGE_ARCHITECTURES)
+            if loss in _FIRST_LOSSES or arch == 'dcgan']
+
+
+@pytest.fixture(scope='module', params=_EXPORTS, ids=lambda p: f'{p[0]}-{p[1]}')
 def onnx_export(request, tmp_path_factory):
   """One ONNX export per (loss, arch), one tf2onnx conversion per arch: (run_dir, model folder)."""
   from export import onnx_export as ox

@@ -71,8 +71,8 @@ def test_dead_ops_are_not_counted():
 
 
 def _tiny_config(**overrides):
-  config = resolve(TrainConfig(loss='wgan_gp', dataset='digits', image_size=16, latent_dim=8, width=4,
-                               batch_size=4, **overrides))
+  config = resolve(TrainConfig(**{**dict(loss='wgan_gp', dataset='digits', image_size=16, latent_dim=8, width=4,
+                                         batch_size=4), **overrides}))
   return dataclasses.replace(config, channels=1)
 
 
@@ -103,19 +103,33 @@ def test_no_penalty_counts_zero():
 
 
 def test_lazy_penalty_counts_the_penalised_updates():
-  # n_critic 5, gp_every 2: updates 0, 2 and 4 compute the penalty.
-  step = flops.step_flops(_tiny_config(gp_every=2))
-  assert step.penalised_updates == 3
-  assert step.per_generator_step == 5 * step.critic_update + 3 * step.gradient_penalty + step.generator_update
+  # n_critic 5, gp_every 2, the global rule: critic updates j % 2 == 0 of the run, 2.5 per generator step on average;
+  # 3 in the step of updates 0..4 (0, 2, 4), 2 in the next (6, 8). The rule of runs recorded before it: updates
+  # i = 0, 2, 4 of every step.
+  config = _tiny_config(gp_every=2)
+  step = flops.step_flops(config)
+  assert step.penalised_updates == 2.5
+  assert flops.penalised_updates(config, 5, 0) == 3 and flops.penalised_updates(config, 5, 5) == 2
+  old = dataclasses.replace(config, lazy_rule='per_generator_step')
+  assert flops.penalised_updates(old, 5) == flops.penalised_updates(old, 5, 5) == 3
+  assert step.per_generator_step == 5 * step.critic_update + 2.5 * step.gradient_penalty + step.generator_update
 
 
-@pytest.mark.parametrize('overrides', [{}, {'fuse_critic': False}, {'n_critic': 3, 'gp_every': 2}],
-                         ids=['default', 'two_critic_calls', 'lazy_penalty'])
+def test_r1_is_counted_as_the_penalty():
+  # R1 on real images: D forward, grad_x D and its backward, like the gradient penalty; every 16th update.
+  step = flops.step_flops(_tiny_config(loss='ns_r1'))
+  assert step.gradient_penalty > 3 * step.critic_forward and step.penalised_updates == 1 / 16
+
+
+@pytest.mark.parametrize('overrides', [{}, {'fuse_critic': False}, {'n_critic': 3, 'gp_every': 2},
+                                       {'loss': 'ns_r1', 'n_critic': 2, 'critic_norm': 'spectral'}],
+                         ids=['default', 'two_critic_calls', 'lazy_penalty', 'lazy_r1_spectral'])
 def test_parts_add_up_to_the_training_step(overrides):
-  """The parts, built here, against the graph of training/steps.py's train_step for the same config."""
+  """The parts, built here, against the graph of training/steps.py's train_step for the same config. A lazy
+  penalty is a tf.cond per critic update: counted as computed on every update ('then') and on none ('else')."""
   from training import steps
   config = _tiny_config(**overrides)
-  expected = flops.step_flops(config).per_generator_step
+  parts = flops.step_flops(config)
   _, _, (generator, critic) = flops.step_parts(config)
   optimizers = [keras.optimizers.Adam(1e-4) for _ in range(2)]
   optimizers[0].build(generator.trainable_variables)
@@ -123,9 +137,17 @@ def test_parts_add_up_to_the_training_step(overrides):
   train_step, _ = steps.make_step_functions(config, tf.distribute.get_strategy(), generator, critic, *optimizers)
   b, size, latent = config.batch_size, config.image_size, config.latent_dim
   batch = {'real': tf.zeros([b, size, size, 1]), 'z': tf.zeros([b, latent]), 'z_gen': tf.zeros([b, latent]),
-           'alpha': tf.zeros([b]), 'uniform': tf.zeros([b])}
+           'alpha': tf.zeros([b]), 'uniform': tf.zeros([b]), 'index': tf.zeros([b], tf.int64)}
   iterator = iter(tf.data.Dataset.from_tensors(batch).repeat())
-  assert flops.graph_flops(train_step, iterator) == pytest.approx(expected, rel=1e-3)
+  n = config.n_critic
+  penalty = steps.penalty_of(config)
+  if penalty is None or not penalty.skipped_sometimes:
+    assert flops.graph_flops(train_step, iterator) == pytest.approx(parts.per_generator_step, rel=1e-3)
+    return
+  with pytest.raises(ValueError, match='If'):  # a tf.cond is refused unless a branch is named
+    flops.graph_flops(train_step, iterator)
+  assert flops.graph_flops(train_step, iterator, branch='then') == pytest.approx(parts.generator_step(n, n), rel=1e-3)
+  assert flops.graph_flops(train_step, iterator, branch='else') == pytest.approx(parts.generator_step(n, 0), rel=1e-3)
 
 
 def test_matmul_gflops_is_the_median_timed_call(monkeypatch):

@@ -45,6 +45,21 @@ class TestHandComputed:
     np.testing.assert_allclose(losses.wasserstein_discriminator_loss(t([3.0, -1.0]), t([1.0, 2.0])), [-2.0, 3.0])
     np.testing.assert_allclose(losses.wasserstein_generator_loss(t([1.0, -2.0])), [-1.0, 2.0])
 
+  def test_hinge(self):
+    # max(0, 1 - 0.5) + max(0, 1 - 2) = 0.5;  max(0, 1 - 2) + max(0, 1 + 0.3) = 1.3;  outside both margins: 0
+    got = losses.hinge_discriminator_loss(t([[0.5], [2.0], [1.5]]), t([[-2.0], [0.3], [-1.0]]))
+    np.testing.assert_allclose(got, [0.5, 1.3, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(losses.hinge_generator_loss(t([0.5, -2.0])), [-0.5, 2.0])
+
+  def test_non_saturating(self):
+    # softplus(-2) + softplus(-1) = log(1 + e^-2) + log(1 + e^-1);  at 0, 0: 2 log 2
+    got = losses.non_saturating_discriminator_loss(t([[2.0], [0.0]]), t([[-1.0], [0.0]]))
+    np.testing.assert_allclose(got, [SOFTPLUS_M2 + SOFTPLUS_M1, 2 * LOG2], rtol=1e-6)
+    # softplus(-0) = log 2, softplus(1) = log(1 + e)
+    np.testing.assert_allclose(losses.non_saturating_generator_loss(t([0.0, -1.0])), [LOG2, SOFTPLUS_1], rtol=1e-6)
+    # The same numbers as DCGAN's cross-entropy with hard labels, written on softplus.
+    np.testing.assert_allclose(got, losses.dcgan_discriminator_loss(t([2.0, 0.0]), t([-1.0, 0.0])), rtol=1e-6)
+
 
 class LinearCritic:
   """D(x) = <w, x>: ∇D = w everywhere, so the penalty is exactly (‖w‖ - 1)²."""
@@ -108,6 +123,36 @@ class TestGradientPenalty:
     assert got.dtype == tf.float32
 
 
+class TestR1:
+  """R1 = ‖∇_x D(x)‖² per example on real samples (Mescheder et al. 2018, Eq. 9 without its γ/2)."""
+
+  def test_linear_critic_squared_norm(self):
+    critic = LinearCritic(np.full((1, 4, 4, 1), 0.5))  # ∇D = w, ‖w‖² = 16 · 0.25 = 4, wherever x is
+    np.testing.assert_allclose(losses.r1_penalty(critic, tf.random.normal([3, 4, 4, 1])), [4.0, 4.0, 4.0], rtol=1e-6)
+
+  @pytest.mark.parametrize('shape', [(2, 2), (2, 5, 4), (2, 4, 4, 1)], ids=['points', 'text', 'images'])
+  def test_quadratic_critic_any_rank(self, shape):
+    # D(x) = ½‖x‖²: ∇D(x) = x, so R1 = ‖x‖² = a² · #elements for x filled with a.
+    quadratic = lambda x, training=False: 0.5 * tf.reduce_sum(tf.square(tf.reshape(x, [2, -1])), 1)[:, None]  # noqa: E731
+    real = tf.constant(np.array([0.5, 2.0], np.float32).reshape([2] + [1] * (len(shape) - 1)) * np.ones(shape),
+                       tf.float32)
+    size = float(np.prod(shape[1:]))
+    np.testing.assert_allclose(losses.r1_penalty(quadratic, real), [0.25 * size, 4.0 * size], rtol=1e-6)
+
+  def test_constant_critic_gives_zero_with_finite_gradients(self):
+    w = tf.Variable(3.0)
+    constant = lambda x, training=False: tf.fill([tf.shape(x)[0], 1], w)  # noqa: E731
+    with tf.GradientTape() as tape:
+      penalty = losses.r1_penalty(constant, tf.random.normal([2, 4, 4, 1]))
+    np.testing.assert_array_equal(penalty, [0.0, 0.0])
+    grad = tape.gradient(penalty, w, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    assert np.isfinite(grad)
+
+  def test_mixed_precision_inputs_give_float32(self):
+    got = losses.r1_penalty(LinearCritic(np.full((1, 4, 4, 1), 0.5)), tf.ones([2, 4, 4, 1], tf.bfloat16))
+    assert got.dtype == tf.float32
+
+
 @pytest.mark.parametrize('name', sorted(losses.LOSSES))
 class TestEveryRegisteredLoss:
   """One shared check over every registry entry: shapes, dtypes, gradients, and the family's defaults."""
@@ -140,3 +185,11 @@ class TestEveryRegisteredLoss:
       assert family.clip_value == 0.01 and family.optimizer.name == 'rmsprop' and family.n_critic == 5
     if name in ('dcgan', 'lsgan'):
       assert family.n_critic == 1 and family.optimizer.beta_1 == 0.5
+    if name == 'hinge':  # Miyato et al. 2018, Table 1, setting C; a spectrally normalised critic
+      assert (family.n_critic, family.optimizer.learning_rate, family.optimizer.beta_1,
+              family.optimizer.beta_2) == (1, 2e-4, 0.5, 0.999)
+      assert family.critic_norm == 'spectral' and family.gradient_penalty_weight == 0 and not family.r1
+    if name == 'ns_r1':  # StyleGAN2's Adam momenta; R1 needs a per-example critic
+      assert (family.n_critic, family.optimizer.beta_1, family.optimizer.beta_2) == (1, 0.0, 0.99)
+      assert family.r1 and family.critic_norm == 'none' and 'batch' not in family.allowed_critic_norms
+    assert family.r1 == (name == 'ns_r1')

@@ -350,7 +350,8 @@ class Architecture:
   build_critic: Callable
   description: str
   kind: str = kinds.IMAGE  # the data kind it trains on (common/kinds.py)
-  critic_norms: tuple = ('batch', 'layer', 'none')
+  # spectral: the builder's 'none' critic, spectrally normalised after it is built (training/spectral_norm.py).
+  critic_norms: tuple = ('batch', 'layer', 'none', 'spectral')
   default_critic_norm: Optional[str] = None
   # Settings (TrainConfig fields) the builders take as keyword arguments, recorded in generator.json's
   # `arch_options` so that the generator can be rebuilt; other architectures refuse them.

@@ -24,7 +24,12 @@ from common.kinds import IMAGE, TEXT, of_dataset
 from data.decode import BACKGROUND_BEFORE_SETTING, DEFAULT_BACKGROUND
 from training import architectures, augment, conditioning as conditioning_modes, losses
 
-CRITIC_NORMS = ('batch', 'layer', 'none')
+CRITIC_NORMS = ('batch', 'layer', 'none', 'spectral')
+# How a lazy penalty picks its critic updates (training/steps.py): 'global', critic update j of the run (its batch
+# index) when j % k == 0, weighted k; 'per_generator_step', the rule of runs recorded before it: updates
+# i % k == 0 among each generator step's n_critic, weighted n_critic / (their count).
+LAZY_RULES = ('global', 'per_generator_step')
+LAZY_RULE_BEFORE_SETTING = 'per_generator_step'
 STRATEGY_NAMES = ('auto', 'mirrored', 'multi_worker', 'one_device')  # keys of training.strategies.STRATEGIES
 # Keys of config.json that are not settings: where the run came from, and what each resume changed.
 PROVENANCE_KEY, HISTORY_KEY = 'provenance', 'history'
@@ -141,24 +146,26 @@ class TrainConfig:
   g_batch_ratio: int = setting(1, "The generator update's batch, in multiples of --batch_size (the WGAN-GP paper's "
                                'CIFAR ResNet: 2, its GEN_BS_MULTIPLE); the critic keeps --batch_size.', low=1,
                                high=16)
-  n_critic: Optional[int] = setting(None, 'Critic updates per generator update (default: 1 dcgan/lsgan, '
-                                    '5 wgan*).', low=1)
+  n_critic: Optional[int] = setting(None, 'Critic updates per generator update (default: 1 dcgan/lsgan/hinge/'
+                                    'ns_r1, 5 wgan*).', low=1)
   g_learning_rate: Optional[float] = setting(None, "Generator learning rate (default: the family's).", low=0,
                                              low_open=True)
   d_learning_rate: Optional[float] = setting(None, "Critic learning rate (default: the family's).", low=0,
                                              low_open=True)
-  beta_1: Optional[float] = setting(None, 'Adam beta_1 (default: .5 dcgan/lsgan, 0 wgan_gp).', low=0, high=1,
-                                    high_open=True)
-  beta_2: Optional[float] = setting(None, 'Adam beta_2 (default: .999 dcgan/lsgan, .9 wgan_gp).', low=0, high=1,
-                                    high_open=True)
+  beta_1: Optional[float] = setting(None, 'Adam beta_1 (default: .5 dcgan/lsgan/hinge, 0 wgan_gp/ns_r1).', low=0,
+                                    high=1, high_open=True)
+  beta_2: Optional[float] = setting(None, 'Adam beta_2 (default: .999 dcgan/lsgan/hinge, .9 wgan_gp, .99 ns_r1).',
+                                    low=0, high=1, high_open=True)
   gp_weight: Optional[float] = setting(None, 'Gradient-penalty weight lambda (default 10 for wgan_gp, else 0: '
                                        'off); never with a BatchNorm critic or with clipping.', low=0)
   clip_value: Optional[float] = setting(None, 'WGAN weight clipping c (default .01 for wgan; 0: off); never '
                                         'with a gradient penalty.', low=0)
   wgan_critic_schedule: bool = setting(False, '100 critic steps for the first 25 generator steps and every 500th '
                                        '(WGAN reference code).')
-  critic_norm: Optional[str] = setting(None, 'Critic normalisation (default: batch, or layer for wgan_gp, which '
-                                       'never allows batch).', choices=CRITIC_NORMS)
+  critic_norm: Optional[str] = setting(None, 'Critic normalisation (default: batch; layer for wgan_gp, which never '
+                                       'allows batch; spectral for hinge; none for ns_r1). spectral: every Conv2D '
+                                       'and Dense of an image critic computes with W/sigma(W), sigma by one power '
+                                       'iteration per step (Miyato et al. 2018).', choices=CRITIC_NORMS)
   critic_input_dropout: float = setting(0.0, 'Dropout on the critic input (MATLAB DCGAN example: 0.5).', low=0,
                                         high=1, high_open=True)
   lsgan_labels: tuple = setting((0.0, 1.0, 1.0), 'LSGAN targets a,b,c (fake, real, generator); -1,1,0 is the '
@@ -167,8 +174,18 @@ class TrainConfig:
                                    high_open=True)
   label_flip: float = setting(0.0, 'DCGAN probability of flipping a real label (MATLAB: 0.35).', low=0, high=1,
                               high_open=True)
-  gp_every: int = setting(1, 'Lazy penalty: compute the gradient penalty on every k-th critic update only, '
-                          "weighted so its average strength stays lambda (StyleGAN2's lazy regularisation).", low=1)
+  gp_every: int = setting(1, 'Lazy penalty: compute the gradient penalty on critic updates j % k == 0 only (j counts '
+                          "the run's critic updates, one per batch), weighted k*lambda so its average strength stays "
+                          "lambda (StyleGAN2's lazy regularisation).", low=1)
+  lazy_rule: str = setting(LAZY_RULES[0], 'Set from the run: how --gp_every picks its critic updates (LAZY_RULES); a '
+                           'run recorded before the global rule resumes with its own.', choices=LAZY_RULES, flag=False)
+  r1_gamma: float = setting(0.1, "--loss=ns_r1: weight gamma of R1, gamma/2*|grad_x D(x)|^2 on real images "
+                            '(Mescheder et al. 2018, Eq. 9). StyleGAN2-ADA\'s heuristic 0.0002*resolution^2/batch '
+                            'gives 0.003-0.03 at 32-64 px for batches of 32-64 (its CIFAR-10 config: 0.01); Mescheder '
+                            'et al. used 10 at higher resolutions; the recipe search tunes it. 0: off.', low=0)
+  r1_every: int = setting(16, "--loss=ns_r1: lazy R1 (StyleGAN2's lazy regularisation, Karras et al. 2020, Sec. "
+                          '3.1): computed on critic updates j % k == 0 only (j counts the run\'s critic updates), '
+                          'weighted k*gamma so its average strength stays gamma; 1: every update.', low=1)
   fuse_critic: bool = setting(True, 'Score real and fake images in one critic call (exact for per-example '
                               'normalisation; ignored with a BatchNorm critic, whose statistics would mix them).')
   ema_decay: float = setting(0.999, 'Decay of the generator EMA that grids, --eval_every, best/ and export use '
@@ -246,6 +263,8 @@ class TrainConfig:
     # An image run from before --alpha_background decoded with alpha dropped; it resumes decoding as it began.
     if 'alpha_background' not in values and of_dataset(values.get('dataset', cls.dataset)) == IMAGE:
       values['alpha_background'] = BACKGROUND_BEFORE_SETTING
+    # A run from before the global lazy rule penalised within each generator step; it resumes penalising so.
+    values.setdefault('lazy_rule', LAZY_RULE_BEFORE_SETTING)
     return cls(**values)
 
 
@@ -362,6 +381,14 @@ def resolve(config: TrainConfig) -> TrainConfig:
        f'--clip_value={config.clip_value} and a gradient penalty (--gp_weight={config.gp_weight}) do not combine; '
        f'pass --clip_value=0 or --gp_weight=0'),
       (config.gp_every > 1 and not penalty, '--gp_every applies only with a gradient penalty (--gp_weight > 0)'),
+      (penalty and family.r1,
+       f'--gp_weight={config.gp_weight}: --loss={config.loss} has its own penalty, R1 on real images (--r1_gamma); '
+       f'pass --gp_weight=0'),
+      (not family.r1 and _changed(config, 'r1_gamma', 'r1_every'),
+       f'--{" and --".join(_changed(config, "r1_gamma", "r1_every"))} applies to --loss={_losses_with("r1")} only '
+       f'(got --loss={config.loss})'),
+      (config.lazy_rule not in LAZY_RULES,
+       f'config.json has lazy_rule={config.lazy_rule!r}; one of {", ".join(LAZY_RULES)} was expected'),
       (len(config.lsgan_labels) != 3, '--lsgan_labels takes three numbers a,b,c'),
       (config.lsgan_labels[1] == config.lsgan_labels[0], '--lsgan_labels: b (real target) must differ from a'),
       (config.wgan_critic_schedule and not family.critic_schedule,

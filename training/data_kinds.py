@@ -28,7 +28,7 @@ import tensorflow as tf
 
 from common import artifacts, kinds, labels, signature as signature_lib
 from data import datasets, decode, input_pipeline, text_data, toy_data
-from training import conditioning, run_dir as rundir
+from training import conditioning, run_dir as rundir, spectral_norm
 from training.architectures import arch_options
 
 
@@ -114,10 +114,14 @@ def _image_build_generator(arch, config, policy):
 
 
 def _image_build_critic(arch, config, policy):
-  critic = arch.build_critic(config.image_size, config.channels, config.width, config.critic_norm,
-                             config.critic_input_dropout, policy, **arch_options(arch, config, 'critic'))
+  """The architecture's critic with the conditioning mode's head; under --critic_norm=spectral the builder makes it
+  unnormalised and every Conv2D and Dense, the head's too (Miyato & Koyama 2018 normalise the projection's
+  embedding), is then spectrally normalised (training/spectral_norm.py)."""
+  critic = arch.build_critic(config.image_size, config.channels, config.width,
+                             spectral_norm.builder_norm(config.critic_norm), config.critic_input_dropout, policy,
+                             **arch_options(arch, config, 'critic'))
   mode = conditioning.CONDITIONINGS[getattr(config, 'conditioning', conditioning.NONE)]
-  return mode.wrap_critic(critic, len(config.data_classes))
+  return spectral_norm.apply(mode.wrap_critic(critic, len(config.data_classes)), config.critic_norm)
 
 
 def _image_signature(config):

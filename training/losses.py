@@ -146,6 +146,83 @@ def gradient_penalty(critic, real, fake, alpha, epsilon=1e-12, training=True):
   return tf.square(norms - 1.0)
 
 
+# --- Hinge: Lim & Ye 2017, "Geometric GAN", Eq. 9-10; Miyato et al. 2018, "Spectral Normalization for GANs", Eq. 16-17
+
+def hinge_discriminator_loss(real_logits, fake_logits):
+  """L_D = max(0, 1 - D(x)) + max(0, 1 + D(G(z)))   (Miyato et al. 2018, Eq. 16; the SVM margin of Lim & Ye 2017).
+
+  The critic stops being pushed once a real score passes +1 and a fake one -1: only examples inside the margin
+  contribute gradient.
+
+  Args:
+    real_logits: (B,) or (B, 1) critic scores D(x).
+    fake_logits: (B,) or (B, 1) critic scores D(G(z)).
+  Returns:
+    (B,) per-example loss.
+  """
+  return tf.nn.relu(1.0 - _flat(real_logits)) + tf.nn.relu(1.0 + _flat(fake_logits))
+
+
+def hinge_generator_loss(fake_logits):
+  """L_G = -D(G(z))   (Miyato et al. 2018, Eq. 17): no margin on the generator's side.
+
+  Args:
+    fake_logits: (B,) or (B, 1) critic scores D(G(z)).
+  Returns:
+    (B,) per-example loss.
+  """
+  return -_flat(fake_logits)
+
+
+# --- Non-saturating GAN with R1: Goodfellow et al. 2014, Sec. 3; Mescheder et al. 2018, Eq. 9 ----------------------
+
+def non_saturating_discriminator_loss(real_logits, fake_logits):
+  """L_D = softplus(-D(x)) + softplus(D(G(z))) = -log σ(D(x)) - log(1 - σ(D(G(z))))   (Goodfellow et al. 2014,
+  Eq. 1 written on logits, as StyleGAN2's `loss_D_logistic` does).
+
+  Args:
+    real_logits: (B,) or (B, 1) D(x), logits.
+    fake_logits: (B,) or (B, 1) D(G(z)), logits.
+  Returns:
+    (B,) per-example loss.
+  """
+  return tf.nn.softplus(-_flat(real_logits)) + tf.nn.softplus(_flat(fake_logits))
+
+
+def non_saturating_generator_loss(fake_logits):
+  """L_G = softplus(-D(G(z))) = -log σ(D(G(z)))   (Goodfellow et al. 2014, Sec. 3: the non-saturating form).
+
+  Args:
+    fake_logits: (B,) or (B, 1) D(G(z)), logits.
+  Returns:
+    (B,) per-example loss.
+  """
+  return tf.nn.softplus(-_flat(fake_logits))
+
+
+def r1_penalty(critic, real, training=True):
+  """Per-example R1 regulariser ‖∇_x D(x)‖² on *real* samples (Mescheder et al. 2018, "Which Training Methods for
+  GANs do actually Converge?", Eq. 9: R1(ψ) = γ/2 · E_{x~p_D}[‖∇D_ψ(x)‖²]).
+
+  The caller multiplies by γ/2 and reduces over the global batch. Only real samples enter: the penalty keeps D flat
+  on the data, which is what makes the Dirac-GAN and its neighbours converge (their Theorem 4.1); generated samples
+  play no part. Any rank: the norm is taken over every non-batch axis.
+
+  Args:
+    critic: callable (samples, training) -> (B, 1) logits.
+    real: (B, ...) real batch (images (B, H, W, C), points (B, 2), one-hot text (B, T, V)).
+    training: passed to the critic.
+  Returns:
+    (B,) per-example squared gradient norm, float32 even under mixed precision; 0 for a critic constant in x.
+  """
+  real = tf.cast(real, tf.float32)
+  with tf.GradientTape() as tape:
+    tape.watch(real)
+    scores = tf.cast(critic(real, training=training), tf.float32)
+  grads = tape.gradient(scores, real, unconnected_gradients=tf.UnconnectedGradients.ZERO)  # (B, ...)
+  return tf.reduce_sum(tf.square(tf.cast(grads, tf.float32)), axis=list(range(1, len(real.shape))))
+
+
 def auxiliary_classifier_loss(class_logits, labels):
   """Per-example cross-entropy −log softmax(class_logits)[label] of an auxiliary classifier (Odena et al. 2017,
   AC-GAN, Eq. 2's L_C; the WGAN-GP paper's conditional CIFAR-10 model, gan_cifar_resnet.py).
@@ -194,7 +271,7 @@ class GANLoss:
   generator_loss: Callable  # (fake_logits, **kw) -> (B,)
   n_critic: int  # critic updates per generator update
   optimizer: OptimizerSpec
-  critic_norm: str  # default normalisation of the critic: 'batch', 'layer' or 'none'
+  critic_norm: str  # default normalisation of the critic: 'batch', 'layer', 'none' or 'spectral'
   allowed_critic_norms: tuple
   gradient_penalty_weight: float = 0.0  # λ; 0 disables the penalty
   clip_value: Optional[float] = None  # critic weights clipped to ±clip after every critic update
@@ -208,6 +285,8 @@ class GANLoss:
   probability_scores: bool = False
   # --wgan_critic_schedule (the WGAN reference code's 100-critic-step generator steps) applies.
   critic_schedule: bool = False
+  # The critic loss adds the R1 penalty γ/2·‖∇_x D(x)‖² on real samples (`r1_penalty`; --r1_gamma, --r1_every).
+  r1: bool = False
   citation: str = ''
 
 
@@ -257,4 +336,31 @@ LOSSES = {
         gradient_penalty_weight=10.0,
         critic_schedule=True,
         citation='Gulrajani et al. 2017'),
+    'hinge': GANLoss(
+        name='hinge',
+        discriminator_loss=hinge_discriminator_loss,
+        generator_loss=hinge_generator_loss,
+        # Miyato et al. 2018, Table 1, setting C: α = 2e-4, β1 = 0.5, β2 = 0.999, n_dis = 1.
+        n_critic=1,
+        optimizer=OptimizerSpec('adam', 2e-4, 0.5, 0.999),
+        # SN bounds the critic's Lipschitz constant (Miyato et al. 2018, Sec. 2.1), which setting C's results rest
+        # on; the other norms are there to ablate it (no penalty here, so BatchNorm is allowed too).
+        critic_norm='spectral',
+        allowed_critic_norms=('spectral', 'batch', 'layer', 'none'),
+        citation='Lim & Ye 2017; Miyato et al. 2018'),
+    'ns_r1': GANLoss(
+        name='ns_r1',
+        discriminator_loss=non_saturating_discriminator_loss,
+        generator_loss=non_saturating_generator_loss,
+        n_critic=1,
+        # Adam β1 = 0, β2 = 0.99: StyleGAN's and StyleGAN2's (Karras et al. 2019, Appendix C; 2020, Appendix B), the
+        # recipe in which the non-saturating loss, R1 and its lazy form were tuned together; DCGAN's (0.5, 0.999)
+        # was tuned for a loss with no penalty. Their rate, 0.002, is for equalised-learning-rate layers (weights
+        # scaled by their He constant at run time); our plain layers keep the 2e-4 of the other families.
+        optimizer=OptimizerSpec('adam', 2e-4, 0.0, 0.99),
+        # BatchNorm is refused: it mixes the examples of a batch, so ∇_x D(x) would not be per example.
+        critic_norm='none',
+        allowed_critic_norms=('none', 'layer', 'spectral'),
+        r1=True,
+        citation='Goodfellow et al. 2014; Mescheder et al. 2018; Karras et al. 2020'),
 }

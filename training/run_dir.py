@@ -134,7 +134,7 @@ def plot_loss_curve(run_dir: str, title: str) -> str:
   columns = MetricsLog(run_dir).read()
   if 'step' not in columns or not len(columns['step']):
     return ''
-  keys = [k for k in ('d_loss', 'g_loss', 'wasserstein', 'gradient_penalty') if k in columns]
+  keys = [k for k in ('d_loss', 'g_loss', 'wasserstein', 'gradient_penalty', 'r1_penalty') if k in columns]
   fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
   for key in keys:
     ax.plot(columns['step'][:len(columns[key])], columns[key], label=key, linewidth=1)

@@ -1,24 +1,82 @@
 """The distributed critic and generator updates, written as the papers' Algorithm 1 reads.
 
 Each update is a per-replica function run by `strategy.run` inside a `tf.function`:
-  critic_step:    n_critic times per generator step — L_D (+ λ·GP) on a real batch and G(z), then, for WGAN,
-                  clip the critic's weights (cross-replica, so every replica holds the same clipped values).
+  critic_step:    n_critic times per generator step — L_D (+ the penalty: λ·GP, or γ/2·R1) on a real batch and
+                  G(z), then, for WGAN, clip the critic's weights (cross-replica, so every replica holds the same
+                  clipped values).
   generator_step: once — L_G on D(G(z)).
 Per-example losses are averaged over the global batch (`tf.nn.compute_average_loss`); the optimizers sum the
 replicas' gradients, so 2 replicas of B/2 compute the same update as 1 replica of B.
 
-With --jit (on a GPU, training/strategies.py xla_applies), the loss-and-gradient part is XLA-compiled; `apply_gradients` stays outside the compiled function
-(XLA cannot compile the cross-replica update).
+With --jit (on a GPU: training/strategies.py xla_applies), the loss-and-gradient part is XLA-compiled;
+`apply_gradients` stays outside the compiled function (XLA cannot compile the cross-replica update).
 """
+
+import dataclasses
+from typing import Callable, Optional
 
 import tensorflow as tf
 
 from training import augment, categorical, conditioning, ema, strategies
-from training.config import TrainConfig
-from training.losses import auxiliary_classifier_loss, gradient_penalty
+from training.config import LAZY_RULES, TrainConfig
+from training.losses import auxiliary_classifier_loss, gradient_penalty, r1_penalty
 
 SUM, MEAN = tf.distribute.ReduceOp.SUM, tf.distribute.ReduceOp.MEAN
 _MEAN_METRICS = ('d_grad_norm', 'g_grad_norm')  # per-replica norms: averaged; everything else is summed
+GLOBAL, PER_GENERATOR_STEP = LAZY_RULES
+_DUE = 'penalty_due'  # a critic update's flag, 1 where the lazy penalty was computed; never logged
+
+
+@dataclasses.dataclass(frozen=True)
+class Penalty:
+  """The critic loss's penalty term of a run, and when it is computed (lazy regularisation, Karras et al. 2020,
+  Sec. 3.1: a regulariser computed every k-th critic update only, weighted k, keeps its average strength)."""
+  metric: str  # its name in the metrics: the per-example mean, unweighted
+  weight: float  # of that mean in the critic loss: λ for the gradient penalty, γ/2 for R1
+  every: int  # k
+  rule: str  # GLOBAL: critic update j of the run (its batch index) when j % k == 0, weighted k;
+  #            PER_GENERATOR_STEP (runs recorded before it): updates i % k == 0 of each generator step's n_critic,
+  #            weighted n_critic / (their count)
+  per_example: Callable  # (score, real, fake, batch) -> (B,); score(x, training) is D's logit (B, 1) at x
+
+  @property
+  def skipped_sometimes(self) -> bool:
+    """Whether some critic updates skip it, decided in the graph from the batch index (GLOBAL, k > 1)."""
+    return self.rule == GLOBAL and self.every > 1
+
+  def is_due(self, index) -> bool:
+    """Whether critic update `index` (an int, the batch index) computes it under the GLOBAL rule."""
+    return index % self.every == 0
+
+
+def penalty_of(config: TrainConfig) -> Optional[Penalty]:
+  """The run's penalty: the WGAN-GP gradient penalty (--gp_weight > 0; --gp_every by config.lazy_rule), R1 for a
+  family that carries it (--r1_gamma > 0; --r1_every, always by the global rule), or None. Never both: resolve
+  refuses --gp_weight with an R1 family."""
+  if config.gp_weight > 0:
+    # With --augment, x̂ lies between T(x) and T(G(z)): the Wasserstein estimate compares the augmented
+    # distributions, so the 1-Lipschitz constraint belongs to D on the inputs it actually sees (augmenting an
+    # interpolate of unaugmented images would penalise D∘T instead, at points D is never trained on).
+    return Penalty('gradient_penalty', config.gp_weight, config.gp_every, config.lazy_rule,
+                   lambda score, real, fake, batch: gradient_penalty(score, real, fake, batch['alpha']))
+  if config.family.r1 and config.r1_gamma > 0:
+    # With --augment, `real` is T(x), the images whose scores the loss trains: R1 keeps D flat where it is trained
+    # on real data, which under DiffAugment is the augmented distribution, as the gradient penalty above is taken
+    # where D is trained: DiffAugment's StyleGAN2 code's ns_r1_DiffAugment. (Its ns_DiffAugment_r1, and
+    # StyleGAN2-ADA, differentiate with respect to x through T instead: ∇_x D(T(x)), zero on a cutout square.)
+    return Penalty('r1_penalty', config.r1_gamma / 2, config.r1_every, GLOBAL,
+                   lambda score, real, fake, batch: r1_penalty(score, real))
+  return None
+
+
+def penalty_memory(config: TrainConfig) -> Optional[tf.Variable]:
+  """The penalty of the run's most recent critic update that computed it, for the metrics of steps that skip it
+  (create it in the strategy's scope and checkpoint it, so a resumed run logs what an uninterrupted one does);
+  None where every step computes the penalty."""
+  penalty = penalty_of(config)
+  if penalty is None or not penalty.skipped_sometimes:
+    return None
+  return tf.Variable(0.0, trainable=False, name=f'last_{penalty.metric}')
 
 
 def _real_labels(config: TrainConfig, uniform):
@@ -39,11 +97,12 @@ def _scale(optimizer, loss):
 
 
 def make_step_functions(config: TrainConfig, strategy, generator, critic, g_optimizer, d_optimizer,
-                        ema_generator=None, ema_decay: float = 0.0):
+                        ema_generator=None, ema_decay: float = 0.0, memory: Optional[tf.Variable] = None):
   """Returns (train_step, extra_critic_step): tf.functions taking the distributed iterator, returning metrics.
 
   With `ema_generator`, train_step also moves its weights towards the generator's after the generator update
-  (training/ema.py), in the same graph: no extra Python call per step.
+  (training/ema.py), in the same graph: no extra Python call per step. `memory`: `penalty_memory(config)` as the
+  trainer checkpoints it; made here when not given.
   """
   family = config.family  # the loss's functions and behaviour (training/losses.py), looked up once
   d_kwargs, g_kwargs = family.loss_kwargs(config)
@@ -72,11 +131,25 @@ def make_step_functions(config: TrainConfig, strategy, generator, critic, g_opti
   # half the kernels. Exact when the critic normalises per example (LayerNorm, none); a BatchNorm critic would
   # normalise real and fake with their joint statistics, so it keeps two calls.
   fuse = config.fuse_critic and config.critic_norm != 'batch'
-  # Lazy regularisation (Karras et al. 2020, StyleGAN2, Sec. 3.1): the penalty on critic updates i with
-  # i % gp_every == 0 of each generator step, weighted by n_critic / (their count) so that its average strength
-  # over the step stays λ.
-  penalised = [i for i in range(config.n_critic) if i % config.gp_every == 0]
-  lazy_weight = config.gp_weight * config.n_critic / len(penalised)
+  # The penalty's weight in each critic update of a generator step, and in an extra one (--wgan_critic_schedule).
+  # Lazy regularisation (Karras et al. 2020, StyleGAN2, Sec. 3.1), global rule: on critic updates j % k == 0 of
+  # the run, weighted k, decided in the graph from the batch index (the weight here is k·λ; the update skips the
+  # computation elsewhere). Per-generator-step rule (runs recorded before it): on updates i % k == 0 of each
+  # generator step, weighted n_critic / (their count), decided here.
+  penalty = penalty_of(config)
+  penalty_weights, extra_weight = [0.0] * config.n_critic, 0.0
+  if penalty is not None and penalty.rule == PER_GENERATOR_STEP:
+    penalised = [i for i in range(config.n_critic) if i % penalty.every == 0]
+    penalty_weights = [penalty.weight * config.n_critic / len(penalised) if i in penalised else 0.0
+               for i in range(config.n_critic)]
+    extra_weight = penalty.weight
+  elif penalty is not None:
+    penalty_weights = [penalty.every * penalty.weight] * config.n_critic
+    extra_weight = penalty.every * penalty.weight
+  lazy = penalty is not None and penalty.skipped_sometimes
+  if lazy and memory is None:
+    with strategy.scope():
+      memory = penalty_memory(config)
   # Categorical outputs (text): the critic sees Gumbel-Softmax / straight-through samples of the generator's
   # probabilities when asked (training/categorical.py), annealed with the generator step.
   relaxation = categorical.make_relaxation(config)
@@ -114,21 +187,27 @@ def make_step_functions(config: TrainConfig, strategy, generator, critic, g_opti
       class_loss = tf.zeros([])
       if real_class_logits is not None:  # AC-GAN: the classifier learns from real images only (conditioning.py)
         class_loss = average(auxiliary_classifier_loss(real_class_logits, labels))
-      penalty = tf.zeros([])
+      value, due = tf.zeros([]), None
       if penalty_weight > 0:
-        # With --augment, x̂ lies between T(x) and T(G(z)): the Wasserstein estimate above compares the augmented
-        # distributions, so the 1-Lipschitz constraint belongs to D on the inputs it actually sees (augmenting an
-        # interpolate of unaugmented images would penalise D∘T instead, at points D is never trained on).
-        # Conditional: real and fake of a pair share their class y, and D is penalised at (x̂, y).
-        penalty = average(gradient_penalty(lambda x, training: mode.score(critic, x, y, training)[0], real, fake,
-                                           batch['alpha']))
-      total = d_loss + config.acgan_weight * class_loss + penalty_weight * penalty
+        # Conditional: real and fake of a pair share their class y, and D is penalised at (x̂, y) (R1: at (x, y)).
+        score = lambda x, training: mode.score(critic, x, y, training)[0]  # noqa: E731
+        compute = lambda: average(penalty.per_example(score, real, fake, batch))  # noqa: E731
+        if lazy:  # (B,) copies of the batch index j, sliced per replica like the batch: every replica agrees
+          due = tf.equal(batch['index'][0] % penalty.every, 0)
+          value = tf.cond(due, compute, lambda: tf.zeros([]))
+        else:
+          value = compute()
+      total = d_loss + config.acgan_weight * class_loss + penalty_weight * value
       scaled = _scale(d_optimizer, total)
     grads = tape.gradient(scaled, critic.trainable_variables)
     real_mean = average(tf.reshape(tf.cast(real_logits, tf.float32), [-1]))
     fake_mean = average(tf.reshape(tf.cast(fake_logits, tf.float32), [-1]))
-    metrics = {'d_loss': total, 'gradient_penalty': penalty, 'd_real': real_mean, 'd_fake': fake_mean,
+    metrics = {'d_loss': total, 'gradient_penalty': tf.zeros([]), 'd_real': real_mean, 'd_fake': fake_mean,
                'wasserstein': real_mean - fake_mean, 'd_grad_norm': tf.linalg.global_norm(grads)}
+    if penalty is not None:
+      metrics[penalty.metric] = value
+    if due is not None:
+      metrics[_DUE] = tf.cast(due, tf.float32)
     if mode.classifier:
       metrics['d_class_loss'] = class_loss
     if scores:  # (mean σ(D(x)) + mean(1 − σ(D(G(z))))) / 2
@@ -178,6 +257,10 @@ def make_step_functions(config: TrainConfig, strategy, generator, critic, g_opti
     if config.clip_value:  # Arjovsky et al. 2017, Algorithm 1, line 7: w <- clip(w, -c, c)
       for v in critic.trainable_variables:
         v.assign(tf.clip_by_value(v, -config.clip_value, config.clip_value))
+    if lazy:  # the metric is the penalty of the run's most recent update that computed it (summed flags: > 0)
+      latest = tf.where(metrics.pop(_DUE) > 0, metrics[penalty.metric], memory)
+      memory.assign(latest)
+      metrics[penalty.metric] = latest
     return metrics
 
   @tf.function
@@ -186,12 +269,13 @@ def make_step_functions(config: TrainConfig, strategy, generator, critic, g_opti
 
     The critic loop is unrolled in one graph: one Python call per generator step keeps the per-call overhead
     out of small models' step time."""
+    last = None
     for i in range(config.n_critic):
       batch = next(iterator)
-      metrics = critic_update(batch, lazy_weight if i in penalised else 0.0)
-      if i in penalised:
-        penalty = metrics['gradient_penalty']
-      d_metrics = dict(metrics, gradient_penalty=penalty)  # the last update's, with the last penalty computed
+      d_metrics = critic_update(batch, penalty_weights[i])
+      if penalty is not None and not lazy:  # the last update's, with the last penalty computed (update 0 has one)
+        last = d_metrics[penalty.metric] if penalty_weights[i] > 0 else last
+        d_metrics[penalty.metric] = last
     g_metrics = reduce(strategy.run(generator_replica, args=(batch,)))
     if ema_generator is not None:  # cross-replica context: one assignment updates every replica's copy
       ema.update(ema_generator.trainable_variables, generator.trainable_variables, ema_decay,
@@ -201,7 +285,7 @@ def make_step_functions(config: TrainConfig, strategy, generator, critic, g_opti
   @tf.function
   def extra_critic_step(iterator):
     """One more critic update, for --wgan_critic_schedule's 100-critic-step generator steps."""
-    return critic_update(next(iterator), config.gp_weight)
+    return critic_update(next(iterator), extra_weight)
 
   return train_step, extra_critic_step
 
@@ -247,6 +331,9 @@ def attach_randomness(config: TrainConfig):
         # generator step's fakes: (B, latent), or (B, r, latent) with --g_batch_ratio r
         'z_gen': for_generator(tf.random.stateless_normal([ratio * batch, latent], seed(2))),
         'alpha': tf.random.stateless_uniform([batch], seed(3)),  # one α per example, U[0, 1]
+        # The global critic update j this batch feeds (the lazy penalty's clock), once per example so that the
+        # distributed dataset gives every replica its copies.
+        'index': tf.fill([batch], index),
         'uniform': tf.random.stateless_uniform([batch], seed(4)),  # DCGAN label flips
         **gumbel,
         **augmentation,

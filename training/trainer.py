@@ -139,6 +139,8 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
     # The sample grid's latents: rows 0..num_samples-1 of the run's seed in the project's one mapping.
     fixed_latents = tf.Variable(latents(config.seed, config.num_samples, config.latent_dim), trainable=False,
                                 name='fixed_latents')
+    # With a lazy penalty that most steps skip: the last value computed, which their metrics report.
+    penalty_memory = steps.penalty_memory(config)
 
   # --- Restore --------------------------------------------------------------------------------------------------
   # The checkpoint holds, and restores in this order: (1) generator and (2) critic weights, BatchNorm moving
@@ -146,13 +148,16 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
   # step, from which the batch counter of the data order follows (the data is not saved: batch b is a function
   # of the seed and b, data/input_pipeline.py); (6) the fixed latents of the sample grid; (7) with
   # --ema_decay > 0, the EMA generator's weights (raw and averaged weights both: a resumed run continues the same
-  # average). The newest checkpoint that matches its manifest is taken (training/checkpoints.py). The settings are
-  # in config.json, read by main before this. Only the chief writes into the run directory; other workers save to
-  # a scratch directory they delete.
+  # average); (8) with a lazy penalty on the global rule (--r1_every, --gp_every > 1), the last penalty computed,
+  # which the metrics of the steps that skip it report. Under spectral normalisation the critic's weights include
+  # each layer's power-iteration vector u (training/spectral_norm.py). The newest checkpoint that matches its
+  # manifest is taken (training/checkpoints.py). The settings are in config.json, read by main before this. Only
+  # the chief writes into the run directory; other workers save to a scratch directory they delete.
   ema_objects = {'ema_generator': ema_generator} if ema_generator is not None else {}
+  memory_objects = {'penalty_memory': penalty_memory} if penalty_memory is not None else {}
   checkpoint = tf.train.Checkpoint(generator=generator, critic=critic, g_optimizer=g_optimizer,
                                    d_optimizer=d_optimizer, step=step_var, fixed_latents=fixed_latents,
-                                   **ema_objects)
+                                   **ema_objects, **memory_objects)
   ckpt_dir = os.path.join(run_dir, artifacts.CHECKPOINTS_DIR) if chief else tempfile.mkdtemp(
       prefix=f'ckpt-{strategies.worker_id(strategy)}-')
   ckpts = checkpoints.Checkpoints(checkpoint, ckpt_dir, config.keep_checkpoints, log=log if chief else _quiet)
@@ -175,7 +180,8 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
   # The data continues at the exact batch the run had reached (the batch counter follows from the step).
   iterator = _input_iterator(kind, source, info, config, strategy, start_step)
   train_step, extra_critic_step = steps.make_step_functions(config, strategy, generator, critic, g_optimizer,
-                                                          d_optimizer, ema_generator, config.ema_decay)
+                                                          d_optimizer, ema_generator, config.ema_decay,
+                                                          penalty_memory)
   stop_vote = stopping.stop_vote(strategy)
 
   # --- Loop -----------------------------------------------------------------------------------------------------
