@@ -168,7 +168,8 @@ def ours(data_dir: str, work: str, label: str, threads: str, *row_flags: str, re
   from training.config import n_critic_at
   run_dir = os.path.join(work, f'run{len(os.listdir(work))}')
   log_every = math.gcd(FLAGS.warmup_steps, FLAGS.steps)  # a metrics.csv row falls on the end of the warm-up
-  cmd = [sys.executable, '-m', 'training.main', f'--flagfile={os.path.join(_REPO, FLAGS.preset)}', f'--manual_dir={FLAGS.manual_dir}',
+  cmd = [sys.executable, '-m', 'training.main', f'--flagfile={os.path.join(_REPO, FLAGS.preset)}',
+         f'--manual_dir={FLAGS.manual_dir}',
          f'--data_dir={data_dir}', *FLAGS.extra, f'--steps={FLAGS.steps}', f'--log_every={log_every}',
          '--sample_every=1000000', '--ckpt_every=1000000', '--eval_every=0', f'--run_dir={run_dir}', *row_flags]
   peak_before = matmul_peak(threads)

@@ -330,8 +330,8 @@ for loss, name, jit, mixed in RUNS:
   run_dir = os.path.join(sys.argv[1], f'{loss}-{name}')
   extra = dict(critic_norm='spectral', r1_every=2) if loss == 'ns_r1' else {}
   trainer.train(tiny_config(run_dir, loss=loss, strategy='mirrored' if name == 'mirrored' else 'one_device',
-                            jit=jit, jit_on_cpu=jit, mixed_precision=mixed, steps=3, batch_size=8, ema_decay=0.0, ckpt_every=100,
-                            sample_every=100, **extra), log=lambda *_: None)
+                            jit=jit, jit_on_cpu=jit, mixed_precision=mixed, steps=3, batch_size=8, ema_decay=0.0,
+                            ckpt_every=100, sample_every=100, **extra), log=lambda *_: None)
   with open(os.path.join(run_dir, 'metrics.csv')) as f:
     out[f'{loss}-{name}'] = [{k: float(v) for k, v in r.items()} for r in csv.DictReader(f)]
 print('RESULT ' + json.dumps(out))
