@@ -27,12 +27,16 @@ browser:
 	   (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1)) || \
 	  echo "warning: could not install chromium; the browser test will be skipped"; }
 
+# -n: one pytest worker per core, at most 4 (each holds TensorFlow and its warm interpreters: ~6 GB); a file's
+# tests stay together on one worker (--dist=loadfile), so module fixtures are built once.
+XDIST := -n auto --maxprocesses=4 --dist=loadfile
+
 test: venv browser
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q $(XDIST) tests
 
 # The slow marker is registered in pytest.ini; CI keeps running `make test`, which includes the slow tests.
 test-fast: venv
-	$(PY) -m pytest -q -m "not slow" tests
+	$(PY) -m pytest -q $(XDIST) -m "not slow" tests
 
 demo: venv
 	$(PY) -m training.main --flagfile=training/presets/digits.flags --run_dir=runs/demo-digits-$$(date +%Y%m%d-%H%M%S)

@@ -5,12 +5,9 @@ onnx.helper, model folders — and the matching rule of the catalogue's messages
 import dataclasses
 import hashlib
 import json
-import os
 import pathlib
 import re
 import shutil
-import subprocess
-import sys
 import threading
 from typing import Callable, Optional, Sequence
 
@@ -30,8 +27,8 @@ class Shared:
       if self._run is None:
         path = self.root / 'tiny_run'
         shutil.rmtree(path, ignore_errors=True)
-        result = subprocess.run([sys.executable, '-m', 'training.main', *TINY_RUN_ARGS, f'--run_dir={path}'],
-                                cwd=REPO_ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=300)
+        from tests import warm
+        result = warm.run('training.main', *TINY_RUN_ARGS, f'--run_dir={path}')
         if result.returncode:
           raise RuntimeError(f'the tiny run failed (exit {result.returncode}):\n{result.stderr[-3000:]}')
         self._run = path
@@ -61,10 +58,6 @@ class Workspace:
 def matches(pattern: str, text: str) -> bool:
   """`text` equals `pattern`, where each '...' in the pattern stands for any text."""
   return re.fullmatch('.*'.join(re.escape(part) for part in pattern.split('...')), text, re.S) is not None
-
-
-def subprocess_env() -> dict:
-  return {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2', 'CUDA_VISIBLE_DEVICES': ''}
 
 
 def garbage(size: int, seed: int = 0) -> bytes:

@@ -1,7 +1,7 @@
 r"""The bad-input catalogue: every bad input the command-line tools handle, the one line the user sees, the exit code.
 
 Each case is a command run as a user runs it (`python -m MODULE ARGS` from the repository root; the cases of one
-command share a process, tests/bad_inputs_batch.py, unless --one_process_per_case) against a workspace of its
+command run in warm interpreters, tests/warm.py, unless --one_process_per_case) against a workspace of its
 own: `setup` builds the files the case needs in a fresh folder (`{tmp}` in its arguments, `<tmp>` in its message),
 e.g. a copy of a real two-step run with a corrupt checkpoint. For every case, tests/test_bad_inputs.py checks: the
 exit code is the catalogue's (2 usage error, 1 otherwise); the last non-empty line of stderr is `error: ...` and

@@ -5,6 +5,8 @@ r"""Runs the cases of the bad-input catalogue (tests/bad_inputs.py) and writes d
   python -m tests.bad_inputs --run=app_sample_seed_negative         # app cases start one server first
   python -m tests.bad_inputs --write_docs --one_process_per_case    # each case in a process of its own
 
+The commands run in warm interpreters (tests/warm.py) unless --one_process_per_case.
+
 A CLI case holds when its exit code is the catalogue's, the last non-empty line of stderr is `error: ...` matching
 the case's message, no traceback was printed anywhere, and its workspace is unchanged: every file (path, size,
 sha256) and folder as it was, and nothing new outside the case's `may_create` globs. An app case holds as
@@ -18,11 +20,11 @@ import os
 import pathlib
 import re
 import subprocess
-import sys
 import time
 from typing import Optional, Sequence
 
-from tests.bad_input_workspaces import REPO_ROOT, TINY_RUN_ARGS, Shared, Workspace, matches, subprocess_env
+from tests import warm
+from tests.bad_input_workspaces import REPO_ROOT, TINY_RUN_ARGS, Shared, Workspace, matches
 from tests.bad_inputs import (BY_ID, CASES, DOC_PATH, EVALUATE, EXPORT, GALLERY, QUALITY, SERVE, SWEEP, TRAIN,
                                TRAIN_JUDGE, Case)
 from tests.bad_inputs_app import APP, APP_BY_ID, CLASSES_MODEL, MODEL, WRONG_CLASSES, run_app_cases
@@ -117,11 +119,12 @@ def _prepare(case: Case, tmp: pathlib.Path, shared: Shared):
   return _Prepared(case, tmp, [a.replace('{tmp}', str(tmp)) for a in case.argv], snapshot(tmp))
 
 
-def _run_alone(prepared: _Prepared) -> Result:
+def _run(prepared: _Prepared, fresh: bool = False) -> Result:
+  """Runs a prepared case's command (in a warm interpreter, tests/warm.py, unless `fresh`) and records what
+  happened: a case that outlives its timeout has code None."""
   case, started = prepared.case, time.monotonic()
   try:
-    proc = subprocess.run([sys.executable, '-m', case.module, *prepared.argv], cwd=REPO_ROOT, env=subprocess_env(),
-                          capture_output=True, text=True, timeout=case.timeout_s)
+    proc = warm.run(case.module, *prepared.argv, timeout=case.timeout_s, fresh=fresh)
     code, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
   except subprocess.TimeoutExpired as e:
     code, stdout, stderr = None, _text(e.stdout), _text(e.stderr)
@@ -132,80 +135,28 @@ def _run_alone(prepared: _Prepared) -> Result:
 def run_case(case: Case, tmp: pathlib.Path, shared: Shared) -> Result:
   """Builds the case's workspace in `tmp` (an empty folder), runs its command, and records what happened."""
   prepared = _prepare(case, tmp, shared)
-  return prepared if isinstance(prepared, Result) else _run_alone(prepared)
-
-
-# A shared process gives up this long after its slowest case could have ended (then its unfinished cases run
-# alone, each with its own timeout): a case here takes ~1 s once the imports are paid.
-_BATCH_SLACK_S = 10
-
-
-def _run_batch(batch: Sequence[_Prepared]) -> dict:
-  """The cases of `batch` (one command) in one process (tests/bad_inputs_batch.py); any case it did not finish,
-  the process having hung, crashed or been killed, runs alone. Returns {id: Result}."""
-  import json
-  import tempfile
-  with tempfile.TemporaryDirectory(prefix='bad-inputs-batch-') as io_dir:  # outside every workspace
-    io = pathlib.Path(io_dir)
-    spec = [{'id': p.case.id, 'module': p.case.module, 'argv': p.argv, 'stdout': str(io / f'{p.case.id}.out'),
-             'stderr': str(io / f'{p.case.id}.err')} for p in batch]
-    timeout = max(p.case.timeout_s for p in batch) + _BATCH_SLACK_S * len(batch)
-    try:
-      subprocess.run([sys.executable, '-m', 'tests.bad_inputs_batch', str(io / 'results.jsonl')],
-                     input=json.dumps(spec), cwd=REPO_ROOT, env=subprocess_env(), capture_output=True, text=True,
-                     timeout=timeout)
-    except subprocess.TimeoutExpired:
-      pass
-    lines = (io / 'results.jsonl').read_text().splitlines() if (io / 'results.jsonl').exists() else []
-    finished = {line['id']: line for line in map(json.loads, lines[:-1])}
-    if lines and lines[-1].endswith('}'):  # the last line may have been cut by a kill
-      finished[json.loads(lines[-1])['id']] = json.loads(lines[-1])
-    results = {}
-    for p in batch:
-      if p.case.id not in finished:
-        results[p.case.id] = _run_alone(p)
-        continue
-      line = finished[p.case.id]
-      results[p.case.id] = Result(p.case, line['code'], _read(io / f'{p.case.id}.out'), _read(io / f'{p.case.id}.err'),
-                                  line['seconds'], compare(p.before, snapshot(p.tmp), p.case.may_create), str(p.tmp))
-    return results
-
-
-def _read(path: pathlib.Path) -> str:
-  return path.read_bytes().decode(errors='replace') if path.exists() else ''
+  return prepared if isinstance(prepared, Result) else _run(prepared)
 
 
 def _text(data) -> str:
   return data.decode(errors='replace') if isinstance(data, bytes) else (data or '')
 
 
-def _batches(prepared: Sequence[_Prepared], workers: int) -> list:
-  """The cases grouped by command, each group cut in `workers` parts: every process imports one command's stack,
-  and the biggest command (training, ~45 cases) still spreads over every core."""
-  by_module = {}
-  for p in prepared:
-    by_module.setdefault(p.case.module, []).append(p)
-  return [group[i::workers] for group in by_module.values() for i in range(workers) if group[i::workers]]
-
-
 def run_cases(cases: Sequence[Case], root: pathlib.Path, shared: Shared, workers: int = 2,
               share_processes: bool = True) -> dict:
   """Runs `cases` in workspaces root/<id>, `workers` at once. Returns {id: Result}.
 
-  share_processes: the cases of one command run in one Python process (tests/bad_inputs_batch.py: one import of
-  TensorFlow instead of one per case: a fifth of the CPU time for the catalogue); False: a process per case,
-  exactly as a user runs it (python -m tests.bad_inputs --one_process_per_case)."""
+  share_processes: the commands run in warm interpreters (tests/warm.py: TensorFlow imported once per worker
+  instead of once per case, a fifth of the catalogue's CPU time); False: a process per case, exactly as a user
+  runs it (python -m tests.bad_inputs --one_process_per_case)."""
   from concurrent.futures import ThreadPoolExecutor
   workers = max(1, workers)
   with ThreadPoolExecutor(workers) as pool:
     prepared = list(pool.map(lambda case: _prepare(case, root / case.id, shared), cases))
     results = {p.case.id: p for p in prepared if isinstance(p, Result)}
     ready = [p for p in prepared if isinstance(p, _Prepared)]
-    if share_processes:
-      for batch_results in pool.map(_run_batch, _batches(ready, workers)):
-        results.update(batch_results)
-    else:
-      results.update({p.case.id: result for p, result in zip(ready, pool.map(_run_alone, ready))})
+    results.update({p.case.id: result for p, result in
+                    zip(ready, pool.map(lambda p: _run(p, fresh=not share_processes), ready))})
   return {case.id: results[case.id] for case in cases}
 
 
@@ -340,7 +291,7 @@ def cli_main():
   flags.DEFINE_list('run', [], 'Case ids to run and print (their output, what does not hold).')
   flags.DEFINE_integer('workers', 2, 'Processes run at once (each imports TensorFlow).')
   flags.DEFINE_bool('one_process_per_case', False, 'Run each case in a process of its own, exactly as a user runs '
-                    'it, instead of the cases of one command in one process.')
+                    'it, instead of in warm interpreters (tests/warm.py).')
   from common import cli
   cli.run(_main)
 

@@ -59,11 +59,11 @@ def build_models_dir(root: pathlib.Path) -> pathlib.Path:
 def build_conditional_model(root: pathlib.Path) -> pathlib.Path:
   """root/models/tiny-labels: a class-conditional generator trained 6 steps and exported by the real commands
   (`python -m training.main ... --conditioning=projection`, `python -m export.to_onnx`), ~15 s on 2 cores."""
+  from tests import warm
   env = {**os.environ, **_SERVER_ENV}
   for argv in (['training.main', *COND_TRAIN_ARGS, f'--run_dir={root / "run"}'],
                ['export.to_onnx', f'--run_dir={root / "run"}', f'--models_dir={root / "models"}', f'--name={COND}']):
-    result = subprocess.run([sys.executable, '-m', *argv], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                            timeout=300)
+    result = warm.run(*argv, env=env)
     if result.returncode:
       raise RuntimeError(f'{argv[0]} failed (exit {result.returncode}):\n{result.stderr[-3000:]}')
   return root / 'models' / COND
@@ -136,9 +136,9 @@ class Server:
 
 
 def run_app(*flags, env=None, timeout=60) -> subprocess.CompletedProcess:
-  """Runs `python -m serve.app` to completion (for start-up failures)."""
-  return subprocess.run([sys.executable, '-m', 'serve.app', *flags], cwd=REPO_ROOT, capture_output=True,
-                        text=True, timeout=timeout, env={**os.environ, **_SERVER_ENV, **(env or {})})
+  """Runs `python -m serve.app` to completion (for start-up failures; in a warm interpreter, tests/warm.py)."""
+  from tests import warm
+  return warm.run('serve.app', *flags, timeout=timeout, env={**os.environ, **_SERVER_ENV, **(env or {})})
 
 
 def read_image(path) -> np.ndarray:

@@ -4,15 +4,12 @@ MLP image generator) build and export CUDA-clean with parity, and a tiny gallery
 resumes."""
 
 import csv
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from benchmarks import architecture_gallery as gallery
-from tests.conftest import REPO_ROOT
+from tests import warm
 from training.architectures import ARCHITECTURES
 
 SETTINGS = dict(dataset='fashion_mnist', image_size=32, steps=10, width=8, batch_size=16, seed=0, data_dir=None,
@@ -79,9 +76,7 @@ def test_gated_and_constant_generators_export_cuda_clean_with_parity():
 
 
 def _run(args, out):
-  env = {**os.environ, 'PYTHONPATH': str(REPO_ROOT), 'TF_CPP_MIN_LOG_LEVEL': '2', 'CUDA_VISIBLE_DEVICES': ''}
-  return subprocess.run([sys.executable, '-m', 'benchmarks.architecture_gallery', f'--out={out}', *args],
-                        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
+  return warm.run('benchmarks.architecture_gallery', f'--out={out}', *args, timeout=900)
 
 
 @pytest.mark.slow  # four tiny training runs, judged, on Fashion-MNIST

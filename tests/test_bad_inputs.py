@@ -7,12 +7,11 @@ traceback anywhere; every file the case was given unchanged (path, size, sha256)
 case's `may_create`. A case the tool gets wrong today is a strict xfail (its `known_bug`), so a fix shows up as
 an XPASS failure until the mark is removed.
 
-The selected cases (`-k` still selects) all run when the first of them is checked, one process per core (up to 4;
-$BAD_INPUTS_WORKERS): the cases of one command share a Python process (tests/bad_inputs_batch.py), which pays the
-~3.5 s of CPU of importing TensorFlow once instead of once per case; a case that process does not finish runs in
-a process of its own. `python -m tests.bad_inputs --write_docs --one_process_per_case` runs each case exactly as a
-user does. The app cases share one server started for them: ~10 s in all. The cases are slow tests (make test);
-the checks of the catalogue itself are fast.
+The selected cases (`-k` still selects) all run when the first of them is checked, one warm interpreter per core
+(up to 4; $BAD_INPUTS_WORKERS; tests/warm.py), which pays the ~3.5 s of CPU of importing TensorFlow once instead
+of once per case; a case that outlives its timeout ends its interpreter. `python -m tests.bad_inputs --write_docs
+--one_process_per_case` runs each case exactly as a user does. The app cases share one server started for them:
+~10 s in all. The cases are slow tests (make test); the checks of the catalogue itself are fast.
 """
 
 import os

@@ -115,6 +115,18 @@ def test_ema_decay_zero_saves_the_trained_weights_and_resume_keeps_the_average(t
   assert any(name.startswith('ema_generator') for name in reader.get_variable_to_shape_map())
 
 
+def test_the_grid_checkpoint_and_evaluation_of_one_step_share_one_re_estimate(tmp_path, monkeypatch):
+  """Re-estimation depends on the weights alone: a step that draws a grid and saves re-estimates once, and every
+  such step re-estimates for its own weights (the saved statistics are those of the saved weights)."""
+  from tests.conftest import tiny_config
+  from training import trainer
+  calls = []
+  recalibrate = ema.recalibrate_batch_norm
+  monkeypatch.setattr(ema, 'recalibrate_batch_norm', lambda *a, **k: (calls.append(1), recalibrate(*a, **k))[1])
+  trainer.train(tiny_config(tmp_path / 'run', steps=3, sample_every=1, ckpt_every=1), log=lambda *_: None)
+  assert len(calls) == 3
+
+
 @pytest.mark.slow
 def test_batch_norm_modes_of_a_trained_generator_agree_after_re_estimation(tmp_path):
   """A short real run (digits, 150 steps, no EMA): FCD of inference-mode samples with the statistics the loop

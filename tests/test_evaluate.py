@@ -8,8 +8,6 @@ import json
 import os
 import pathlib
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -18,15 +16,15 @@ from common.latents import latents
 from evaluation import evaluate, images, metrics, plugin, references, sources
 from evaluation.images import EvaluationError
 from evaluation.judge import JUDGES, JudgeError, load_judge
+from tests import warm
 from tests.conftest import REPO_ROOT, make_tiny_run_dir, tiny_config
 
 N = 180  # digits samples per evaluation: above the 129 that FCD on 128 features needs; half the floor split
 
 
 def run_evaluate(*args, timeout=300):
-  env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2', 'CUDA_VISIBLE_DEVICES': '', 'PYTHONPATH': str(REPO_ROOT)}
-  return subprocess.run([sys.executable, '-m', 'evaluation.evaluate', *args], cwd=REPO_ROOT, env=env,
-                        capture_output=True, text=True, timeout=timeout)
+  """`python -m evaluation.evaluate *args` (in a warm interpreter: tests/warm.py)."""
+  return warm.run('evaluation.evaluate', *args, timeout=timeout)
 
 
 def assert_one_line_error(proc, code, fragment):
@@ -253,10 +251,8 @@ def test_eval_every_refuses_bad_settings_before_the_run_directory_exists(tmp_pat
     plugin.JudgeEvaluator('digits', str(tmp_path / 'run'), num_samples=50)
   with pytest.raises(ConfigError, match='--eval_every needs an evaluator'):
     trainer.train(tiny_config(tmp_path / 'run', eval_every=1), log=lambda *_: None)
-  env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2', 'CUDA_VISIBLE_DEVICES': ''}
-  proc = subprocess.run([sys.executable, '-m', 'training.main', '--flagfile=training/presets/smoke.flags',
-                         '--eval_every=1', '--eval_samples=50', f'--run_dir={tmp_path / "run"}'], cwd=REPO_ROOT,
-                        env=env, capture_output=True, text=True, timeout=300)
+  proc = warm.run('training.main', '--flagfile=training/presets/smoke.flags', '--eval_every=1', '--eval_samples=50',
+                  f'--run_dir={tmp_path / "run"}')
   assert_one_line_error(proc, 2, '--eval_every: 50 samples per evaluation are too few')
   assert not (tmp_path / 'run').exists()
 

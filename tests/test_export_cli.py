@@ -4,22 +4,19 @@ every bad input ending in one `error:` line, the right exit code and no file cha
 import json
 import os
 import shutil
-import subprocess
-import sys
 
 import pytest
 from PIL import Image
 
+from tests import warm
 from tests.conftest import REPO_ROOT, make_tiny_run_dir
 
 pytestmark = pytest.mark.slow  # the export CLIs in subprocesses
 
 
 def run_module(module, *args, cwd=REPO_ROOT, timeout=300):
-  env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2', 'CUDA_VISIBLE_DEVICES': '',
-         'PYTHONPATH': str(REPO_ROOT)}
-  return subprocess.run([sys.executable, '-m', module, *args], cwd=cwd, env=env, capture_output=True, text=True,
-                        timeout=timeout)
+  """`python -m module *args` in `cwd` (in a warm interpreter: tests/warm.py)."""
+  return warm.run(module, *args, cwd=cwd, timeout=timeout)
 
 
 def assert_one_line_error(proc, code, *fragments):

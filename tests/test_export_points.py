@@ -7,13 +7,11 @@ import csv
 import json
 import os
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests import warm
 
 pytestmark = pytest.mark.slow  # a toy training run, exports and a server
 
@@ -21,12 +19,10 @@ DATASET = 'toy:8gaussians'
 STEPS = 20
 EVAL_POINTS = 200
 NAME = 'toy-points'
-_ENV = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2', 'CUDA_VISIBLE_DEVICES': ''}
 
 
 def _run(module, *args):
-  return subprocess.run([sys.executable, '-m', module, *args], cwd=REPO_ROOT, env=_ENV, capture_output=True,
-                        text=True, timeout=600)
+  return warm.run(module, *args, timeout=600)
 
 
 @pytest.fixture(scope='module')

@@ -4,15 +4,14 @@ gives a finite, meaningless FID, which is all that the plumbing needs."""
 
 import math
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from evaluation import evaluate, fid, sources
 from evaluation.fid import FidSettings, InceptionWeightsError
-from tests.conftest import REPO_ROOT, make_tiny_run_dir
+from tests import warm
+from tests.conftest import make_tiny_run_dir
 
 SIZE = 75
 
@@ -91,9 +90,8 @@ def test_an_hdf5_file_of_other_weights_is_a_one_line_error(tmp_path):
 
 
 def run_evaluate(*args):
-  env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2', 'CUDA_VISIBLE_DEVICES': ''}
-  return subprocess.run([sys.executable, '-m', 'evaluation.evaluate', *args], cwd=REPO_ROOT, env=env,
-                        capture_output=True, text=True, timeout=300)
+  """`python -m evaluation.evaluate *args` (in a warm interpreter: tests/warm.py)."""
+  return warm.run('evaluation.evaluate', *args)
 
 
 @pytest.mark.parametrize('args, fragment', [

@@ -2,13 +2,12 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from evaluation import folder_judge
+from tests import warm
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -64,8 +63,8 @@ def test_folder_judge_learns_shapes_and_records_its_split(tmp_path):
 def test_train_judge_refuses_an_unlabelled_folder(tmp_path):
   _shapes_folder(tmp_path / 'shapes', classes=('circle',))
   os.replace(tmp_path / 'shapes' / 'circle', tmp_path / 'loose')
-  result = subprocess.run([sys.executable, '-m', 'evaluation.train_judge', f'--dataset=folder:{tmp_path / "loose"}',
-                           f'--judges_dir={tmp_path / "judges"}'], cwd=_REPO, capture_output=True, text=True)
+  result = warm.run('evaluation.train_judge', f'--dataset=folder:{tmp_path / "loose"}',
+                    f'--judges_dir={tmp_path / "judges"}')
   assert result.returncode == 2, result.stderr
   last = result.stderr.strip().splitlines()[-1]
   assert last.startswith('error:') and 'class folders' in last
@@ -83,8 +82,7 @@ def judged_folder(tmp_path_factory):
 
 
 def _evaluate(args, cwd=_REPO):
-  return subprocess.run([sys.executable, '-m', 'evaluation.evaluate', *args], cwd=cwd, capture_output=True,
-                        text=True)
+  return warm.run('evaluation.evaluate', *args, cwd=cwd)
 
 
 @pytest.mark.slow
@@ -141,11 +139,10 @@ def test_a_judge_refuses_a_folder_that_changed_since_it_was_trained(judged_folde
 def test_eval_every_scores_a_folder_run_with_its_judge(judged_folder, tmp_path):
   folder, judges = judged_folder
   run_dir = tmp_path / 'run'
-  result = subprocess.run(
-      [sys.executable, '-m', 'training.main', '--loss=wgan_gp', f'--dataset=folder:{folder}', '--image_size=16',
-       '--width=4', '--latent_dim=8', '--batch_size=16', '--steps=4', '--n_critic=1', '--eval_every=2',
-       '--eval_samples=140', f'--judges_dir={judges}', f'--run_dir={run_dir}', '--sample_every=100',
-       '--ckpt_every=100'], cwd=_REPO, capture_output=True, text=True)
+  result = warm.run('training.main', '--loss=wgan_gp', f'--dataset=folder:{folder}', '--image_size=16', '--width=4',
+                    '--latent_dim=8', '--batch_size=16', '--steps=4', '--n_critic=1', '--eval_every=2',
+                    '--eval_samples=140', f'--judges_dir={judges}', f'--run_dir={run_dir}', '--sample_every=100',
+                    '--ckpt_every=100')
   assert result.returncode == 0, result.stderr[-2000:]
   rows = (run_dir / 'eval.csv').read_text().splitlines()
   assert len(rows) == 3 and 'fcd' in rows[0]  # header, steps 2 and 4

@@ -5,8 +5,6 @@ that made it is written down beside it."""
 import json
 import os
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -17,7 +15,7 @@ from evaluation.judge import JudgeError
 from data import datasets
 from data.datasets import DatasetError
 
-from tests.conftest import REPO_ROOT
+from tests import warm
 
 # (dataset, record field, split scored here, how far the accuracy may sit from the recorded value). digits is
 # scored on its whole reference and floor splits and must match to rounding; for the TFDS datasets 2,000 images
@@ -209,8 +207,7 @@ def test_judge_errors_are_one_line(tmp_path):
     ([], 'error: --dataset is required'), (['--dataset=cifar10'], "error: no judge for dataset 'cifar10'"),
     (['--dataset=digits', '--epochs=0'], 'error: flag --epochs=0'), (['--bogus'], 'error: Unknown command line')])
 def test_cli_usage_errors_are_one_line_and_exit_2(args, message):
-  result = subprocess.run([sys.executable, '-m', 'evaluation.train_judge', *args], cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=120)
+  result = warm.run('evaluation.train_judge', *args, timeout=120)
   assert result.returncode == 2
   last = result.stderr.strip().splitlines()[-1]
   assert last.startswith(message) and 'Traceback' not in result.stderr

@@ -2,12 +2,11 @@
 WGAN-GP paper's settings for it; flags a user gives (a flagfile's included) always win; images bring nothing."""
 
 import os
-import subprocess
-import sys
 
 import pytest
 
 from training import config as config_lib, kind_defaults
+from tests import warm
 from training.config import resolve
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -70,9 +69,8 @@ def test_an_image_architecture_given_with_toy_data_is_still_refused_naming_the_k
 
 @pytest.mark.slow
 def test_the_start_up_line_lists_what_came_from_the_kind(tmp_path):
-  result = subprocess.run([sys.executable, '-m', 'training.main', '--dataset=toy:8gaussians', '--steps=2',
-                           '--width=16', f'--run_dir={tmp_path / "run"}', '--sample_every=2', '--ckpt_every=2'],
-                          cwd=_REPO, capture_output=True, text=True)
+  result = warm.run('training.main', '--dataset=toy:8gaussians', '--steps=2', '--width=16',
+                    f'--run_dir={tmp_path / "run"}', '--sample_every=2', '--ckpt_every=2')
   assert result.returncode == 0, result.stderr[-2000:]
   line = next(l for l in result.stdout.splitlines() if 'brings its kind' in l)
   assert '--arch=mlp' in line and '--latent_dim=2' in line and '--gp_weight=0.1' in line

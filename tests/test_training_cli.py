@@ -9,6 +9,7 @@ import time
 import pytest
 from PIL import Image
 
+from tests import warm
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.slow  # `python -m training.main` in subprocesses, some training
@@ -17,9 +18,8 @@ SMOKE = ['--flagfile=training/presets/smoke.flags']
 
 
 def run_cli(*args, timeout=300):
-  env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2', 'CUDA_VISIBLE_DEVICES': ''}
-  return subprocess.run([sys.executable, '-m', 'training.main', *args], cwd=REPO_ROOT, env=env,
-                        capture_output=True, text=True, timeout=timeout)
+  """`python -m training.main *args` (in a warm interpreter: tests/warm.py)."""
+  return warm.run('training.main', *args, timeout=timeout)
 
 
 def assert_one_line_error(proc, code, *fragments):
