@@ -71,6 +71,7 @@ def mnist_manual_dir(shared_data):
   return str(shared_data / 'mnist')
 
 
+@pytest.mark.slow  # prepares MNIST (70,000 images) from the archives
 class TestMnist:
 
   def test_split_sizes_and_labels(self, tfds_data_dir, mnist_manual_dir):

@@ -130,6 +130,7 @@ def test_judge_training_images_are_not_in_its_floor_or_reference(dataset, limit,
   assert not set(seen['floor']) & set(seen['reference'])
 
 
+@pytest.mark.slow  # prepares MNIST and Fashion-MNIST (70,000 images each) from the archives
 def test_mnist_and_fashion_mnist_prepared_in_one_data_dir_stay_apart(shared_data, tfds_data_dir):
   # Both ship archives of the same names; TFDS once reused MNIST's extracted files for Fashion-MNIST.
   first = {}

@@ -2,42 +2,42 @@
 time-to-quality recipes resolve to the settings they were measured with."""
 
 import glob
-import json
 import os
-import subprocess
-import sys
 
 import pytest
 
 from tests.conftest import REPO_ROOT
 
 PRESETS = sorted(glob.glob(str(REPO_ROOT / 'training' / 'presets' / '*.flags')))
-# One process parses every preset as training.main does (absl flags, then resolve): a process per preset would
-# import the stack seven times. unparse_flags puts every flag back to its default, so the presets stay apart.
-_CHECK = '''
-import dataclasses, json, sys
-from training import main
-main.define_flags()
-for preset in sys.argv[1:]:
-  main.FLAGS.unparse_flags()
-  try:
-    main.FLAGS(['main', '--flagfile=' + preset])
-    config = main.resolve(main.kind_defaults.with_kind_defaults(main._given_settings(only_present=True))[0])
-    print(json.dumps({'preset': preset, 'config': dataclasses.asdict(config)}))
-  except Exception as e:  # this preset's failure, reported by its own test
-    print(json.dumps({'preset': preset, 'error': f'{type(e).__name__}: {e}'}))
-'''
+
+
+def resolve_presets(paths) -> dict:
+  """{preset path: the resolved TrainConfig as a dict, or {'error': ...}}: each flagfile parsed as training.main
+  parses it (absl flags, the kind's defaults, then resolve), in this process; the flags are back at their
+  defaults afterwards, so the presets stay apart."""
+  import dataclasses
+  from absl import flags
+  from training import main
+  if 'loss' not in flags.FLAGS:
+    main.define_flags()
+  out = {}
+  for preset in paths:
+    flags.FLAGS.unparse_flags()
+    try:
+      flags.FLAGS(['main', f'--flagfile={preset}'])
+      config = main.resolve(main.kind_defaults.with_kind_defaults(main._given_settings(only_present=True))[0])
+      out[str(preset)] = dataclasses.asdict(config)
+    except Exception as e:  # this preset's failure, reported by its own test
+      out[str(preset)] = {'error': f'{type(e).__name__}: {e}'}
+    finally:
+      flags.FLAGS.unparse_flags()
+  return out
 
 
 @pytest.fixture(scope='module')
 def resolved() -> dict:
   """{preset path: the resolved TrainConfig as a dict, or {'error': ...}} of every preset."""
-  env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2', 'CUDA_VISIBLE_DEVICES': '', 'PYTHONPATH': str(REPO_ROOT)}
-  proc = subprocess.run([sys.executable, '-c', _CHECK, *PRESETS], cwd=REPO_ROOT, env=env, capture_output=True,
-                        text=True, timeout=300)
-  assert proc.returncode == 0, proc.stderr[-2000:]
-  lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith('{')]
-  return {line['preset']: line.get('config', line) for line in lines}
+  return resolve_presets(PRESETS)
 
 
 @pytest.mark.parametrize('preset', PRESETS, ids=os.path.basename)

@@ -4,22 +4,17 @@ end run on the embedded digits (slow)."""
 import csv
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
 from benchmarks import quality
 from common import cli
+from tests import warm
 from tests.conftest import REPO_ROOT
-from tests.test_presets import _CHECK
+from tests.test_presets import resolve_presets
 
 EMOJI = str(REPO_ROOT / 'training' / 'presets' / 'emoji.flags')
 DIGITS = str(REPO_ROOT / 'training' / 'presets' / 'digits.flags')
-
-
-def _env() -> dict:
-  return {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2', 'CUDA_VISIBLE_DEVICES': '', 'PYTHONPATH': str(REPO_ROOT)}
 
 
 def test_preset_rows_take_extra_flags_and_keep_commas_inside_a_value():
@@ -71,12 +66,9 @@ def test_emoji_preset_resolves_to_wgan_gp_64x64_rgb_without_diffaugment(tmp_path
   (docs/emoji.md): the row's flags after the flagfile turn augmentation on and change nothing else."""
   diffaug = tmp_path / 'diffaug.flags'
   diffaug.write_text(f'--flagfile={EMOJI}\n--augment=color,translation,cutout\n')
-  proc = subprocess.run([sys.executable, '-c', _CHECK, EMOJI, str(diffaug)], cwd=REPO_ROOT, env=_env(),
-                        capture_output=True, text=True, timeout=300)
-  assert proc.returncode == 0, proc.stderr[-2000:]
-  configs = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith('{')]
-  assert all('error' not in c for c in configs), configs
-  config, diffaug_config = (c['config'] for c in configs)
+  configs = resolve_presets([EMOJI, diffaug])
+  assert all('error' not in c for c in configs.values()), configs
+  config, diffaug_config = configs[EMOJI], configs[str(diffaug)]
   assert (config['loss'], config['dataset'], config['image_size']) == ('wgan_gp', 'folder:../shared/data/emoji', 64)
   assert (config['augment'], config['alpha_background'], config['flip']) == ('', 'white', False)
   assert (config['gp_weight'], config['critic_norm'], config['n_critic']) == (10, 'layer', 1)
@@ -90,10 +82,8 @@ def test_emoji_preset_resolves_to_wgan_gp_64x64_rgb_without_diffaugment(tmp_path
 
 def test_a_folder_without_a_judge_fails_before_any_training(tmp_path):
   (tmp_path / 'data' / 'a').mkdir(parents=True)
-  proc = subprocess.run([sys.executable, '-m', 'benchmarks.quality', f'--dataset=folder:{tmp_path / "data"}',
-                         f'--judges_dir={tmp_path / "judges"}', f'--out={tmp_path / "out"}', '--minutes=5',
-                         f'--presets=a={EMOJI}'], cwd=REPO_ROOT, env=_env(), capture_output=True, text=True,
-                        timeout=300)
+  proc = warm.run('benchmarks.quality', f'--dataset=folder:{tmp_path / "data"}', f'--judges_dir={tmp_path / "judges"}',
+                  f'--out={tmp_path / "out"}', '--minutes=5', f'--presets=a={EMOJI}')
   errors = [line for line in proc.stderr.splitlines() if line.startswith('error: ')]
   assert proc.returncode == 2 and len(errors) == 1 and 'judge' in errors[0], proc.stderr[-2000:]
   assert not (tmp_path / 'out' / 'a').exists()  # nothing trained
@@ -108,10 +98,10 @@ def test_the_benchmark_runs_rows_with_their_flags_on_digits_end_to_end(tmp_path)
   tiny.write_text('--loss=wgan_gp\n--dataset=mnist\n--image_size=16\n--latent_dim=16\n--width=8\n--batch_size=32\n'
                   '--n_critic=1\n--sample_every=1000\n')  # --dataset: replaced by the benchmark's
   out = tmp_path / 'out'
-  proc = subprocess.run([sys.executable, '-m', 'benchmarks.quality', '--dataset=digits', '--minutes=0.3',
-                         '--ckpt_every=20', '--num_samples=180', f'--out={out}',
-                         f'--presets=plain={tiny},mw={tiny}+--loss=dcgan+--augment=translation,cutout+--latent_dim=8'],
-                        cwd=REPO_ROOT, env=_env(), capture_output=True, text=True, timeout=600)
+  proc = warm.run('benchmarks.quality', '--dataset=digits', '--minutes=0.3', '--ckpt_every=20', '--num_samples=180',
+                  f'--out={out}',
+                  f'--presets=plain={tiny},mw={tiny}+--loss=dcgan+--augment=translation,cutout+--latent_dim=8',
+                  timeout=600)
   assert proc.returncode == 0, (proc.stdout[-2000:], proc.stderr[-3000:])
 
   with open(out / 'quality.csv') as f:
@@ -139,10 +129,10 @@ def test_the_benchmark_runs_rows_with_their_flags_on_digits_end_to_end(tmp_path)
 
   # --score_only: the same rows judged again from their checkpoints and recorded starts; nothing trained.
   checkpoints = sorted(p.name for p in (out / 'plain' / 'checkpoints').iterdir())
-  again = subprocess.run([sys.executable, '-m', 'benchmarks.quality', '--dataset=digits', '--minutes=0.3',
-                          '--num_samples=180', f'--out={out}', '--score_only',
-                          f'--presets=plain={tiny},mw={tiny}+--loss=dcgan+--augment=translation,cutout+--latent_dim=8'],
-                         cwd=REPO_ROOT, env=_env(), capture_output=True, text=True, timeout=600)
+  again = warm.run('benchmarks.quality', '--dataset=digits', '--minutes=0.3', '--num_samples=180', f'--out={out}',
+                   '--score_only',
+                   f'--presets=plain={tiny},mw={tiny}+--loss=dcgan+--augment=translation,cutout+--latent_dim=8',
+                   timeout=600)
   assert again.returncode == 0, again.stderr[-3000:]
   assert 'trained plain' not in again.stdout
   assert sorted(p.name for p in (out / 'plain' / 'checkpoints').iterdir()) == checkpoints
