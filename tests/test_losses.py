@@ -193,3 +193,21 @@ class TestEveryRegisteredLoss:
       assert (family.n_critic, family.optimizer.beta_1, family.optimizer.beta_2) == (1, 0.0, 0.99)
       assert family.r1 and family.critic_norm == 'none' and 'batch' not in family.allowed_critic_norms
     assert family.r1 == (name == 'ns_r1')
+
+
+def test_every_batch_draws_one_uniform_alpha_per_example():
+  """The α that the gradient penalty interpolates with (Gulrajani et al. 2017, Algorithm 1, line 6: ε ~ U[0, 1] per
+  example), as training/steps.attach_randomness draws it: uniform over [0, 1], one per example, a function of
+  (seed, batch index) only."""
+  from tests.conftest import tiny_config
+  from training import steps
+  config = tiny_config('/unused', batch_size=256)
+  draw = steps.attach_randomness(config)
+  real = tf.zeros([256, 16, 16, 1])
+  alphas = np.concatenate([draw(tf.constant(i, tf.int64), real)['alpha'].numpy() for i in range(4)])
+  assert alphas.shape == (1024,) and len(np.unique(alphas)) == 1024
+  assert 0 <= alphas.min() < 0.01 and 0.99 < alphas.max() <= 1
+  counts, _ = np.histogram(alphas, bins=4, range=(0, 1))
+  assert counts.min() > 200  # 256 expected per quarter; a constant or a narrowed α fails here
+  again = draw(tf.constant(2, tf.int64), real)['alpha'].numpy()
+  np.testing.assert_array_equal(again, alphas[512:768])
