@@ -102,8 +102,8 @@ def test_two_local_multi_worker_processes(tmp_path):
 
   # The same global batch on one process gives the same losses.
   single = tmp_path / 'single'
-  proc = subprocess.run([sys.executable, *common[:4], '--strategy=one_device', f'--run_dir={single}'],
-                        cwd=REPO_ROOT, env=_env(), capture_output=True, text=True, timeout=300)
+  from tests import warm
+  proc = warm.run(*common[1:4], '--strategy=one_device', f'--run_dir={single}')
   assert proc.returncode == 0, proc.stderr[-3000:]
   _assert_same_losses(_read_metrics(run_dir), _read_metrics(single))
 

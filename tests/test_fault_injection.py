@@ -56,9 +56,8 @@ def test_a_truncated_checkpoint_is_ignored_and_the_previous_one_resumed(fault_in
   data = run_dir / 'checkpoints' / f'ckpt-{STEPS}.data-00000-of-00001'
   with open(data, 'r+b') as f:
     f.truncate(os.path.getsize(data) // 2)
-  proc = subprocess.run([sys.executable, '-m', 'training.main', f'--run_dir={run_dir}', '--resume',
-                         f'--steps={STEPS + CKPT_EVERY}'], cwd=REPO_ROOT, env=_env(), capture_output=True, text=True,
-                        timeout=300)
+  from tests import warm
+  proc = warm.run('training.main', f'--run_dir={run_dir}', '--resume', f'--steps={STEPS + CKPT_EVERY}')
   assert proc.returncode == 0, proc.stderr[-2000:]
   assert f'ignoring checkpoint ckpt-{STEPS}: ckpt-{STEPS}.data-00000-of-00001 does not match its manifest' in proc.stdout
   assert f'resumed from {run_dir / "checkpoints" / f"ckpt-{STEPS - CKPT_EVERY}"} at step {STEPS - CKPT_EVERY}' \

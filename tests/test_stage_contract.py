@@ -336,9 +336,9 @@ def test_v1_formats_evaluate_alike(v1, flag, path):
 
 @pytest.mark.slow
 def test_v1_run_directory_evaluates_with_the_cli(v1, tmp_path):
-  result = subprocess.run([sys.executable, '-m', 'evaluation.evaluate', f'--run_dir={v1 / "run"}',
-                           '--num_samples=150', f'--json={tmp_path / "r.json"}'], cwd=REPO, capture_output=True,
-                          text=True, timeout=600)
+  from tests import warm
+  result = warm.run('evaluation.evaluate', f'--run_dir={v1 / "run"}', '--num_samples=150',
+                    f'--json={tmp_path / "r.json"}', timeout=600)
   assert result.returncode == 0, result.stderr[-2000:]
   scores = json.loads((tmp_path / 'r.json').read_text())
   assert scores['dataset'] == 'digits' and scores['num_samples'] == 150 and 'fcd' in scores['samples']

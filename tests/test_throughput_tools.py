@@ -33,16 +33,11 @@ def test_throughput_rows_force_xla_only_when_asked():
 
 @pytest.mark.slow
 def test_upsample_compare_runs():
-  # A subprocess: its flags (--image_size, --width, ...) share names with training's, defined in other tests.
-  import os
-  import subprocess
-  import sys
-  proc = subprocess.run([sys.executable, '-m', 'benchmarks.upsample_compare', '--image_size=16', '--width=4',
-                         '--batch_size=2', '--repeats=1'], capture_output=True, text=True,
-                        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  # A command of its own (tests/warm.py): its flags (--image_size, --width, ...) share names with training's.
+  from tests import warm
+  proc = warm.run('benchmarks.upsample_compare', '--image_size=16', '--width=4', '--batch_size=2', '--repeats=1')
   assert proc.returncode == 0, proc.stderr[-2000:]
   assert proc.stdout.count('x\n') == 6  # 2 layers x 3 kinds, each with its ratio to the transposed layer
   assert 'all layers, upsample_eq' in proc.stdout
-  bad = subprocess.run([sys.executable, '-m', 'benchmarks.upsample_compare', '--image_size=48'], capture_output=True,
-                       text=True, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  bad = warm.run('benchmarks.upsample_compare', '--image_size=48')
   assert bad.returncode == 2 and 'power of two' in bad.stderr.strip().splitlines()[-1]

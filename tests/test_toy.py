@@ -75,12 +75,8 @@ def test_toy_evaluator_floor_is_real_against_real():
 
 
 def _run(module, *args):
-  import subprocess
-  import sys
-  from tests.conftest import REPO_ROOT
-  env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2', 'CUDA_VISIBLE_DEVICES': ''}
-  return subprocess.run([sys.executable, '-m', module, *args], cwd=REPO_ROOT, env=env, capture_output=True,
-                        text=True, timeout=600)
+  from tests import warm
+  return warm.run(module, *args, timeout=600)
 
 
 @pytest.mark.slow
