@@ -90,6 +90,14 @@ def tiny_run_dir(tmp_path):
   return run_dir
 
 
+def pytest_collection_modifyitems(items):
+  """A test that reads a TFDS dataset prepares it from the archives first (MNIST: ~14 s on 2 cores, once per
+  worker): such tests are slow, whatever their own marks say."""
+  for item in items:
+    if 'tfds_data_dir' in getattr(item, 'fixturenames', ()):
+      item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope='session')
 def tfds_data_dir(tmp_path_factory):
   """One TFDS data_dir per test session: each dataset is prepared from ../shared/data once, offline."""

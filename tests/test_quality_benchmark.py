@@ -80,6 +80,7 @@ def test_emoji_preset_resolves_to_wgan_gp_64x64_rgb_without_diffaugment(tmp_path
   assert generator.output_shape == (None, 64, 64, 3)
 
 
+@pytest.mark.slow  # the benchmark's command
 def test_a_folder_without_a_judge_fails_before_any_training(tmp_path):
   (tmp_path / 'data' / 'a').mkdir(parents=True)
   proc = warm.run('benchmarks.quality', f'--dataset=folder:{tmp_path / "data"}', f'--judges_dir={tmp_path / "judges"}',
