@@ -45,9 +45,7 @@ def make_input_pipeline(images: tf.data.Dataset, info: DatasetInfo, image_size: 
   Raises:
     DatasetError: the dataset is smaller than one batch.
   """
-  if info.num_examples < batch_size:
-    raise DatasetError(f'{info.name} has {info.num_examples} examples, fewer than one batch of {batch_size}: '
-                       f'pass a smaller --batch_size')
+  check_one_batch(info, batch_size)
   if _cache_in_memory(cache, info, image_size):
     images = images.cache()
   elif isinstance(cache, str) and cache != 'auto':
@@ -77,6 +75,14 @@ def make_input_pipeline(images: tf.data.Dataset, info: DatasetInfo, image_size: 
   if batch_fn is not None:
     batches = batches.map(batch_fn, num_parallel_calls=tf.data.AUTOTUNE)
   return batches.prefetch(tf.data.AUTOTUNE)
+
+
+def check_one_batch(info: DatasetInfo, batch_size: int) -> None:
+  """Raises DatasetError when a finite data set (num_examples > 0) holds fewer examples than one batch. The
+  trainer calls it before it writes the run directory, so that a refused start leaves nothing to block the retry."""
+  if 0 < info.num_examples < batch_size:
+    raise DatasetError(f'{info.name} has {info.num_examples} examples, fewer than one batch of {batch_size}: '
+                       f'pass a smaller --batch_size')
 
 
 def _cache_in_memory(cache, info: DatasetInfo, image_size: int) -> bool:

@@ -67,6 +67,11 @@ def test_folder_dataset_trains_and_skips_bad_files(tmp_path):
   for i in range(20):
     Image.new('RGB', (40 + i, 30), (10 * i, 100, 200 - 5 * i)).save(photos / f'{i}.png')
   (photos / 'broken.jpg').write_bytes(b'\xff\xd8 truncated')
+  # Fewer images than one batch: refused before the run directory is written, so the retry needs no clean-up.
+  refused = run_cli(*SMOKE, f'--dataset=folder:{tmp_path / "photos"}', f'--run_dir={tmp_path / "run"}',
+                    '--batch_size=32')
+  assert_one_line_error(refused, 2, 'has 20 examples, fewer than one batch of 32: pass a smaller --batch_size')
+  assert not (tmp_path / 'run').exists() or not os.listdir(tmp_path / 'run')
   proc = run_cli(*SMOKE, f'--dataset=folder:{tmp_path / "photos"}', f'--run_dir={tmp_path / "run"}')
   assert proc.returncode == 0, proc.stderr[-2000:]
   assert '20 images in 1 classes (class_a 20) (1 unreadable skipped)' in proc.stdout  # a class folder: labelled

@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from common import artifacts, labels
 from common.latents import latents
+from data import input_pipeline
 from training import (checkpoints, conditioning, data_kinds, ema, generator_io, provenance, run_dir as rundir,
                       score_plot, steps, stopping, strategies)
 from training.architectures import ARCHITECTURES
@@ -106,6 +107,7 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
   kind = data_kinds.kind_of(config.dataset)
   source, info = kind.open(config)
   config = dataclasses.replace(config, channels=info.channels, data_classes=tuple(info.class_names))
+  input_pipeline.check_one_batch(info, config.batch_size)  # before the run directory: a refused start writes nothing
   # Only the chief evaluates: the evaluator may write into the run directory (best/), as only the chief does.
   evaluator = evaluator if chief and config.eval_every else None
   run_dir = config.run_dir
