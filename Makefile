@@ -27,7 +27,7 @@ browser:
 	   (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1)) || \
 	  echo "warning: could not install chromium; the browser test will be skipped"; }
 
-# -n: one pytest worker per core, at most 4 (each holds TensorFlow and its warm interpreters: ~6 GB); a file's
+# -n: one pytest worker per core, at most 4 (each holds TensorFlow and its warm interpreters: 2-11 GB); a file's
 # tests stay together on one worker (--dist=loadfile), so module fixtures are built once.
 XDIST := -n auto --maxprocesses=4 --dist=loadfile
 

@@ -82,7 +82,7 @@ def main() -> None:
     os.chdir(request['cwd'])
     _reset_keras()
     saved_stdin = sys.stdin
-    sys.stdin = open(os.devnull)  # a command that reads stdin sees an empty one, as under subprocess.run
+    sys.stdin = open(os.devnull)  # never the request pipe: a command that reads stdin sees an empty one
     with open(request['stdout'], 'wb') as out, open(request['stderr'], 'wb') as err:
       sys.stdout.flush()
       sys.stderr.flush()
