@@ -87,6 +87,8 @@ def _wall_time_line(result: dict, total_s: float) -> str:
 def main(argv):
   del argv  # common.cli.run refuses positional arguments
   started = time.monotonic()  # the wall time printed at the end: TensorFlow's import included
+  from training import quiet_start
+  quiet_start.load_tensorflow()  # without a CPU host's CUDA probe errors (common/gpu.py)
   import json
   from absl import flags, logging
   from common import cli

@@ -50,6 +50,8 @@ def main(argv):
   del argv  # common.cli.run refuses positional arguments
   if not FLAGS.dataset:
     raise cli.UsageError(f'--dataset is required ({", ".join(judge.JUDGES)} or folder:PATH)')
+  from training import quiet_start
+  quiet_start.load_tensorflow()  # without a CPU host's CUDA probe errors (common/gpu.py)
   command = recipe({name: FLAGS[name].value for name in _RECIPE_FLAGS if FLAGS[name].present})
   if FLAGS.dataset.startswith('folder:'):
     from data import datasets, folder_split

@@ -4,7 +4,7 @@ import os
 import pathlib
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # before TensorFlow is imported by any test module
-os.environ.setdefault('CUDA_VISIBLE_DEVICES', '')  # CI has no GPU; keeps TF from probing for one
+os.environ.setdefault('CUDA_VISIBLE_DEVICES', '')  # tests run on the CPU, also on a host with a GPU
 
 import pytest
 
