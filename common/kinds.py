@@ -27,6 +27,20 @@ def of_dataset(dataset: str) -> str:
   return IMAGE
 
 
+# What a 'folder:' or 'text:' --dataset names, for a value that names none: a preset that needs the user's data
+# (training/presets/emoji.flags, text.flags) sets the prefix alone and leaves the path to a later flag.
+_PATH_WORDS = {FOLDER_PREFIX: ('folder', 'PATH'), TEXT_PREFIX: ('file', 'FILE')}
+
+
+def missing_path(dataset: str) -> str:
+  """The one-line error for a 'folder:' or 'text:' --dataset without its path, else ''."""
+  if dataset not in _PATH_WORDS:
+    return ''
+  what, placeholder = _PATH_WORDS[dataset]
+  return (f'--dataset={dataset} names no {what}: add --dataset={dataset}{placeholder} after the --flagfile (a preset '
+          f'that trains on your data leaves the path to you)')
+
+
 def with_absolute_path(dataset: str) -> str:
   """'folder:PATH' and 'text:PATH' with PATH absolute ('~' expanded), anything else as it is: what a new run's
   config records, so that resuming, evaluating or finding a folder's judge (named after the absolute path) works

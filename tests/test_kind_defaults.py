@@ -39,7 +39,7 @@ def test_the_bare_toy_command_resolves_to_the_toy_presets_values():
 
 def test_the_bare_text_command_resolves_to_the_text_presets_model_and_optimiser():
   preset = _preset('text.flags')
-  config, taken = kind_defaults.with_kind_defaults({'dataset': 'text:../shared/data/tinyshakespeare/input.txt'})
+  config, taken = kind_defaults.with_kind_defaults({'dataset': 'text:input.txt'})
   model = {'arch', 'loss', 'seq_len', 'width', 'batch_size', 'n_critic', 'beta_1', 'beta_2', 'ema_decay'}
   assert {name: getattr(config, name) for name in model} == {name: preset[name] for name in model}
   assert taken['arch'] == 'resnet1d' and taken['n_critic'] == 10

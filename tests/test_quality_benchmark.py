@@ -8,7 +8,7 @@ import os
 import pytest
 
 from benchmarks import quality
-from common import cli
+from common import cli, kinds
 from tests import warm
 from tests.conftest import REPO_ROOT
 from tests.test_presets import resolve_presets
@@ -53,12 +53,27 @@ def test_losses_run_the_data_sets_own_preset_and_a_folder_the_colour_recipe():
 
 def test_folder_and_text_paths_are_made_absolute_for_every_stage():
   """What the trainer's config and this benchmark record: a folder's judge is named after its absolute path."""
-  from common import kinds
   assert kinds.with_absolute_path('folder:rel/dir') == 'folder:' + os.path.abspath('rel/dir')
   assert kinds.with_absolute_path('text:~/t.txt') == 'text:' + os.path.expanduser('~/t.txt')
   assert kinds.with_absolute_path('folder:/abs') == 'folder:/abs'
   for name in ('digits', 'toy:25gaussians', 'fashion_mnist', 'folder:'):
     assert kinds.with_absolute_path(name) == name
+
+
+def test_a_folder_or_text_dataset_without_its_path_is_one_line_naming_the_flag_to_add():
+  assert kinds.missing_path('folder:') == ('--dataset=folder: names no folder: add --dataset=folder:PATH after the '
+                                          '--flagfile (a preset that trains on your data leaves the path to you)')
+  assert 'add --dataset=text:FILE' in kinds.missing_path('text:')
+  for given in ('folder:x', 'text:a.txt', 'digits', 'toy:25gaussians', ''):
+    assert kinds.missing_path(given) == ''
+
+
+def test_presets_that_need_data_name_no_path_of_the_developers_checkout():
+  for name in ('emoji.flags', 'text.flags'):
+    lines = (REPO_ROOT / 'training' / 'presets' / name).read_text().splitlines()
+    settings = [line for line in lines if line.startswith('--')]
+    assert not [line for line in settings if 'shared' in line], settings
+    assert kinds.missing_path(next(line for line in settings if line.startswith('--dataset='))[len('--dataset='):])
 
 
 def test_emoji_preset_resolves_to_wgan_gp_64x64_rgb_without_diffaugment(tmp_path):
@@ -69,7 +84,7 @@ def test_emoji_preset_resolves_to_wgan_gp_64x64_rgb_without_diffaugment(tmp_path
   configs = resolve_presets([EMOJI, diffaug])
   assert all('error' not in c for c in configs.values()), configs
   config, diffaug_config = configs[EMOJI], configs[str(diffaug)]
-  assert (config['loss'], config['dataset'], config['image_size']) == ('wgan_gp', 'folder:../shared/data/emoji', 64)
+  assert (config['loss'], config['dataset'], config['image_size']) == ('wgan_gp', 'folder:', 64)
   assert (config['augment'], config['alpha_background'], config['flip']) == ('', 'white', False)
   assert (config['gp_weight'], config['critic_norm'], config['n_critic']) == (10, 'layer', 1)
   assert config['d_learning_rate'] == 2 * config['g_learning_rate'] and config['ema_decay'] == 0.999

@@ -98,6 +98,8 @@ def main(argv):
       raise cli.UsageError('--resume needs --run_dir')
     config = _resumed_config(FLAGS.run_dir)
   else:
+    if kinds.missing_path(FLAGS.dataset):
+      raise cli.UsageError(kinds.missing_path(FLAGS.dataset))
     config, taken = kind_defaults.with_kind_defaults(_given_settings(only_present=True))
     if taken:  # the start-up line: which values came from the data kind (flags given always win)
       print(f'{config.dataset} brings its kind\'s defaults for the flags not given: '
