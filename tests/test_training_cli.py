@@ -1,5 +1,6 @@
 """`python -m training.main` as a user runs it: bad input, NaN guard, SIGTERM and --resume, --help."""
 
+import json
 import os
 import signal
 import subprocess
@@ -92,6 +93,35 @@ def test_existing_and_unwritable_run_dirs_are_left_alone(tmp_path):
   blocker = tmp_path / 'file'
   blocker.write_text('a file, not a directory')
   assert_one_line_error(run_cli(*SMOKE, f'--run_dir={blocker / "run"}'), 1, 'cannot write')
+
+
+def test_what_a_refused_start_left_is_reusable_and_nothing_else(tmp_path):
+  from training import run_dir as rundir
+  left = tmp_path / 'left'
+  (left / 'samples').mkdir(parents=True)
+  (left / 'config.json').write_text('{"batch_size": 64}')
+  assert rundir.left_by_a_refused_start(str(left))
+  (left / 'samples').rmdir()
+  assert rundir.left_by_a_refused_start(str(left))  # config.json alone
+  for extra in ('samples/step_0000000.png', 'checkpoints/ckpt-1.index', 'metrics.csv', 'notes.txt'):
+    kept = tmp_path / extra.replace('/', '_')
+    (kept / 'samples').mkdir(parents=True)
+    (kept / 'config.json').write_text('{}')
+    (kept / extra).parent.mkdir(parents=True, exist_ok=True)
+    (kept / extra).write_text('x')
+    assert not rundir.left_by_a_refused_start(str(kept)), extra
+
+
+def test_a_directory_left_by_a_refused_start_is_reused_without_resume(tmp_path):
+  run_dir = tmp_path / 'run'
+  (run_dir / 'samples').mkdir(parents=True)
+  (run_dir / 'config.json').write_text('{"batch_size": 64, "dataset": "folder:/somewhere"}')
+  proc = run_cli(*SMOKE, f'--run_dir={run_dir}')
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  assert f'{run_dir} holds only what a refused start left (config.json, an empty samples/, no checkpoint): ' \
+         'starting this run there' in proc.stdout
+  assert json.loads((run_dir / 'config.json').read_text())['dataset'] == 'digits'
+  assert os.path.isfile(run_dir / 'generator' / 'generator.json')
 
 
 def test_nan_losses_stop_and_keep_the_last_good_checkpoint(tmp_path):

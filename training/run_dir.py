@@ -44,8 +44,11 @@ def prepare(run_dir: str, resume: bool) -> None:
     if not os.path.isfile(os.path.join(run_dir, artifacts.RUN_CONFIG_FILE)):
       raise RunDirError(f'--resume: {run_dir!r} is not a run directory (no {artifacts.RUN_CONFIG_FILE})')
   elif os.path.isdir(run_dir) and os.listdir(run_dir):
-    raise RunDirError(f'{run_dir!r} already holds files; pass --resume to continue that run, or choose '
-                      f'another --run_dir (nothing was changed)')
+    if not left_by_a_refused_start(run_dir):
+      raise RunDirError(f'{run_dir!r} already holds files; pass --resume to continue that run, or choose '
+                        f'another --run_dir (nothing was changed)')
+    print(f'{run_dir} holds only what a refused start left ({artifacts.RUN_CONFIG_FILE}, an empty '
+          f'{artifacts.SAMPLES_DIR}/, no checkpoint): starting this run there', flush=True)
   try:
     os.makedirs(os.path.join(run_dir, artifacts.SAMPLES_DIR), exist_ok=True)
     probe = os.path.join(run_dir, '.write-test')
@@ -54,6 +57,16 @@ def prepare(run_dir: str, resume: bool) -> None:
     os.remove(probe)
   except OSError as e:
     raise RunDirError(f'cannot write to run directory {run_dir!r}: {e.strerror or e}') from None
+
+
+def left_by_a_refused_start(run_dir: str) -> bool:
+  """Whether run_dir holds nothing but what a start refused after preparing it wrote: config.json and an empty
+  samples/ (older versions checked the data after that). Nothing there can be lost; a checkpoint, a grid or any
+  other file makes it a run to --resume or leave alone."""
+  samples = os.path.join(run_dir, artifacts.SAMPLES_DIR)
+  if not set(os.listdir(run_dir)) <= {artifacts.RUN_CONFIG_FILE, artifacts.SAMPLES_DIR}:
+    return False
+  return not os.path.exists(samples) or (os.path.isdir(samples) and not os.listdir(samples))
 
 
 def write_config(run_dir: str, config_json: str) -> None:
