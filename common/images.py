@@ -3,7 +3,9 @@
 Training's sample grids, export's sample.png and the app's grids and GIFs all go through these; where they look
 different on purpose (the trainer's grids sit on a dark frame, the app's on white without a frame; the app's GIFs
 play forward and back, enlarged) the difference is a parameter, so each caller's pixels stay what they were
-(tests/test_image_helpers.py compares them with the files written before this module existed).
+(tests/test_stage_contract.py compares them with the files written before this module existed). A grid of one row
+per class (a conditional generator's) names its rows in a left margin (`labelled_grid`); the images right of the
+margin are the plain grid's pixels.
 NumPy and Pillow only: serve imports this without TensorFlow.
 """
 
@@ -13,6 +15,8 @@ import numpy as np
 
 TRAINING_BACKGROUND = 32  # the trainer's and export's grids: dark grey between and around the images
 APP_BACKGROUND = 255  # the app's grids: white between the images, no outer frame
+MAX_LABEL_CHARS = 24  # a longer row name is cut to 23 characters and '…': ~130 px of margin beside 16 px rows
+LABEL_GAP = 4  # px of margin left and right of a row name
 
 
 def to_uint8(images, squeeze_gray: bool = False) -> np.ndarray:
@@ -52,6 +56,55 @@ def grid(images, cols=None, pad: int = 2, fill: int = APP_BACKGROUND, frame: boo
     top, left = border + r * (height + pad), border + c * (width + pad)
     canvas[top:top + height, left:left + width] = image
   return canvas
+
+
+def labelled_grid(images, row_names=(), cols=None, pad: int = 2, fill: int = APP_BACKGROUND,
+                  frame: bool = False) -> np.ndarray:
+  """`grid`, with row r named row_names[r] in a margin on its left (a conditional generator's grid: one row per
+  class). No row_names: `grid`'s very array. The margin is as wide as the longest name (cut at MAX_LABEL_CHARS);
+  right of it the pixels are `grid`'s, so a labelled grid still holds the generator's exact outputs."""
+  picture = grid(images, cols, pad, fill, frame)
+  if not len(row_names):
+    return picture
+  row_height = np.asarray(images).shape[1]
+  margin = _label_margin(row_names, picture.shape[0], row_height, pad, pad if frame else 0, fill)  # (H', M)
+  if picture.ndim == 3:
+    margin = np.repeat(margin[..., None], picture.shape[2], axis=2)
+  return np.concatenate([margin, picture], axis=1)
+
+
+def short_label(name) -> str:
+  """A row name as drawn: whitespace runs as one space, at most MAX_LABEL_CHARS characters (the last one '…')."""
+  text = ' '.join(str(name).split())
+  return text if len(text) <= MAX_LABEL_CHARS else text[:MAX_LABEL_CHARS - 1] + '…'
+
+
+def label_font(row_height: int):
+  """Pillow's built-in font (no font file needed: Pillow >= 10.1 embeds a scalable one, else a fixed bitmap font)
+  at half the row height, 10 to 20 px: legible beside 16 px images, not oversized beside 64 px ones."""
+  from PIL import ImageFont
+  return ImageFont.load_default(size=min(max(10, row_height // 2), 20))
+
+
+def _label_margin(row_names, height: int, row_height: int, pad: int, border: int, fill: int) -> np.ndarray:
+  """uint8 (height, M): each name drawn left-aligned and centred on its grid row (rows `row_height` px tall, `pad`
+  apart, the first `border` px down), in the contrasting grey 255 - fill; a name taller than its row is clipped to
+  the row, never drawn over the next one."""
+  from PIL import Image, ImageDraw
+  font = label_font(row_height)
+  texts = [short_label(name) for name in row_names]
+  width = int(np.ceil(max(font.getlength(text) for text in texts))) + 2 * LABEL_GAP
+  margin = np.full((height, width), fill, np.uint8)
+  for r, text in enumerate(texts):
+    top = border + r * (row_height + pad)
+    if top >= height:  # more names than rows: the grid has no row to name
+      break
+    strip = Image.new('L', (width, row_height), fill)
+    draw = ImageDraw.Draw(strip)
+    _, text_top, _, text_bottom = draw.textbbox((0, 0), text, font=font)
+    draw.text((LABEL_GAP, (row_height - (text_bottom - text_top)) // 2 - text_top), text, font=font, fill=255 - fill)
+    margin[top:top + row_height] = np.asarray(strip)[:height - top]
+  return margin
 
 
 def upscale(image: np.ndarray, factor: int) -> np.ndarray:

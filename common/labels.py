@@ -5,6 +5,7 @@ classes or a morph between two classes becomes such weights.
   class_weights([2, 0], 3)          -> [[0, 0, 1], [1, 0, 0]]     one-hot rows; an id outside 0..K-1 is refused
   class_index('Sneaker', classes)   -> 7                          a name, or an id written as a number
   grid_columns(64, 10)              -> 6                          a grid of one row per class, 6 latents each
+  grid_columns_covering(16, 9)      -> 2                          the fewest per class giving >= 16 images (18)
   grid_labels(10, 6)                -> [0]*6 + [1]*6 + ... [9]*6   the class of each grid cell, row by row
   morph_weights(3, 5, 10, 4)        -> 4 rows from class 3 to class 5, (1 − t)·e₃ + t·e₅, t = 0 .. 1
 """
@@ -50,6 +51,12 @@ def class_index(value, classes) -> int:
 def grid_columns(num_samples: int, num_classes: int) -> int:
   """Latents per class row of a sample grid of about `num_samples` images (at least 1)."""
   return max(1, num_samples // num_classes)
+
+
+def grid_columns_covering(num_samples: int, num_classes: int) -> int:
+  """Latents per class row of the smallest grid of one row per class that holds at least `num_samples` images
+  (at least 1): what the app draws when asked for a count of images of every class."""
+  return max(1, -(-num_samples // num_classes))
 
 
 def grid_labels(num_classes: int, columns: int) -> np.ndarray:

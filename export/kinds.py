@@ -46,11 +46,12 @@ class ExportKind:
 
 
 def _write_image_grid(path: str, images: np.ndarray, metadata: dict) -> None:
-  """images: (SAMPLE_GRID², H, W, C) in [-1, 1] -> the trainer's sample grid: dark frame, lossless PNG."""
-  del metadata
-  tiles = common_images.to_uint8(images)  # (SAMPLE_GRID², H, W, C) uint8
-  common_images.save_png(common_images.grid(tiles, SAMPLE_GRID, fill=common_images.TRAINING_BACKGROUND, frame=True),
-                         path)
+  """images: (SAMPLE_GRID², H, W, C) in [-1, 1], or a conditional generator's (K·SAMPLE_GRID, H, W, C), one row per
+  class -> the trainer's sample grid: dark frame, lossless PNG, each class row named on its left."""
+  tiles = common_images.to_uint8(images)  # (N, H, W, C) uint8
+  row_names = signature.GeneratorSignature.from_metadata(metadata).label_classes  # (): no label input, no margin
+  common_images.save_png(common_images.labelled_grid(tiles, row_names, SAMPLE_GRID,
+                                                     fill=common_images.TRAINING_BACKGROUND, frame=True), path)
 
 
 def _write_points_scatter(path: str, points: np.ndarray, metadata: dict) -> None:

@@ -15,9 +15,10 @@ API (gradio_client.Client(url).predict(..., api_name=...)):
   /sample_class (model, seed, count, scale, truncation, class) -> as /sample_truncated, every image of `class` (a
                 name of the model's label_classes, or an id 0..K-1): the latents of /sample, so image i is the
                 SavedModel's sample_class(seed, count, class) image i; conditional models only
-  /sample_all_classes (model, seed, per_class, scale, truncation) -> (gallery captioned with the classes, grid PNG
-                of one row per class, timing text): row k is class k, column j latent j of the seed in every row;
-                per_class 1 to 64 // K
+  /sample_all_classes (model, seed, per_class, scale, truncation) -> (gallery captioned 'NAME · seed S · #j',
+                grid PNG of one row per class, each row's class name in a margin on its left, timing text): row k is
+                class k, column j latent j of the seed in every row; per_class 1 to ⌈64 ÷ K⌉. The Sample tab's
+                All classes asks for ⌈count ÷ K⌉ per class (16 on 9 classes: 18 images; its timing text says so)
   /class_morph  (model, seed, index, class_a, class_b, steps) -> (strip PNG, GIF, GIF file, timing text): one z
                 (image #index of the seed, as the Sample tab numbers them), its class weights moving linearly from
                 class_a (first frame) to class_b (last frame)
@@ -85,9 +86,14 @@ def define_flags() -> None:
 
 
 _DEFAULT_COUNT = handlers_lib.DEFAULT_COUNT
-# Generated images are tiny (16-64 px): scale them up with crisp pixels, not the browser's blur.
+# Generated images are tiny (16-64 px): scale them up with crisp pixels, not the browser's blur. Gradio cuts a
+# gallery caption to one line of 80% of the thumbnail ("class activitie…"); ours wrap instead, so a class name and
+# the seed:index a click picks stay readable in full.
 CSS = ('#gallery img, #strip img, #gif img { image-rendering: pixelated; }\n'
-       '#strip img, #gif img { width: 100%; height: 100%; object-fit: contain; }')
+       '#strip img, #gif img { width: 100%; height: 100%; object-fit: contain; }\n'
+       '#gallery .caption-label { white-space: normal; overflow-wrap: anywhere; text-overflow: clip; '
+       'max-width: calc(100% - 2 * var(--block-label-margin)); }')
+GALLERY_COLUMNS = 4  # ~190 px thumbnails at 1280 px: 'smileys_emotion · seed 0 · #12' fits one line
 
 
 def parse_auth(value: str | None):
@@ -146,11 +152,12 @@ def build_demo(handlers: handlers_lib.Handlers, max_concurrency: int = 4, rescan
           class_choice = gr.Dropdown([handlers_lib.ALL_CLASSES] + first_classes, value=handlers_lib.ALL_CLASSES,
                                      label='Class', elem_id='class-picker', visible=bool(first_classes),
                                      info='every image drawn as this class; All classes: one row per class, the '
-                                          'same latent down each column (Number of images ÷ classes columns)')
+                                          'same latent down each column (Number of images ÷ classes columns, '
+                                          'rounded up)')
           generate = gr.Button('Generate', variant='primary', elem_id='generate')
         with gr.Column(scale=2):
-          gallery = gr.Gallery(label='Samples (lossless PNG)', format='png', columns=6, object_fit='contain',
-                               height='auto', elem_id='gallery')
+          gallery = gr.Gallery(label='Samples (lossless PNG)', format='png', columns=GALLERY_COLUMNS,
+                               object_fit='contain', height='auto', elem_id='gallery')
           grid_file = gr.File(label='Grid (PNG)', elem_id='grid-file')
           sample_time = gr.Textbox(label='Time taken', interactive=False, elem_id='sample-time')
 

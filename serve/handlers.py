@@ -164,9 +164,11 @@ class Handlers:
                                                   f' of class {model.label_classes[class_id]}')
     return gallery, grid_path, self._timing(model, start, what)
 
-  def sample_all_classes(self, name, seed, per_class, scale, truncation):
+  def sample_all_classes(self, name, seed, per_class, scale, truncation, asked=None):
     """/sample_all_classes: a grid of one row per class of a conditional model, row k class k, column j the same
-    z_j (latent j of the seed, as /sample numbers them) in every row; the gallery's captions name the class."""
+    z_j (latent j of the seed, as /sample numbers them) in every row, each row's class named on its left; the
+    gallery's captions name the class. asked: the count the Sample tab asked for, which the timing text compares
+    with the K·per_class images shown (None: an API call, which asks for per_class)."""
     start = time.perf_counter()
     model = self.model(name)
     seed, scale = sampler.validate_seed(seed), sampler.validate_scale(scale)
@@ -181,10 +183,9 @@ class Handlers:
       k, j = divmod(n, per_class)
       path = self._write_png(image, os.path.join(folder, f'{stem}-class{k}-{j:02d}.png'))
       gallery.append((path, _caption(seed, j, model, k)))
-    grid_path = self._write_png(common_images.grid(images, cols=per_class),
-                                os.path.join(folder, f'{stem}-x{per_class}.png'))
-    return gallery, grid_path, self._timing(
-        model, start, f'{len(images)} images ({model.num_classes} classes × {per_class})')
+    grid = common_images.labelled_grid(images, model.label_classes, cols=per_class)  # white, names on the left
+    grid_path = self._write_png(grid, os.path.join(folder, f'{stem}-x{per_class}.png'))
+    return gallery, grid_path, self._timing(model, start, _all_classes_text(len(images), per_class, model, asked))
 
   def class_morph(self, name, seed, index, class_a, class_b, steps):
     """/class_morph: `steps` frames at one z (image #index of the seed, as the Sample tab numbers them), the class
@@ -201,15 +202,15 @@ class Handlers:
 
   def on_generate(self, name, seed, count, scale, truncation, choice):
     """The Sample tab's Generate: /sample_truncated for a model without a label input (or no class picked),
-    /sample_all_classes for ALL_CLASSES (one row per class, count // K latents each, at least 1), else
-    /sample_class of the picked class."""
+    /sample_all_classes for ALL_CLASSES (one row per class, ⌈count ÷ K⌉ latents each: whole rows holding at least
+    the count asked for, the timing text says how many), else /sample_class of the picked class."""
     model = self.model(name)
     if not model.label_name or choice in (None, ''):
       return self.sample_truncated(name, seed, count, scale, truncation)
     if choice == ALL_CLASSES:
       count = sampler.validate_count(count)
-      return self.sample_all_classes(name, seed, common_labels.grid_columns(count, model.num_classes), scale,
-                                     truncation)
+      return self.sample_all_classes(name, seed, common_labels.grid_columns_covering(count, model.num_classes),
+                                     scale, truncation, count)
     return self.sample_class(name, seed, count, scale, truncation, choice)
 
   def classes_of(self, name) -> list:
@@ -264,10 +265,10 @@ class Handlers:
         model, start, f'{len(frames)} frames through {len(keyframes)} keyframes ({method})')
 
   def pick(self, keyframes, evt):
-    """A click on image #i of the Sample gallery (caption 'seed S · #i', a conditional model's after 'class NAME · ')
+    """A click on image #i of the Sample gallery (caption 'seed S · #i', a conditional model's after 'NAME · ')
     appends 'S:i' to the keyframes: the latent, whichever class the image was drawn as."""
     caption = (evt.value or {}).get('caption', '') if isinstance(evt.value, dict) else ''
-    match = re.fullmatch(r'(?:class .* · )?seed (\d+) · #(\d+)', caption or '', re.S)
+    match = re.fullmatch(r'(?:.* · )?seed (\d+) · #(\d+)', caption or '', re.S)  # a class name may hold ' · '
     if not match:
       return keyframes
     items = [k.strip() for k in (keyframes or '').split(',') if k.strip()][-(sampler.MAX_KEYFRAMES - 1):]
@@ -328,10 +329,18 @@ class Handlers:
 
 
 def _caption(seed: int, index: int, model, class_id) -> str:
-  """'seed S · #i' (what a click adds to the keyframes), after 'class NAME · ' for a conditional model's image
-  (first: the gallery cuts long captions short)."""
+  """'seed S · #i' (what a click adds to the keyframes), after 'NAME · ' for a conditional model's image: the class
+  name alone, first, since it is what tells the images apart (serve/app.py's CSS wraps a caption that is long)."""
   caption = f'seed {seed} · #{index}'
-  return caption if class_id is None else f'class {model.label_classes[class_id]} · {caption}'
+  return caption if class_id is None else f'{model.label_classes[class_id]} · {caption}'
+
+
+def _all_classes_text(shown: int, per_class: int, model, asked) -> str:
+  """'20 images (10 classes × 2)'; when the Sample tab asked for another count, '16 asked: 20 shown, 2 per class
+  for 10 classes' (a grid of whole class rows cannot hold exactly 16)."""
+  if asked is None or asked == shown:
+    return f'{shown} images ({model.num_classes} classes × {per_class})'
+  return f'{asked} asked: {shown} shown, {per_class} per class for {model.num_classes} classes'
 
 
 def random_seed() -> int:

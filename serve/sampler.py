@@ -63,9 +63,9 @@ def validate_steps(steps) -> int:
 
 
 def validate_per_class(per_class, num_classes: int) -> int:
-  """Images per class of an all-classes grid: 1 to MAX_COUNT // K (at least 1), so a grid holds at most about
-  MAX_COUNT images, as a sample does."""
-  return as_int(per_class, 'per_class (images per class)', 1, max(1, MAX_COUNT // int(num_classes)))
+  """Images per class of an all-classes grid: 1 to ⌈MAX_COUNT ÷ K⌉, so that the Sample tab's largest count
+  (MAX_COUNT, rounded up to whole class rows) is a grid too; it holds fewer than MAX_COUNT + K images."""
+  return as_int(per_class, 'per_class (images per class)', 1, -(-MAX_COUNT // int(num_classes)))
 
 
 def validate_index(index) -> int:

@@ -1,5 +1,6 @@
 """A real headless Chromium drives the app: set the count, Generate, see the images, Interpolate, get a GIF; pick a
-class-conditional model and a class, Generate, see that class's images.
+class-conditional model and a class, Generate, see that class's images; All classes shows whole class rows and
+captions that can be read in full.
 
 Uses Debian's `chromium` through Playwright's `executable_path` (never a browser Playwright downloads; `make
 browser` installs it). The screenshot goes to tmp_path, or to docs/serve_screenshot.png with SAVE_SCREENSHOT=1;
@@ -9,6 +10,7 @@ models, so the committed picture shows real samples:
   SAVE_SCREENSHOT=1 SCREENSHOT_MODELS_DIR=models python -m pytest -q tests/test_browser.py
 """
 
+import json
 import os
 import re
 import shutil
@@ -21,6 +23,10 @@ pytestmark = pytest.mark.slow  # a real server and a real browser
 
 COUNT = 12
 STEPS = 5
+# COND's graph under the emoji folder's class names (and one far longer): what captions must show in full
+NAMED = 'tiny-named'
+NAMES = ['activities', 'animals_nature', 'component', 'a_class_name_far_longer_than_the_others', 'flags',
+         'food_drink', 'objects', 'people_body', 'smileys_emotion', 'travel_places']
 
 
 @pytest.fixture(scope='module')
@@ -29,8 +35,11 @@ def browser_server(request, tmp_path_factory):
   models_dir = os.environ.get('SCREENSHOT_MODELS_DIR') if save else None
   if not models_dir:
     models_dir = build_models_dir(tmp_path_factory.mktemp('browser'))
-    # the class-conditional model sorts after tiny-gray: the page still opens on tiny-gray
+    # the class-conditional models sort after tiny-gray: the page still opens on tiny-gray
     shutil.copytree(request.getfixturevalue('serve_conditional_model'), models_dir / COND)
+    shutil.copytree(models_dir / COND, models_dir / NAMED)
+    metadata = json.loads((models_dir / NAMED / 'metadata.json').read_text())
+    (models_dir / NAMED / 'metadata.json').write_text(json.dumps({**metadata, 'label_classes': NAMES}))
   server = Server(tmp_path_factory.mktemp('browser-server') / 'server.log', f'--models_dir={models_dir}')
   yield server.wait_ready()
   server.stop()
@@ -202,4 +211,37 @@ def test_class_picker_shows_the_apis_class_images(chromium, browser_server):
   gallery, _, _ = Client(browser_server.url, verbose=False).predict(COND, 0, 3, 1.0, 0, '7', api_name='/sample_class')
   for i, item in enumerate(gallery):
     np.testing.assert_array_equal(shown[i], np.asarray(Image.open(item['image'])))
+  assert not errors, errors
+
+
+def test_all_classes_shows_whole_rows_with_captions_read_in_full(chromium, browser_server):
+  """All classes at 16 images on a 10-class model: 2 per class, 20 images, the timing text says so; every caption
+  ('NAME · seed 0 · #j') is on the page in full: not cut by its box (scroll size within client size) nor by its
+  thumbnail (the caption's box inside the thumbnail's), the longest name included."""
+  from playwright.sync_api import expect
+  if os.environ.get('SAVE_SCREENSHOT') == '1':
+    pytest.skip('screenshot run')
+  page = chromium.new_page(viewport={'width': 1280, 'height': 900})
+  errors = []
+  page.on('pageerror', lambda e: errors.append(str(e)))
+  page.goto(browser_server.url)
+  expect(page.locator('#gallery .thumbnail-item img')).to_have_count(16, timeout=30_000)
+  page.locator('#model input').click()
+  page.get_by_role('option', name=NAMED, exact=True).click()
+  expect(page.locator('#class-picker input')).to_have_value('All classes (grid)', timeout=10_000)
+  page.locator('#generate').click()
+  expect(page.locator('#gallery .thumbnail-item img')).to_have_count(20, timeout=30_000)
+  expect(page.locator('#sample-time textarea')).to_have_value(
+      re.compile(r'^16 asked: 20 shown, 2 per class for 10 classes in [0-9.]+ ms on '))
+  expect(page.locator('#grid-file')).to_contain_text(f'{NAMED}-seed0-classes-x2')
+  items = page.locator('#gallery .thumbnail-item')
+  for i in range(20):
+    caption = items.nth(i).locator('.caption-label')
+    assert caption.text_content().strip() == f'{NAMES[i // 2]} · seed 0 · #{i % 2}'
+    fits = caption.evaluate("""e => {
+      const box = e.getBoundingClientRect(), frame = e.closest('.thumbnail-item').getBoundingClientRect();
+      return [e.scrollWidth <= e.clientWidth, e.scrollHeight <= e.clientHeight, box.left >= frame.left,
+              box.right <= frame.right, box.top >= frame.top, box.bottom <= frame.bottom];
+    }""")
+    assert all(fits), (i, caption.text_content(), fits)
   assert not errors, errors

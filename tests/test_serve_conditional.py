@@ -160,7 +160,7 @@ def test_sample_class_is_the_model_fed_the_seeds_latents_and_one_class(client, d
   twos = sample_class(client, '2', seed=3, count=5)[0]
   assert not np.array_equal(twos, sevens)
   np.testing.assert_array_equal(twos, direct(3, [2] * 5))
-  assert captions == [f'class 7 · seed 3 · #{i}' for i in range(5)]
+  assert captions == [f'7 · seed 3 · #{i}' for i in range(5)]  # the class name first, alone
   assert pathlib.Path(grid_path).name == f'{COND}-seed3-class7-x5.png'
   np.testing.assert_array_equal(read_image(grid_path), common_images.grid(sevens))
   assert timing.startswith('5 images of class 7 in ')
@@ -170,18 +170,47 @@ def test_sample_class_is_the_model_fed_the_seeds_latents_and_one_class(client, d
 
 @pytest.mark.slow
 def test_sample_all_classes_is_one_row_per_class(client):
-  """Row k of the grid is class k, column j the same z_j: /sample_class of class k, image j."""
+  """Row k of the grid is class k, column j the same z_j: /sample_class of class k, image j; each row's class name
+  stands in a margin left of the images, which are the plain grid's pixels."""
   per_class = 3
   images, captions, grid_path, timing = _gallery(client.predict(COND, 4, per_class, 1.0, 0.0,
                                                                 api_name='/sample_all_classes'))
   assert images.shape == (10 * per_class, 16, 16)
   grid = read_image(grid_path)
-  assert grid.shape == (10 * 16 + 9 * 2, per_class * 16 + (per_class - 1) * 2)  # 10 rows, 3 columns, 2 px apart
-  np.testing.assert_array_equal(grid, common_images.grid(images, cols=per_class))
+  plain = common_images.grid(images, cols=per_class)
+  assert plain.shape == (10 * 16 + 9 * 2, per_class * 16 + (per_class - 1) * 2)  # 10 rows, 3 columns, 2 px apart
+  margin = grid.shape[1] - plain.shape[1]
+  assert grid.shape[0] == plain.shape[0] and 8 <= margin <= 20  # one digit at 10 px and two 4 px gaps
+  np.testing.assert_array_equal(grid[:, margin:], plain)
+  for k in range(10):
+    assert (grid[k * 18:k * 18 + 16, :margin] < 128).sum() >= 6, k  # class k's name, dark on white
+  np.testing.assert_array_equal(grid, common_images.labelled_grid(images, DIGITS, cols=per_class))
   for k in (0, 6, 9):
     np.testing.assert_array_equal(images[k * per_class:(k + 1) * per_class], sample_class(client, k, 4, per_class)[0])
-  assert captions[6 * per_class + 2] == 'class 6 · seed 4 · #2'
+  assert captions[6 * per_class + 2] == '6 · seed 4 · #2'
   assert timing.startswith('30 images (10 classes × 3) in ')
+
+
+@pytest.mark.slow
+def test_generate_all_classes_rounds_the_count_up_to_whole_rows(models_dir, client, tmp_path):
+  """The Sample tab's Generate with All classes (handlers.on_generate, which the page runs; its event is private,
+  so no client can call it) asked for 16 images of the 10 classes: 2 per class, 20 images, and the timing text
+  says so; they are the images and grid /sample_all_classes gives a client for per_class 2."""
+  from serve import handlers as handlers_lib
+  from serve import registry as registry_lib
+  registry = registry_lib.ModelRegistry(str(models_dir), 'cpu')
+  registry.scan()
+  handlers = handlers_lib.Handlers(registry, str(tmp_path))
+  gallery, grid_path, timing = handlers.on_generate(COND, 4, 16, 1.0, 0.0, handlers_lib.ALL_CLASSES)
+  assert len(gallery) == 20 and timing.startswith('16 asked: 20 shown, 2 per class for 10 classes in ')
+  images, captions, api_grid, api_timing = _gallery(client.predict(COND, 4, 2, 1.0, 0.0,
+                                                                   api_name='/sample_all_classes'))
+  np.testing.assert_array_equal(np.stack([read_image(path) for path, _ in gallery]), images)
+  assert [caption for _, caption in gallery] == captions
+  np.testing.assert_array_equal(read_image(grid_path), read_image(api_grid))
+  assert api_timing.startswith('20 images (10 classes × 2) in ')
+  gallery, _, timing = handlers.on_generate(COND, 4, 64, 1.0, 0.0, handlers_lib.ALL_CLASSES)
+  assert len(gallery) == 70 and timing.startswith('64 asked: 70 shown, 7 per class for 10 classes in ')
 
 
 @pytest.mark.slow
@@ -250,8 +279,8 @@ def test_the_old_endpoints_called_as_the_docs_do(client, models_dir, direct, mod
                                                  'generator): it cannot be asked for a class'),
     ('/sample_class', (COND, 0, 0, 1.0, 0, '3'), 'count (number of images) must be an integer from 1 to 64, got 0'),
     ('/sample_all_classes', (GRAY, 0, 2, 1.0, 0), f"model '{GRAY}' has no label input"),
-    ('/sample_all_classes', (COND, 0, 7, 1.0, 0), 'per_class (images per class) must be an integer from 1 to 6, '
-                                                  'got 7'),
+    ('/sample_all_classes', (COND, 0, 8, 1.0, 0), 'per_class (images per class) must be an integer from 1 to 7, '
+                                                  'got 8'),
     ('/class_morph', (COND, 0, 0, '1', 'eleven', 4), "unknown class 'eleven'"),
     ('/class_morph', (COND, 0, 64, '1', '2', 4), 'index (image # of the seed) must be an integer from 0 to 63'),
     ('/class_morph', (GRAY, 0, 0, '1', '2', 4), f"model '{GRAY}' has no label input"),
@@ -271,6 +300,6 @@ def test_clicking_a_class_image_picks_its_latent():
   Interpolate tab's paths are latents)."""
   import types
   from serve.handlers import Handlers
-  click = types.SimpleNamespace(value={'caption': 'class 7 · seed 3 · #2'})
+  click = types.SimpleNamespace(value={'caption': '7 · seed 3 · #2'})
   assert Handlers.pick(None, '1:0', click) == '1:0, 3:2'
   assert Handlers.pick(None, '1:0', types.SimpleNamespace(value={'caption': 'seed 4 · #5'})) == '1:0, 4:5'

@@ -6,7 +6,8 @@
   checkpoints/             training/checkpoints.py: both networks, both optimizers, step, fixed latents, EMA
                            generator; each with a ckpt-N.sha256 manifest
   generator/               the latest generator, for export (training.generator_io)
-  samples/step_XXXXXXX.png grids of the same fixed latents every --sample_every steps
+  samples/step_XXXXXXX.png grids of the same fixed latents every --sample_every steps (a conditional run's: one row
+                           per class, its name on the left)
   samples.gif              those grids as an animation, written at the end
   metrics.csv              one row per --log_every steps
   eval.csv                 one row per --eval_every steps: the evaluator's scores (evaluation/plugin.py)
@@ -80,10 +81,12 @@ def write_config(run_dir: str, config_json: str) -> None:
   os.replace(tmp, path)
 
 
-def save_sample_grid(run_dir: str, step: int, images: np.ndarray, scale: int = 2, cols=None) -> str:
+def save_sample_grid(run_dir: str, step: int, images: np.ndarray, scale: int = 2, cols=None, row_names=()) -> str:
   """Saves the grid of generated `images` (N, H, W, C) in [-1, 1] for `step` (`cols` per row; None: square);
-  returns the PNG path."""
-  picture = images_lib.grid(images_lib.to_uint8(images), cols=cols, fill=images_lib.TRAINING_BACKGROUND, frame=True)
+  returns the PNG path. row_names: a conditional run's class names, one per row, drawn in a margin on the left
+  (common.images.labelled_grid); () keeps the plain grid."""
+  picture = images_lib.labelled_grid(images_lib.to_uint8(images), row_names, cols=cols,
+                                     fill=images_lib.TRAINING_BACKGROUND, frame=True)
   path = os.path.join(run_dir, artifacts.SAMPLES_DIR, f'step_{step:07d}.png')
   return images_lib.save_png(picture, path, scale)  # scale: small images (16-32 px) are unreadable at 1:1
 
