@@ -1,5 +1,7 @@
 """training/ema.py: the generator EMA's update rule (hand-computed), its warm-up, and BatchNorm re-estimation."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -125,7 +127,8 @@ def test_the_grid_checkpoint_and_evaluation_of_one_step_share_one_re_estimate(tm
   monkeypatch.setattr(ema, 'recalibrate_batch_norm', lambda *a, **k: (calls.append(1), recalibrate(*a, **k))[1])
   trainer.train(tiny_config(tmp_path / 'run', loss='dcgan', steps=2, sample_every=1, ckpt_every=1),
                 log=lambda *_: None)
-  assert len(calls) == 2
+  assert len(calls) == 3  # the grid of step 0 (untrained weights), then one per step for its grid and checkpoint
+  assert sorted(os.listdir(tmp_path / 'run' / 'samples')) == [f'step_000000{i}.png' for i in range(3)]
 
 
 @pytest.mark.slow

@@ -16,7 +16,7 @@ from training.config import ConfigError
 
 
 def test_both_rates_decay_linearly_to_zero_with_the_generator_step(tmp_path):
-  from training.trainer import _optimizers
+  from training.optimizers import make as _optimizers
   config = tiny_config(tmp_path, g_learning_rate=2e-4, d_learning_rate=4e-4, lr_decay_steps=10)
   step = tf.Variable(0, dtype=tf.int64)
   g_opt, d_opt = _optimizers(config, step)

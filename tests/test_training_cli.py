@@ -139,17 +139,26 @@ def test_nan_losses_stop_and_keep_the_last_good_checkpoint(tmp_path):
 def test_sigterm_checkpoints_and_resume_continues(tmp_path):
   run_dir = tmp_path / 'run'
   env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2', 'CUDA_VISIBLE_DEVICES': ''}
+  # --eval_every: a run that ended by itself would evaluate its last step; a stopped one skips that (within the
+  # 30 s a preemption typically grants between SIGTERM and SIGKILL), saying each phase as it goes.
   proc = subprocess.Popen([sys.executable, '-m', 'training.main', *SMOKE, '--steps=100000', '--ckpt_every=100000',
-                           '--sample_every=5', f'--run_dir={run_dir}'], cwd=REPO_ROOT, env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                           '--sample_every=5', '--eval_every=100000', f'--run_dir={run_dir}'], cwd=REPO_ROOT,
+                          env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
   deadline = time.monotonic() + 180
   while not (run_dir / 'samples' / 'step_0000005.png').exists():
     assert proc.poll() is None and time.monotonic() < deadline, 'training did not start'
     time.sleep(0.5)
   proc.send_signal(signal.SIGTERM)
+  signalled = time.monotonic()
   out, err = proc.communicate(timeout=120)
+  assert time.monotonic() - signalled < 30, out
   assert proc.returncode == 0, err[-2000:]
-  assert 'stopped at step' in out and '--resume' in out
+  assert 'stopped at step' in out and 'by a signal' in out and '--resume' in out
+  for phase in ('saving the checkpoint and generator of step', 'final evaluation skipped (stopped early); run it '
+                'with: python -m evaluation.evaluate --run_dir=', 'writing samples.gif and the loss curve',
+                f'export with: python -m export.to_onnx --run_dir={run_dir}'):
+    assert phase in out, out
+  assert not (run_dir / 'eval.csv').exists()
   stopped = int(out.split('stopped at step ')[1].split(' ')[0])
   assert stopped >= 5 and (run_dir / 'checkpoints' / f'ckpt-{stopped}.index').exists()
 
@@ -158,6 +167,18 @@ def test_sigterm_checkpoints_and_resume_continues(tmp_path):
   assert f'at step {stopped}' in resumed.stdout and f'done: {stopped + 2} steps' in resumed.stdout
   changed = run_cli(f'--run_dir={run_dir}', '--resume', '--loss=dcgan', f'--steps={stopped + 4}')
   assert_one_line_error(changed, 2, '--loss cannot change')
+
+
+def test_max_minutes_stops_like_a_signal_with_a_checkpoint(tmp_path):
+  run_dir = tmp_path / 'run'
+  proc = run_cli(*SMOKE, '--steps=100000', '--ckpt_every=100000', '--max_minutes=0.1', f'--run_dir={run_dir}')
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  stopped = int(proc.stdout.split('stopped at step ')[1].split(' ')[0])
+  assert f'stopped at step {stopped} by the --max_minutes budget' in proc.stdout
+  assert (run_dir / 'checkpoints' / f'ckpt-{stopped}.index').exists()
+  assert (run_dir / 'samples' / f'step_{stopped:07d}.png').exists() and (run_dir / 'samples.gif').exists()
+  assert f'export with: python -m export.to_onnx --run_dir={run_dir}' in proc.stdout
+  assert 'ETA' in proc.stderr and '(budget)' in proc.stderr  # the bar counts down to the budget, not the steps
 
 
 def test_help_lists_the_registries():

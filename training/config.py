@@ -211,7 +211,14 @@ class TrainConfig:
   run_dir: str = setting('', 'Run directory (default: runs/<loss>-<dataset>-<time>).')
   ckpt_every: int = setting(500, 'Checkpoint (and generator export) every N steps.', low=1, resumable=True)
   keep_checkpoints: int = setting(3, 'Checkpoints kept.', low=1, resumable=True)
-  sample_every: int = setting(100, 'Sample grid of the fixed latents every N steps.', low=1, resumable=True)
+  sample_every: int = setting(100, 'Sample grid of the fixed latents every N steps (and at step 0).', low=1,
+                              resumable=True)
+  sample_every_minutes: float = setting(5.0, 'Also a sample grid when this many wall-clock minutes passed since '
+                                        'the last one, whatever the step (a slow step still shows progress); 0: by '
+                                        'steps only.', low=0, resumable=True)
+  max_minutes: float = setting(0.0, "Wall-time budget of this process's run, in minutes (data loading and model "
+                               'building included): when spent, the run stops as on SIGTERM, with a checkpoint, '
+                               'and prints the commands to resume and export; 0: none.', low=0, resumable=True)
   log_every: int = setting(10, 'Scalars to TensorBoard and metrics.csv every N steps; the NaN/Inf guard looks at '
                            'the losses at these steps only (reading them is a device-to-host sync).', low=1,
                            resumable=True)

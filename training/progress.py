@@ -12,11 +12,12 @@ def _clock(seconds: float) -> str:
 
 class Progress:
   """Call update() every step; it redraws at most every `min_interval` seconds (a log line every
-  `line_interval` seconds when not on a terminal, so CI logs stay short)."""
+  `line_interval` seconds when not on a terminal, so CI logs stay short). deadline: time.monotonic() at which a
+  wall-time budget (--max_minutes) stops the run, when sooner than the steps: the ETA counts to it."""
 
   def __init__(self, total: int, start: int = 0, stream=None, width: int = 24, min_interval: float = 0.2,
-               line_interval: float = 15.0):
-    self.total, self.start, self.width = total, start, width
+               line_interval: float = 15.0, deadline=None):
+    self.total, self.start, self.width, self.deadline = total, start, width, deadline
     self.stream = stream or sys.stderr
     self.tty = hasattr(self.stream, 'isatty') and self.stream.isatty()
     self.interval = min_interval if self.tty else line_interval
@@ -31,11 +32,14 @@ class Progress:
     done = step - self.start
     rate = done / max(now - self.t0, 1e-9)
     eta = (self.total - step) / rate if rate > 0 else 0.0
+    budget = ''
+    if self.deadline is not None and (rate <= 0 or self.deadline - now < eta):
+      eta, budget = self.deadline - now, ' (budget)'
     frac = step / max(self.total, 1)
     bar = '#' * int(frac * self.width)
     shown = '  '.join(f'{k} {v:.3f}' for k, v in metrics.items())
     line = (f'[{bar:<{self.width}}] {step}/{self.total} {100 * frac:5.1f}%  {rate:.2f} it/s  '
-            f'ETA {_clock(eta)}  {shown}')
+            f'ETA {_clock(eta)}{budget}  {shown}')
     if self.tty:
       self.stream.write('\r\033[K' + line)
     else:

@@ -15,8 +15,8 @@ import tensorflow as tf
 from common import artifacts, labels
 from common.latents import latents
 from data import input_pipeline
-from training import (checkpoints, conditioning, data_kinds, ema, generator_io, provenance, run_dir as rundir,
-                      score_plot, steps, stopping, strategies)
+from training import (checkpoints, conditioning, console, data_kinds, ema, generator_io, optimizers, provenance,
+                      run_dir as rundir, score_plot, steps, stopping, strategies)
 from training.architectures import ARCHITECTURES
 from training.config import ConfigError, TrainConfig, n_critic_at, read_extras
 from training.evaluator import Evaluator
@@ -27,35 +27,6 @@ _SHOWN = ('d_loss', 'g_loss', 'wasserstein')  # live in the progress bar
 
 class TrainingError(Exception):
   """The run stopped for a reason the user must see (one line, exit code 1)."""
-
-
-def _optimizers(config: TrainConfig, step: tf.Variable) -> tuple:
-  """(generator optimizer, critic optimizer): the loss family's, at --g/d_learning_rate, decayed linearly to 0
-  over --lr_decay_steps generator steps when set: lr · max(0, 1 − k/N) for the critic and generator updates of
-  generator step k (0-based), as gan_cifar_resnet.py's decay from its generator iteration. `step` is the
-  trainer's generator-step variable (checkpointed, so a resumed run continues the schedule; not an optimizer's
-  iteration count, which a mixed-precision loss scaler leaves behind when it skips an overflowing update)."""
-
-  def rate(base):
-    if not config.lr_decay_steps:
-      return base
-    return lambda: base * tf.maximum(0.0, 1.0 - tf.cast(step, tf.float32) / float(config.lr_decay_steps))
-
-  def make(base):
-    if config.family.optimizer.name == 'rmsprop':
-      opt = keras.optimizers.RMSprop(rate(base))
-    else:
-      opt = keras.optimizers.Adam(rate(base), beta_1=config.beta_1, beta_2=config.beta_2)
-    return keras.optimizers.LossScaleOptimizer(opt) if _dtype_policy(config) == 'mixed_float16' else opt
-
-  return make(config.g_learning_rate), make(config.d_learning_rate)
-
-
-def _dtype_policy(config: TrainConfig) -> str:
-  if not config.mixed_precision:
-    return 'float32'
-  # float16 needs loss scaling and is fast on GPUs; CPUs have bfloat16 kernels and need no scaling.
-  return 'mixed_float16' if tf.config.list_physical_devices('GPU') else 'mixed_bfloat16'
 
 
 def _write_error(error: BaseException) -> str:
@@ -90,6 +61,7 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
   evaluator: called every config.eval_every steps (and at the last step) on the chief; what it returns goes to
   eval.csv and TensorBoard (training/evaluator.py). Required when config.eval_every > 0.
   """
+  started = time.monotonic()  # --max_minutes counts from here
   if config.eval_every and evaluator is None:
     raise ConfigError('--eval_every needs an evaluator (training.main builds one from the dataset\'s judge)')
   # --- Strategy -------------------------------------------------------------------------------------------------
@@ -123,7 +95,7 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
 
   # --- Models and optimizers, built inside the scope before the first step -------------------------------------
   arch = ARCHITECTURES[config.arch]
-  policy = _dtype_policy(config)
+  policy = optimizers.dtype_policy(config)
   if strategies.mixed_precision_line(policy):
     log(strategies.mixed_precision_line(policy))
   keras.utils.set_random_seed(config.seed)
@@ -135,7 +107,7 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
       ema.copy_weights(generator, ema_generator)
     critic = kind.build_critic(arch, config, policy)
     step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name='step')
-    g_optimizer, d_optimizer = _optimizers(config, step_var)
+    g_optimizer, d_optimizer = optimizers.make(config, step_var)
     g_optimizer.build(generator.trainable_variables)
     d_optimizer.build(critic.trainable_variables)
     # The sample grid's latents: rows 0..num_samples-1 of the run's seed in the project's one mapping.
@@ -192,17 +164,21 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
   eval_log = rundir.MetricsLog(run_dir, artifacts.EVAL_FILE) if evaluator is not None else None
   out = _Outputs(config=config, kind=kind, chief=chief, origin=origin, generator=generator,
                  ema_generator=ema_generator, critic=critic, grid_inputs=_grid_inputs(config, fixed_latents),
-                 ckpts=ckpts, writer=writer, evaluator=evaluator, eval_log=eval_log)  # after the restore
-  progress = Progress(config.steps, start=start_step)
+                 ckpts=ckpts, log=log, writer=writer, evaluator=evaluator, eval_log=eval_log,
+                 eval_lines=console.EvalLines(getattr(evaluator, 'console', ()), eval_log and eval_log.read()))
+  budget = console.Budget(config.max_minutes, started)
+  progress = Progress(config.steps, start=start_step, deadline=budget.deadline)
   shown = {}
   step, last_saved, window_t, window_images = start_step, start_step, time.monotonic(), 0
   checked = start_step  # the last step whose losses were read and found finite
-  stopped = False  # by a signal to this process or, in a multi-worker run, to any worker
+  stopped = ''  # why the run stops early: a signal to this process (or to any worker), or the --max_minutes budget
+  last_grid = _sample(out, step) if step == 0 else (start_step, time.monotonic())  # (step, time) of the last grid
   with stopping.StopRequest(log) as stop:
     try:
       while step < config.steps:
-        stopped = stop_vote(stop.requested)
-        if stopped:
+        spent = budget.spent()
+        if stop_vote(stop.requested or spent):
+          stopped = 'the --max_minutes budget' if spent else 'a signal'
           break
         n_critic = n_critic_at(config, step)
         for _ in range(n_critic - config.n_critic):
@@ -224,8 +200,9 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
               for k, v in metrics.items():
                 tf.summary.scalar(k, v)
         progress.update(step, shown)
-        if step % config.sample_every == 0:
-          _sample(out, step)
+        minutes = config.sample_every_minutes
+        if step % config.sample_every == 0 or (minutes and time.monotonic() - last_grid[1] >= 60 * minutes):
+          last_grid = _sample(out, step)
         if step % config.ckpt_every == 0:
           _read_metrics(step_metrics, step, checked, progress, ckpts)  # never checkpoint weights that went NaN
           checked = step
@@ -237,13 +214,24 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
       progress.close()
 
       # --- Save ---------------------------------------------------------------------------------------------------
+      # Each phase says what it does: on a big model they take tens of seconds, and after a stop request the
+      # run should not look hung. A stopped run skips its final evaluation (a minute on 2 CPU cores) so that
+      # it ends within a preemption's grace period; evaluate it later with the command the log prints.
+      stopping_at = time.monotonic()
       if last_saved != step:
+        log(f'saving the checkpoint and generator of step {step} ...')
         _save(out, step)
-      if step % config.sample_every:
+      if last_grid[0] != step:
         _sample(out, step)
       if evaluator is not None and step % config.eval_every:
-        _evaluate(out, step)
+        if stopped:
+          log(f'final evaluation skipped (stopped early); run it with: python -m evaluation.evaluate '
+              f'--run_dir={run_dir}')
+        else:
+          log(f'final evaluation at step {step} ...')
+          _evaluate(out, step)
       if chief:
+        log('writing samples.gif and the loss curve ...')
         writer.flush()
         rundir.write_gif(run_dir)
         rundir.plot_loss_curve(run_dir, f'{config.loss} on {config.dataset}')
@@ -255,11 +243,12 @@ def train(config: TrainConfig, resume: bool = False, log=print, evaluator: Optio
   if not chief:
     shutil.rmtree(ckpt_dir, ignore_errors=True)
   if stopped:
-    log(f'stopped at step {step} by a signal; checkpoint saved. Continue with: '
-        f'python -m training.main --run_dir={run_dir} --resume')
+    log(f'stopped at step {step} by {stopped} ({time.monotonic() - stopping_at:.1f} s to save); checkpoint saved. '
+        f'Continue with: python -m training.main --run_dir={run_dir} --resume')
   else:
     log(f'done: {step} steps. Samples: {os.path.join(run_dir, "samples")}; generator: '
         f'{os.path.join(run_dir, artifacts.GENERATOR_DIR)}')
+  log(f'export with: python -m export.to_onnx --run_dir={run_dir}')
   return run_dir
 
 
@@ -318,6 +307,8 @@ class _Outputs:
   critic: keras.Model
   grid_inputs: object  # what the generator takes for the sample grid (_grid_inputs)
   ckpts: checkpoints.Checkpoints
+  log: object  # the run's log function (print)
+  eval_lines: console.EvalLines  # the console line of each --eval_every score
   writer: Optional[tf.summary.SummaryWriter]  # the chief's TensorBoard writer
   evaluator: Optional[Evaluator]  # the chief's, with --eval_every
   eval_log: Optional[rundir.MetricsLog]
@@ -367,6 +358,7 @@ def _evaluate(out: _Outputs, step: int) -> None:
   scores = {k: float(v) for k, v in scores.items()}
   out.eval_log.append(step, scores)
   floor = out.evaluator.floor  # what real data scores: the line to reach
+  out.log(out.eval_lines.line(step, scores, floor))
   with out.writer.as_default(step=step):
     for k, v in scores.items():
       tf.summary.scalar(f'eval/{k}', v)
@@ -374,8 +366,9 @@ def _evaluate(out: _Outputs, step: int) -> None:
         tf.summary.scalar(f'eval_floor/{k}', floor[k])
 
 
-def _sample(out: _Outputs, step: int) -> None:
-  """The grid of the fixed latents: a device-to-host read, so only at sample steps; the chief writes it."""
+def _sample(out: _Outputs, step: int) -> tuple:
+  """The grid of the fixed latents: a device-to-host read, so only at sample steps; the chief writes it. Returns
+  (step, time.monotonic()): when the last grid was drawn."""
   samples = _inference_generator(out, step)(out.grid_inputs, training=False).numpy()  # (N, ...) in [-1, 1], points
   if out.chief:
     out.kind.write_samples(out.config.run_dir, step, samples, out.critic, out.config)
@@ -383,6 +376,7 @@ def _sample(out: _Outputs, step: int) -> None:
     if shown_images is not None:
       with out.writer.as_default(step=step):
         tf.summary.image('samples', shown_images, max_outputs=16)
+  return step, time.monotonic()
 
 
 def _quiet(line: str) -> None:
