@@ -7,7 +7,7 @@ GPU that prints, whatever TF_CPP_MIN_LOG_LEVEL or CUDA_VISIBLE_DEVICES say (both
   I0000 00:00:... port.cc:153] oneDNN custom operations are on. ...
   I0000 00:00:... cudart_stub.cc:31] Could not find cuda drivers on your machine, GPU will not be used.
   E0000 00:00:... cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error: Failed call to cuInit: ... (303)
-The E line reads like a failure. training/quiet_start.py loads TensorFlow with stderr captured and replays it
+The E line reads like a failure. data/quiet_start.py loads TensorFlow with stderr captured and replays it
 through `start_up_lines`: the cuInit error is dropped only where the host shows no sign of a GPU (no NVIDIA
 device node, no driver that reports a device), so that a GPU whose driver fails is still reported; the lines
 logged before TensorFlow's logging is set up get the TF_CPP_MIN_LOG_LEVEL filter they escaped.

@@ -17,30 +17,25 @@ tensorflow_datasets, scikit-learn and PIL are imported inside the functions that
 seconds, and a digits run needs none but scikit-learn.
 """
 
-import concurrent.futures
 import dataclasses
 import difflib
 import glob
 import hashlib
 import os
 import re
-from typing import Callable, Optional
+from typing import Callable
 
 from absl import logging
 import tensorflow as tf
 
 from common.cli import first_line
-from data import decode
+from data import decode, folder_images
 from data.folders import FolderError, list_classes
 from data.geometry import MNIST_PAD, MNIST_SIZE  # 28x28 -> 32x32, the LeNet-5 input geometry
 
 MIN_IMAGE_SIZE = 8  # smaller than the 8x8 digits is no image at all; the architectures want >= 16 anyway
 CHECKSUM_CONTENT_LIMIT = 1 << 30  # bytes of data files hashed in full for the provenance checksum
-# The formats (PIL's names) that tf.io.decode_image decodes, of the files a folder lists (data/folders.py).
-# MPO is how PIL names the JPEGs of many cameras (a JPEG with a second, preview image appended).
-_DECODABLE_FORMATS = frozenset({'BMP', 'GIF', 'JPEG', 'MPO', 'PNG', 'WEBP'})
 _TFDS_EXAMPLES = ('celeb_a', 'cifar10', 'fashion_mnist', 'food101', 'mnist', 'tf_flowers')
-_VERIFY_THREADS = 8  # PIL's verify is file reading; threads overlap the I/O of large trees
 
 
 class DatasetError(ValueError):
@@ -53,7 +48,8 @@ class DatasetInfo:
   num_examples: int  # examples in the chosen split (after skipping unreadable files for folders)
   channels: int  # 1 or 3
   num_classes: int  # 0 when unlabeled (a folder of loose files)
-  skipped: int = 0  # unreadable files skipped (folder datasets)
+  skipped: int = 0  # files skipped, unreadable or above the pixel cap (folder datasets)
+  skipped_files: tuple = ()  # (path, reason) of each: what folder_images.skipped_text names
   class_names: tuple = ()  # a labelled folder's classes, label i = class_names[i]; () where the source lists none
   class_counts: tuple = ()  # readable images per class, in the order of class_names
   upscaled: int = 0  # images whose side is below image_size, so resized up (folder datasets)
@@ -218,13 +214,6 @@ def _labelled_or_not(transform, with_labels: bool):
 
 # --- folder:PATH: a tree of image files, one sub-folder per class or all loose ----------------------------------
 
-@dataclasses.dataclass(frozen=True)
-class _FileCheck:
-  problem: Optional[str]  # None: readable
-  size: tuple = (0, 0)  # (width, height) of its pixels
-  with_pillow: bool = False  # decode with Pillow (transparency TensorFlow ignores: data/decode.py)
-
-
 def _load_folder(path, *, image_size, split, data_dir, manual_dir, with_labels, background):
   """A folder's images, labelled by their class folder.
 
@@ -232,7 +221,8 @@ def _load_folder(path, *, image_size, split, data_dir, manual_dir, with_labels, 
   below a class folder, at any depth, are that class's. A folder without image files in any sub-folder is one
   unlabelled class of its loose files. Loose files beside class folders are refused: whether they are a class of
   their own, strays or a mistake is the user's call, and guessing would change what the run learns. Hidden files
-  and folders ('.name': .ipynb_checkpoints, macOS's ._ files) are never read.
+  and folders ('.name': .ipynb_checkpoints, macOS's ._ files) are never read. Which files are read, and how, is
+  data/folder_images.py's.
   """
   del data_dir, manual_dir
   root = os.path.abspath(os.path.expanduser(path))
@@ -241,76 +231,42 @@ def _load_folder(path, *, image_size, split, data_dir, manual_dir, with_labels, 
     raise DatasetError(f'{name} has no split {split!r}: a folder is one split, read it as "train" or "all"')
   if not os.path.isdir(root):
     raise DatasetError(f'{name}: no such directory')
-  class_names, class_files = _folder_classes(root, name)
-  if with_labels and not class_names:
-    raise DatasetError(f'{name} has no labels: its images are not sorted into class folders (one sub-folder per '
-                       f'class)')
-  files = [file for group in class_files for file in group]
-  with concurrent.futures.ThreadPoolExecutor(_VERIFY_THREADS) as pool:
-    checks = dict(zip(files, pool.map(_check_file, files)))
-  bad = [(file, checks[file].problem) for file in files if checks[file].problem is not None]
-  readable = [[file for file in group if checks[file].problem is None] for group in class_files]
-  if not any(readable):
-    raise DatasetError(f'{name}: none of its {len(files)} image files can be read, e.g. {bad[0][0]}: {bad[0][1]}')
-  for class_name, group, kept in zip(class_names, class_files, readable):
-    if not kept:
-      raise DatasetError(f'{name}: none of the {len(group)} image files of class folder {class_name!r} can be read, '
-                         f'e.g. {group[0]}: {checks[group[0]].problem}')
-  if bad:
-    logging.warning('%s: skipped %d unreadable image file(s) of %d, e.g. %s: %s', name, len(bad), len(files),
-                    *bad[0])
-  files = [file for group in readable for file in group]
-  labels = [label for label, group in enumerate(readable) for _ in group]
-  # Smaller images are resized up (bilinear, so blurred) rather than refused: a few thumbnails should not stop a
-  # run on a folder of photos, and the warning says how many there are.
-  small = [min(checks[f].size) for f in files if _fitted_side(checks[f].size, image_size) < image_size]
-  if small:
-    logging.warning('%s: %d of %d images are smaller than %dx%d (the smallest side %d px) and are upscaled', name,
-                    len(small), len(files), image_size, image_size, min(small))
+  try:
+    class_names, class_files = list_classes(root, name)
+    if with_labels and not class_names:
+      raise DatasetError(f'{name} has no labels: its images are not sorted into class folders (one sub-folder '
+                         f'per class)')
+    found = folder_images.read_folder(name, class_names, class_files, image_size)
+  except FolderError as e:  # a usage error of every command, as this module's others
+    raise DatasetError(str(e)) from None
+  _warn_about_folder(name, root, found, image_size)
 
-  def load(file, label, with_pillow):
-    image = _fit_square(decode.decode_file(file, background, with_pillow), image_size)
+  def load(file, label, with_pillow, reduce_to):
+    image = _fit_square(decode.decode_file(file, background, with_pillow, reduce_to), image_size)
     return (image, label) if with_labels else image
 
   # PIL's verify reads a JPEG's headers but not its entropy-coded data, so a truncated JPEG passes it and only
   # fails here; dropping it (with a logged warning) beats stopping a training run at its first epoch.
-  slices = (files, tf.constant(labels, tf.int64), [checks[file].with_pillow for file in files])
+  slices = (list(found.files), tf.constant(found.labels, tf.int64), list(found.with_pillow),
+            tf.constant(found.reduce_to, tf.int32, shape=(len(found.files), 2)))
   dataset = tf.data.Dataset.from_tensor_slices(slices).map(load, num_parallel_calls=tf.data.AUTOTUNE)
   dataset = dataset.ignore_errors(log_warning=True)
-  return dataset, DatasetInfo(name=name, num_examples=len(files), channels=3, num_classes=len(class_names),
-                              skipped=len(bad), class_names=tuple(class_names),
-                              class_counts=tuple(len(group) for group in readable) if class_names else (),
-                              upscaled=len(small),
-                              checksum=_checksum_files(files, root, split))
+  return dataset, DatasetInfo(name=name, num_examples=len(found.files), channels=3,
+                              num_classes=len(found.class_names), skipped=len(found.skipped),
+                              skipped_files=found.skipped, class_names=found.class_names,
+                              class_counts=found.class_counts, upscaled=len(found.upscaled),
+                              checksum=_checksum_files(found.files, root, split))
 
 
-def _folder_classes(root: str, name: str) -> tuple:
-  """data.folders.list_classes with its errors as this module's DatasetError (a usage error of every command)."""
-  try:
-    return list_classes(root, name)
-  except FolderError as e:
-    raise DatasetError(str(e)) from None
-
-
-def _fitted_side(size: tuple, image_size: int) -> int:
-  """The side of the square _fit_square resizes: min(W, H), with 28x28 padded to 32x32 unless image_size is 28."""
-  padded = size == (MNIST_SIZE, MNIST_SIZE) and image_size != MNIST_SIZE
-  return min(size) + 2 * MNIST_PAD if padded else min(size)
-
-
-def _check_file(file: str) -> _FileCheck:
-  """Whether PIL can open and verify `file` as a format TensorFlow decodes (else the reason in a few words), its
-  smaller side and whether its transparency needs Pillow."""
-  from PIL import Image
-  try:
-    with Image.open(file) as image:
-      image_format, size, with_pillow = image.format, tuple(image.size), decode.needs_pillow(image)
-      image.verify()
-  except Exception as e:  # PIL raises many types (OSError, SyntaxError, DecompressionBombError, ...)
-    return _FileCheck(f'{type(e).__name__}: {first_line(e) or "unreadable"}')
-  if image_format not in _DECODABLE_FORMATS:
-    return _FileCheck(f'{image_format} images are not decoded by TensorFlow')
-  return _FileCheck(None, size, with_pillow)
+def _warn_about_folder(name: str, root: str, found, image_size: int) -> None:
+  """The skipped files, by name, and the images resized up. Smaller images are resized up (bilinear, so blurred)
+  rather than refused: a few thumbnails should not stop a run on a folder of photos."""
+  if found.skipped:
+    logging.warning('%s: %s; %d of %d read', name, folder_images.skipped_text(found.skipped, root),
+                    len(found.files), found.total)
+  if found.upscaled:
+    logging.warning('%s: %d of %d images are smaller than %dx%d (the smallest side %d px) and are upscaled', name,
+                    len(found.upscaled), len(found.files), image_size, image_size, min(found.upscaled))
 
 
 # --- TensorFlow Datasets, prepared offline from the original archives ---------------------------------------

@@ -7,7 +7,7 @@ What tf.io.decode_image does with each mode (TF 2.21, files written by Pillow 12
   L, RGB; 1-bit PNG                 1 or 3 channels, exact                        TF
   LA, RGBA (PNG, WebP, 32-bit BMP)  2 or 4 channels, alpha kept                   TF, then composite
   P with a tRNS chunk (PNG)         4 channels, the palette's alpha applied       TF, then composite
-  16-bit PNG (I;16, RGB, RGBA)      uint8 scaled by 1/257, alpha kept             TF (Pillow clips I;16 at 255)
+  16-bit PNG (I;16, RGB, RGBA)      uint8, the high byte (~1/257), alpha kept     TF (Pillow clips I;16 at 255)
   CMYK JPEG (Adobe inverted)        3 channels, RGB within 1 level of Pillow's    TF
   GIF with a transparent index      3 channels, the transparent pixels black      Pillow (tf.numpy_function)
   L or RGB PNG with a tRNS key      1 or 3 channels, the key ignored              Pillow
@@ -15,6 +15,9 @@ What tf.io.decode_image does with each mode (TF 2.21, files written by Pillow 12
 `decode_image(..., channels=3)`, what this project used before --alpha_background, drops alpha: fully transparent
 pixels then show whatever colour the file stores there, which is often black but not always (Noto's emoji store
 e.g. (46, 125, 50) under alpha 0). `none` keeps that behaviour exactly, for runs started before the setting.
+
+An image far larger than the model's input (data/folder_images.py) is decoded by Pillow at reduced size, whatever
+its mode: a JPEG at 1/2, 1/4 or 1/8 scale, then resized; the same transparency rule, 16-bit as TF reads it.
 """
 
 from typing import Optional, Tuple
@@ -67,17 +70,22 @@ def decode_image(encoded, background: Optional[Tuple[int, int, int]]):
   return composite(image, background)
 
 
-def decode_file(path, background: Optional[Tuple[int, int, int]], with_pillow):
+def decode_file(path, background: Optional[Tuple[int, int, int]], with_pillow, reduce_to=(0, 0)):
   """An image file -> (H, W, 3) float32 in [0, 1] over `background`; `with_pillow` (a bool tensor, from
-  `needs_pillow` at listing time) decodes it with Pillow, for the transparency TensorFlow ignores."""
-  if background is None:  # alpha dropped: TensorFlow's pixels, exactly as runs before the setting decoded
-    return decode_image(tf.io.read_file(path), None)
+  `needs_pillow` at listing time) decodes it with Pillow, for the transparency TensorFlow ignores. `reduce_to`
+  (width, height), not (0, 0) for an image far larger than the model's input (data/folder_images.py): decoded by
+  Pillow at that size, so that its full-size pixels never enter the pipeline, transparency composited the same."""
+  reduce_to = tf.convert_to_tensor(reduce_to, tf.int32)  # (2,)
+  reduced = reduce_to[0] > 0
 
   def pillow():
-    rgba = tf.numpy_function(_pillow_rgba, [path], tf.uint8, stateful=False)
-    return tf.ensure_shape(rgba, (None, None, 4))
-  return tf.cond(with_pillow, lambda: composite(pillow(), background),
-                 lambda: decode_image(tf.io.read_file(path), background))
+    rgba = tf.numpy_function(_pillow_rgba, [path, reduce_to, background is None], tf.uint8, stateful=False)
+    return composite(tf.ensure_shape(rgba, (None, None, 4)), background)
+
+  def tensorflow():
+    return decode_image(tf.io.read_file(path), background)
+  # Alpha dropped (background None): TensorFlow's pixels, exactly as runs before the setting decoded.
+  return tf.cond(reduced if background is None else reduced | with_pillow, pillow, tensorflow)
 
 
 def needs_pillow(image) -> bool:
@@ -88,9 +96,42 @@ def needs_pillow(image) -> bool:
       image.format == 'PNG' and image.mode == 'P')
 
 
-def _pillow_rgba(path) -> np.ndarray:
-  """(H, W, 4) uint8 of a file's first frame, its transparency applied by Pillow."""
+def _pillow_rgba(path, reduce_to=(0, 0), drop_alpha=False) -> np.ndarray:
+  """(H, W, 4) uint8 of a file's first frame, its transparency applied by Pillow; at (width, height) `reduce_to`
+  unless that is (0, 0). drop_alpha: alpha 255 everywhere, the stored colours kept (--alpha_background=none)."""
   from PIL import Image
+  from common import image_limits
+  image_limits.guard_pillow()  # this process checked the file under the cap, not under Pillow's default
+  path = path.item() if isinstance(path, np.ndarray) else path  # numpy_function: bytes in a graph, eagerly an array
   with Image.open(path.decode() if isinstance(path, bytes) else path) as image:
     image.seek(0)
-    return np.asarray(image.convert('RGBA'), np.uint8)
+    size = tuple(int(side) for side in reduce_to)
+    if not size[0]:
+      return np.asarray(image.convert('RGBA'), np.uint8)
+    return np.asarray(_reduced(image, size, drop_alpha).convert('RGBA'), np.uint8)
+
+
+def _reduced(image, size: Tuple[int, int], drop_alpha: bool):
+  """An opened image at `size`. A JPEG is decoded at 1/2, 1/4 or 1/8 scale (the largest at least `size`: its DCT
+  scaling, Pillow's draft mode), so a 10000x10000 photo is never 300 MB in memory; other formats decode in full,
+  converted before the resize only where a palette, 1-bit pixels, CMYK or a colour key need it (RGBA is 4 bytes a
+  pixel). Pillow resizes RGBA and LA premultiplied, which makes compositing after the resize equal to compositing
+  before it (as the full-size path does), up to rounding; with alpha dropped, the colours stored under
+  transparency are resized as they are."""
+  from PIL import Image
+  image.draft('RGB', size)  # a no-op for formats without reduced decoding
+  image = _high_byte(image)
+  resizable = ('L', 'RGB') if drop_alpha else ('L', 'RGB', 'LA', 'RGBA')
+  if drop_alpha and image.format == 'GIF' and 'transparency' in image.info:
+    image = image.convert('RGBA').convert('RGBa')  # premultiplied: black where transparent, as TensorFlow shows it
+  if image.mode not in resizable or ('transparency' in image.info and not drop_alpha):
+    image = image.convert('RGB' if drop_alpha else 'RGBA')
+  return image.resize(size, Image.Resampling.BILINEAR)  # antialiased when shrinking, as the geometry's resize
+
+
+def _high_byte(image):
+  """A 16-bit grayscale image as TensorFlow decodes it to uint8, its high byte (Pillow's conversion clips at 255)."""
+  from PIL import Image
+  if not image.mode.startswith('I'):
+    return image
+  return Image.fromarray(np.clip(np.asarray(image, np.int64) >> 8, 0, 255).astype(np.uint8), 'L')

@@ -20,6 +20,10 @@ FID (InceptionV3 features) has its own sample count, --fid_samples, and needs a 
 downloaded (evaluation/fid.py). This FID is not comparable to published FIDs (other Inception weights, other
 resizing): compare it only with its floor and with other runs of this tool.
 
+Under the tables a `reading:` paragraph reads them (evaluation/reading.py): the distance to the floor, collapse,
+classes the samples lack, negative KIDs; each sentence only when the numbers make it true. An unconditional run
+whose data classes are not the judge's gets a `warning:` line there too (evaluation/per_class.py).
+
 Exit codes: 2 for a usage error (flags, an unknown dataset or one without a judge, FID without a readable
 Inception file or with too few samples), 1 for a model or samples that cannot be judged (channel mismatch, too
 few samples for the covariance, an unreadable model).
@@ -87,7 +91,7 @@ def _wall_time_line(result: dict, total_s: float) -> str:
 def main(argv):
   del argv  # common.cli.run refuses positional arguments
   started = time.monotonic()  # the wall time printed at the end: TensorFlow's import included
-  from training import quiet_start
+  from data import quiet_start
   quiet_start.load_tensorflow()  # without a CPU host's CUDA probe errors (common/gpu.py)
   import json
   from absl import flags, logging

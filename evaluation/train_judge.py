@@ -6,8 +6,9 @@ r"""`python -m evaluation.train_judge`: trains a dataset's judge on its judge_sp
   python -m evaluation.train_judge --dataset=folder:PATH [--group_by=RULE] [--image_size=32]
 
 Writes evaluation/judges/<dataset>.weights.h5 and <dataset>.json (see evaluation/judge.py for the splits and
-the record); a labelled folder's judge goes to ./judges/<base>-<hash8>.* (see evaluation/folder_judge.py). Bad input ends in one `error: ...` line on stderr: exit 2 for usage errors (unknown flag or dataset,
-unreadable data), 1 otherwise.
+the record); a labelled folder's judge goes to ./judges/<base>-<hash8>.* (see evaluation/folder_judge.py), after
+printing its split's images per class per part (evaluation/split_report.py). Bad input ends in one `error: ...`
+line on stderr: exit 2 for usage errors (unknown flag or dataset, unreadable data), 1 otherwise.
 """
 
 import os
@@ -34,7 +35,10 @@ def _define_flags():
                       'mnist and fashion_mnist; ./judges/ for a folder).')
   # A folder's judge only (evaluation/folder_judge.py):
   flags.DEFINE_string('group_by', 'content', 'folder: group key of the judge/floor/reference split: content, '
-                      'name_after:SEP or strip:REGEX (data/folder_split.py).')
+                      'name_after:SEP or strip:REGEX (data/folder_split.py; which fits which file names: '
+                      'docs/evaluation.md, "Choosing --group_by"). The images per class per part are printed '
+                      'before training, with a warning for a class whose floor and reference parts differ by more '
+                      'than 1.5x.')
   flags.DEFINE_integer('image_size', None, 'folder: side of the judge\'s input images (default 32).', lower_bound=8)
   flags.DEFINE_string('alpha_background', 'white', 'folder: what transparent pixels are composited over: white, '
                       'black, R,G,B or none.')
@@ -50,7 +54,7 @@ def main(argv):
   del argv  # common.cli.run refuses positional arguments
   if not FLAGS.dataset:
     raise cli.UsageError(f'--dataset is required ({", ".join(judge.JUDGES)} or folder:PATH)')
-  from training import quiet_start
+  from data import quiet_start
   quiet_start.load_tensorflow()  # without a CPU host's CUDA probe errors (common/gpu.py)
   command = recipe({name: FLAGS[name].value for name in _RECIPE_FLAGS if FLAGS[name].present})
   if FLAGS.dataset.startswith('folder:'):

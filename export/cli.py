@@ -40,7 +40,7 @@ def define_flags(onnx: bool) -> None:
 def main(argv, formats) -> int:
   """Runs one export with the parsed flags; returns the exit code (errors are raised, see `run`)."""
   del argv  # common.cli.run refuses positional arguments
-  from training import quiet_start
+  from data import quiet_start
   quiet_start.load_tensorflow()  # without a CPU host's CUDA probe errors (common/gpu.py)
   import logging as std_logging
   from absl import logging

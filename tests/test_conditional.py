@@ -273,8 +273,6 @@ def test_the_training_grid_has_one_row_per_class_and_per_class_evaluation_runs(c
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason='training/data_kinds.py _image_write_samples does not pass row_names yet '
-                   '(issue 31): drop this mark with that change')
 def test_the_training_grid_names_its_class_rows(conditional_runs):
   """samples/step_*.png of a conditional run: right of a margin naming each class row, the grid saved without
   names (2x, dark frame)."""

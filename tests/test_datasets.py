@@ -156,9 +156,14 @@ class TestFolder:
     write_tree(tmp_path)
     with caplog.at_level('WARNING'):
       dataset, info = datasets.load_images(f'folder:{tmp_path}', 16)
+    corrupt, text = str(tmp_path / 'b' / 'corrupt.jpg'), str(tmp_path / 'b' / 'text.png')
+    skipped = ((corrupt, 'OSError: Truncated File Read'),
+               (text, f'UnidentifiedImageError: cannot identify image file {text!r}'))
     assert info == DatasetInfo(f'folder:{tmp_path}', num_examples=4, channels=3, num_classes=2, skipped=2,
-                               class_names=('a', 'b'), class_counts=(2, 2))  # a/ and b/ are class folders
-    assert 'skipped 2 unreadable image file(s) of 6' in caplog.text
+                               skipped_files=skipped, class_names=('a', 'b'),
+                               class_counts=(2, 2))  # a/ and b/ are class folders
+    assert (f'folder:{tmp_path}: 2 image files skipped: b/corrupt.jpg (OSError: Truncated File Read), b/text.png '
+            f'(UnidentifiedImageError: cannot identify image file); 4 of 6 read') in caplog.text
     images = as_array(dataset)  # sorted by path: a/deeper/red, a/stripes, b/black_gray, b/white_rgba
     assert images.shape == (4, 16, 16, 3) and images.dtype == np.float32
     assert images.min() >= -1.0 and images.max() <= 1.0

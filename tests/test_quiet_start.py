@@ -1,5 +1,5 @@
 """A CPU host starts every command without CUDA error lines; a GPU host keeps TensorFlow's (common/gpu.py,
-training/quiet_start.py). The real run below does not set CUDA_VISIBLE_DEVICES: it did not stop the probe."""
+data/quiet_start.py). The real run below does not set CUDA_VISIBLE_DEVICES: it did not stop the probe."""
 
 import os
 import subprocess

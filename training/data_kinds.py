@@ -24,10 +24,11 @@ import os
 from typing import Callable
 
 import numpy as np
+from absl import logging
 import tensorflow as tf
 
 from common import artifacts, kinds, labels, signature as signature_lib
-from data import datasets, decode, input_pipeline, text_data, toy_data
+from data import datasets, decode, folder_split, input_pipeline, text_data, toy_data
 from training import conditioning, run_dir as rundir, spectral_norm
 from training.architectures import arch_options
 
@@ -58,7 +59,59 @@ def _image_open(config):
   if conditioning.is_conditional(config) and len(info.class_names) < 2:
     raise datasets.DatasetError(f'--conditioning={config.conditioning} needs at least 2 classes; {info.name} has '
                                 f'{len(info.class_names)} ({", ".join(info.class_names)}): pass --conditioning=none')
+  fake_labels = getattr(config, 'fake_labels', 'data') if conditioning.is_conditional(config) else None
+  for line in class_warnings(info.class_names, info.class_counts, fake_labels):
+    logging.warning('%s: %s', info.name, line)
   return images, info
+
+
+SMALL_CLASS = 20  # images; a folder judge's held-out parts (15 % each) would hold ~3 of such a class, it needs 5
+IMBALANCE = 50  # largest class / smallest
+_NAMED_CLASSES = 10  # classes a warning names; the rest are counted
+
+
+def class_warnings(class_names, class_counts, fake_labels=None) -> list:
+  """Start-up warnings about a labelled data set's classes, one line each: classes below SMALL_CLASS images, and
+  an imbalance above IMBALANCE:1 with what --fake_labels does about it. fake_labels: the run's setting, None for
+  an unconditional run. [] where the counts are unknown (TFDS, digits: only folders count their classes)."""
+  counts = dict(zip(class_names, class_counts))
+  if not counts:
+    return []
+  lines = []
+  small = [f'{name} {count}' for name, count in counts.items() if count < SMALL_CLASS]
+  if small:
+    verb = 'holds' if len(small) == 1 else 'hold'
+    lines.append(f'{len(small)} of {len(counts)} classes {verb} fewer than {SMALL_CLASS} images ({_named(small)}): '
+                 f'too few for --conditioning to learn such a class, or for a folder judge to measure it (its '
+                 f'held-out parts need {folder_split.DEFAULT_MIN_PER_PART} of each class); add images, or move the '
+                 f'folder out')
+  largest, smallest = max(counts, key=counts.get), min(counts, key=counts.get)
+  ratio = counts[largest] / counts[smallest]
+  if ratio > IMBALANCE:
+    advice = _imbalance_advice(fake_labels, smallest, sum(counts.values()), counts[smallest])
+    lines.append(f'its classes are imbalanced {ratio:.0f}:1 ({largest} {counts[largest]}, {smallest} '
+                 f'{counts[smallest]}): {advice}')
+  return lines
+
+
+def _imbalance_advice(fake_labels, smallest: str, total: int, fewest: int) -> str:
+  """What the generator is asked for under each --fake_labels (training/conditioning.py FAKE_LABELS)."""
+  share = f'about 1 of every {total / fewest:.0f}'
+  if fake_labels is None:
+    return (f"the generator, unconditioned, learns the data's mixture: at best {share} samples will be {smallest}; "
+            f'with --conditioning, --fake_labels=uniform asks the generator for every class equally often')
+  if fake_labels == 'uniform':
+    return (f'--fake_labels=uniform asks the generator for every class equally often, but {smallest} is only '
+            f'{share} real images the critic sees, so the critic judges that class from few examples')
+  return (f"--fake_labels={fake_labels} asks the generator for classes at the data's frequencies, {smallest} for "
+          f'{share} samples of an update; --fake_labels=uniform asks for every class equally often (the critic '
+          f"still sees real images at the data's frequencies)")
+
+
+def _named(items: list) -> str:
+  if len(items) <= _NAMED_CLASSES:
+    return ', '.join(items)
+  return f'{", ".join(items[:_NAMED_CLASSES])} and {len(items) - _NAMED_CLASSES} more'
 
 
 def _image_pipeline(images, info, config, start_batch):
@@ -100,11 +153,13 @@ def _image_describe(info, config) -> str:
 
 
 def _image_write_samples(run_dir, step, samples, critic, config):
-  """The grid of the fixed samples; a conditional run's has one row per class (common.labels.grid_labels)."""
+  """The grid of the fixed samples; a conditional run's has one row per class (common.labels.grid_labels), each named
+  on its left."""
   del critic
   classes = conditioning.num_classes(config)
   columns = labels.grid_columns(config.num_samples, classes) if classes else None
-  return rundir.save_sample_grid(run_dir, step, samples, cols=columns)
+  return rundir.save_sample_grid(run_dir, step, samples, cols=columns,
+                                 row_names=config.data_classes if classes else ())
 
 
 def _image_build_generator(arch, config, policy):

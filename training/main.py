@@ -16,7 +16,7 @@ import dataclasses
 import os
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # entry point only: TF's C++ start-up chatter
-from training import quiet_start  # noqa: E402
+from data import quiet_start  # noqa: E402
 quiet_start.load_tensorflow()  # entry point only, before training.config imports TensorFlow
 
 from absl import flags, logging

@@ -1,4 +1,6 @@
 """Loads TensorFlow for a command without the CUDA probe's error lines on a host without a GPU (common/gpu.py).
+Here, in data/, because it is the lowest stage that uses TensorFlow: training, evaluation and export may all
+import it (tests/test_stage_contract.py).
 
 Every entry point that uses TensorFlow calls `load_tensorflow()` before its first TensorFlow import: training.main
 at the top (training.config imports TensorFlow), evaluation and export when their main starts, after the flags
