@@ -78,7 +78,7 @@ def _folder_root(dataset: str) -> str:
 def _decoded_parts(root: str, group_by: str, alpha_background: str, image_size: int, min_per_part: int):
   """Decodes the whole folder once and cuts it into parts: ({part: (images (N, S, S, 3) float32 in [-1, 1], labels
   (N,) int64)}, the FolderSplit, class names). Cached: evaluation asks for each part in turn."""
-  from data import datasets
+  from data import datasets, folder_images
   dataset = f'folder:{root}'
   classes, files, class_of = _class_files(root) if os.path.isdir(root) else ([], [], [])
   if os.path.isdir(root) and len(classes) < 2:  # also a folder of loose files: one unlabelled class
@@ -89,8 +89,8 @@ def _decoded_parts(root: str, group_by: str, alpha_background: str, image_size: 
   data, info = datasets.load_images(dataset, image_size, split='all', with_labels=True,
                                     alpha_background=alpha_background)
   if info.skipped:
-    raise classifier.JudgeError(f'{dataset}: {info.skipped} unreadable image file(s); remove them so the split is '
-                           f'the same for the judge and the metrics')
+    raise classifier.JudgeError(f'{dataset}: {folder_images.skipped_text(info.skipped_files, root)}; remove them '
+                                f'so the split is the same for the judge and the metrics')
   if tuple(info.class_names) != tuple(classes):  # the folder changed between the two listings
     raise classifier.JudgeError(f'{dataset}: its class folders changed while it was read ({", ".join(classes)} then '
                            f'{", ".join(info.class_names)}); run again')
@@ -212,6 +212,10 @@ def train_folder_judge(dataset: str, group_by: str = folder_split.DEFAULT_GROUP_
   (train_x, train_y), (floor_x, floor_y) = parts['judge'], parts['floor']
   log(f'{dataset}: trains on the judge part ({len(train_x)} images), scored on the floor part ({len(floor_x)}); '
       f'{image_size}x{image_size}x3, {len(classes)} classes, grouped by {group_by}')
+  # Before the training minutes: a --group_by that does not fit the file names skews the parts without failing.
+  from evaluation import split_report
+  for line in [split_report.split_table(split)] + split_report.skew_warnings(split):
+    log(line)
 
   keras.utils.set_random_seed(seed)
   # Augmentation in-graph: the judge part of a small folder is a few hundred images per class, which a CNN

@@ -37,7 +37,8 @@ def evaluate(samples, dataset: str, num_samples: Optional[int] = None, data_dir=
 
   The first min(N, num_samples, floor split's size) samples are scored, and as many floor images. Returns
   {'dataset', 'num_samples', 'num_classes', 'reference', 'geometry', 'samples': {metric: value}, 'floor':
-  {metric: value}, 'seconds': {...}}; with `fid`, both hold 'fid' too (and the result 'fid_note'). Raises
+  {metric: value}, 'class_counts': {'samples': [K ints], 'floor': [K ints]} (the judge's argmax), 'seconds':
+  {...}}; with `fid`, both hold 'fid' too (and the result 'fid_note'). Raises
   EvaluationError (InceptionWeightsError for FID settings), JudgeError, metrics.MetricsError or DatasetError.
   """
   from evaluation.judge import load_judge
@@ -59,7 +60,11 @@ def evaluate(samples, dataset: str, num_samples: Optional[int] = None, data_dir=
   features, probs = judge.predict(images)
   result = {'dataset': dataset, 'num_samples': len(images), 'num_classes': judge.num_classes,
             'reference': ref.description, 'geometry': geometry_rule(samples.shape[1], judge.image_size),
-            'samples': ref.scores(features, probs), 'floor': dict(ref.floor)}
+            'samples': ref.scores(features, probs), 'floor': dict(ref.floor),
+            # which classes the judge reads the samples and the floor as: the reading (evaluation/reading.py) names
+            # the classes the samples lack, against the floor's histogram (a folder's classes are not balanced)
+            'class_counts': {'samples': np.bincount(probs.argmax(axis=1), minlength=judge.num_classes).tolist(),
+                             'floor': list(ref.floor_class_counts)}}
   seconds = {'references': reference_s, 'samples': time.monotonic() - started - reference_s}
   if fid:
     from evaluation import fid as fid_lib
@@ -79,7 +84,9 @@ def evaluate_source(source: Source, dataset: Optional[str] = None, num_samples: 
   """Generates samples from `source` (latents rows 0.. of `seed`) and evaluates them (see `evaluate`).
 
   num_samples None: default_num_samples. With FID, max(num_samples, fid.num_samples) are generated and FID
-  takes the first fid.num_samples of them.
+  takes the first fid.num_samples of them. The result also holds 'source', 'seed', 'class_names' (the judge's),
+  'per_class' for a conditional generator, and 'class_warning' for an unconditional one whose data classes are
+  not the judge's.
   """
   from evaluation.judge import load_judge
   dataset = dataset or source.dataset
@@ -99,16 +106,22 @@ def evaluate_source(source: Source, dataset: Optional[str] = None, num_samples: 
   classes = source.signature.label_classes
   count = max(num_samples, fid.num_samples if fid else 0)
   asked = None
+  from evaluation import per_class
   if classes:  # a conditional generator: sample i asked for the class of floor image i (evaluation/per_class.py)
-    from evaluation import per_class
     per_class.check_classes(classes, dataset, judge, source.description, data_dir, manual_dir)
     asked = per_class.sample_classes(judge, dataset, count, data_dir, manual_dir, judges_dir)
+  data_classes = source.signature.data_classes  # an unconditional run's folder classes: a warning, not an error
+  warning = (per_class.data_classes_warning(data_classes, dataset, judge, source.description, data_dir, manual_dir)
+             if data_classes and not classes else '')
   started = time.monotonic()
   from evaluation.sources import generate
   samples = generate(source, count, seed, label_ids=asked)
   generate_s = time.monotonic() - started
   result = evaluate(samples, dataset, num_samples, data_dir, manual_dir, judges_dir, copy_check, fid, log)
-  result.update(source=source.description, seed=seed)
+  result.update(source=source.description, seed=seed,
+                class_names=list(per_class.data_class_names(dataset, judge, data_dir, manual_dir)))
+  if warning:
+    result['class_warning'] = warning
   result['seconds']['generate'] = generate_s
   if classes:  # and each class against the real images of that class
     started = time.monotonic()

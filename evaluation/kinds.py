@@ -57,7 +57,10 @@ def _evaluate_images(flag: str, path: str, options):
   if 'per_class' in result:
     from evaluation import per_class
     table += '\n' + per_class.format_per_class(result['per_class'])
-  return result, table
+  from evaluation import reading  # under every table: it reads them all
+  result['reading'] = reading.read(result)  # --json keeps the sentences too
+  paragraph = reading.format_reading(result)
+  return result, table + ('\n' + paragraph if paragraph else '')
 
 
 def _evaluate_text(flag: str, path: str, options):

@@ -53,15 +53,51 @@ def data_class_names(dataset: str, judge, data_dir=None, manual_dir=None) -> tup
   return tuple(info.class_names)
 
 
+def _shown(values) -> str:
+  """At most 10 class names, then '...': a folder may have hundreds."""
+  values = list(values)
+  return ', '.join(values[:10]) + (', ...' if len(values) > 10 else '')
+
+
+def _classes(names) -> str:
+  """'class a is' or 'classes a, b are': the subject of a sentence about them."""
+  return f'class {names[0]} is' if len(names) == 1 else f'classes {_shown(names)} are'
+
+
 def check_classes(classes, dataset: str, judge, description: str, data_dir=None, manual_dir=None) -> None:
   """EvaluationError unless a generator's label classes are the judge's, by name and in order: class i of one
   must be class i of the other for agreement and per-class scores to mean anything."""
   from evaluation.images import EvaluationError
   names = data_class_names(dataset, judge, data_dir, manual_dir)
   if tuple(classes) != names:
-    shown = lambda values: ', '.join(values[:10]) + (', ...' if len(values) > 10 else '')  # noqa: E731
-    raise EvaluationError(f'{description} takes the classes {shown(list(classes))}; the {dataset} judge tells '
-                          f'{shown(list(names))}: per-class scores need the same classes in the same order')
+    raise EvaluationError(f'{description} takes the classes {_shown(classes)}; the {dataset} judge tells '
+                          f'{_shown(names)}: per-class scores need the same classes in the same order')
+
+
+def data_classes_warning(data_classes, dataset: str, judge, description: str, data_dir=None,
+                         manual_dir=None) -> str:
+  """'' when an unconditional generator's data classes (what its training folder held) are the judge's, in any
+  order; else one 'warning: ...' line naming the classes that one side lacks.
+
+  A warning, where check_classes refuses: an unconditional generator takes no class id, so no id can point at the
+  wrong class. Its samples are still compared with real images of the judge's classes, and for the classes both
+  know the numbers mean what they always do; a class only the run knows makes samples the reference lacks (FCD
+  and precision worse), a class only the judge knows makes reference images no sample aims at (recall worse).
+  The user should know why, not lose the table."""
+  names = data_class_names(dataset, judge, data_dir, manual_dir)
+  run_only = [c for c in data_classes if c not in names]
+  judge_only = [c for c in names if c not in data_classes]
+  if not run_only and not judge_only:
+    return ''
+  parts = [f'warning: {description} was trained on {len(data_classes)} classes ({_shown(data_classes)}) but the '
+           f'{dataset} judge knows {len(names)} ({_shown(names)})']
+  if run_only:
+    parts.append(f'{_classes(run_only)} not in the judge: samples of {"it" if len(run_only) == 1 else "them"} '
+                 f'count against FCD and precision')
+  if judge_only:
+    parts.append(f'the judge\'s {_classes(judge_only)} not in the run\'s data: no sample aims at '
+                 f'{"its" if len(judge_only) == 1 else "their"} reference images, which lowers recall')
+  return '; '.join(parts)
 
 
 def sample_classes(judge, dataset: str, num_samples: int, data_dir=None, manual_dir=None, judges_dir=None):

@@ -26,6 +26,8 @@ class JudgeEvaluator:
   """Scores a generator on latents rows 0..N-1 of SAMPLE_SEED (those of `python -m evaluation.evaluate`, so
   best/scores.json is what the CLI prints for <run_dir>/best at the same --num_samples), and keeps the best."""
 
+  console = ('fcd', 'recall', 'agreement')  # the trainer's line per score (training/console.py): FCD first
+
   def __init__(self, dataset: str, run_dir: Optional[str], num_samples: int = 1000, data_dir=None, manual_dir=None,
                judges_dir=None, copy_check: bool = True, seed: int = SAMPLE_SEED, alpha_background=None):
     """run_dir: where best/ goes (None: keep no best, e.g. for a benchmark that only scores). Raises JudgeError

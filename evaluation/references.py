@@ -77,6 +77,7 @@ class Reference:
   gan_features: Optional[np.ndarray]  # (G, D) of the GAN's training split (copy check), None without it
   floor: dict  # every metric of N floor images against `features`: the line to reach
   description: str  # one line for the table header: which images, how many
+  floor_class_counts: tuple = ()  # (K,) floor images the judge reads as each class: the data's mix, as it sees it
 
   def scores(self, features: np.ndarray, probs: np.ndarray) -> dict:
     """Every metric of samples' judge outputs ((N, D), (N, K)) against this reference (evaluation.scores)."""
@@ -121,4 +122,6 @@ def reference(dataset: str, num_samples: int, data_dir=None, manual_dir=None, ju
   if spec.gan_split is None:  # a folder: the GAN trained on every image of it (evaluation/folder_judge.py)
     description += ('; the GAN trained on the whole folder, these parts included: FCD below the floor would mean '
                     'copying, and the copy check is off (it needs real images the GAN never saw)')
-  return Reference(dataset, judge, n, ref.features, None if gan is None else gan.features, floor, description)
+  floor_counts = tuple(int(c) for c in np.bincount(floor_probs.argmax(axis=1), minlength=judge.num_classes))
+  return Reference(dataset, judge, n, ref.features, None if gan is None else gan.features, floor, description,
+                   floor_counts)

@@ -32,6 +32,8 @@ def decode_samples(generator, corpus, num_lines: int, latent_dim: int, seed: int
 
 
 class TextEvaluator:
+  console = ('jsd4', 'jsd1')  # the trainer's line per score (training/console.py): 4-gram JSD first
+
   def __init__(self, dataset: str, config, num_lines: int = text_metrics.DEFAULT_LINES):
     """Raises TextReferenceError / DatasetError (one line) before any training."""
     from data.text_data import corpus_of

@@ -16,6 +16,8 @@ class ToyEvaluator:
   """Scores the points of latents rows 0..N-1 of SAMPLE_SEED; the real sets are fixed for the run (seeded), so
   scores of different steps compare on the same reference."""
 
+  console = ('emd', 'modes', 'hq')  # the trainer's line per score (training/console.py): EMD first
+
   def __init__(self, dataset: str, num_samples: int = 1000, seed: int = SAMPLE_SEED):
     """Raises EvaluationError for N outside 2..MAX_POINTS (one line)."""
     from evaluation.images import EvaluationError

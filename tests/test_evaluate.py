@@ -174,6 +174,12 @@ def test_cli_judges_a_run_dir(tmp_path):
   assert 'geometry: 16x16 samples fed as they are' in out and 'wall time: ' in out.splitlines()[-1]
   result = json.loads((tmp_path / 'r.json').read_text())
   assert {'fcd', 'kid', 'kid_stderr', 'precision', 'recall', 'copy_ratio'} <= set(result['floor'])
+  # The reading under the table (evaluation/reading.py): an untrained generator draws one blob for every latent,
+  # which the judge reads as one class and finds inside the real manifold: precision 1, recall 0.
+  paragraph = ' '.join(out[out.index('reading: '):].splitlines()[:-1])  # up to the wall-time line
+  assert paragraph.startswith('reading: FCD is ') and 'mode collapse' in paragraph
+  assert 'the generator rarely makes these 9 of 10 classes' in paragraph and 'warning: ' not in out
+  assert result['reading'] and all(sentence in paragraph for sentence in result['reading'])  # --json keeps them
 
 
 # --- Refusals and bad input -------------------------------------------------------------------------------------
@@ -224,10 +230,19 @@ def test_plugin_logs_eval_csv_and_keeps_the_best_generator(tmp_path):
   from training import generator_io, trainer
   config = tiny_config(tmp_path / 'run', steps=3, eval_every=2, eval_samples=N)
   evaluator = plugin.JudgeEvaluator('digits', config.run_dir, num_samples=N)
-  run_dir = trainer.train(config, log=lambda *_: None, evaluator=evaluator)
+  logged = []
+  run_dir = trainer.train(config, log=logged.append, evaluator=evaluator)
   with open(os.path.join(run_dir, 'eval.csv')) as f:
     rows = list(csv.DictReader(f))
   assert [int(r['step']) for r in rows] == [2, 3]  # every 2 steps, and the last one
+  # ... and one console line each: FCD against the floor, recall, the best so far
+  lines = [line for line in logged if line.startswith('eval step ')]
+  floor = evaluator.floor['fcd']
+  fcd = [float(r['fcd']) for r in rows]
+  assert lines[0].startswith(f'eval step 2: fcd {fcd[0]:.4g} ({fcd[0] / floor:.2f}x the floor {floor:.4g}), '
+                             f'recall ') and lines[0].endswith('; new best')
+  assert lines[1].startswith('eval step 3: fcd ') and len(lines) == 2
+  assert lines[1].endswith('; new best' if fcd[1] < fcd[0] else f'; best fcd {fcd[0]:.4g} at step 2')
   assert all({'fcd', 'kid', 'precision', 'recall', 'copy_ratio'} <= set(r) for r in rows)
   scores = json.loads((tmp_path / 'run' / 'best' / 'scores.json').read_text())
   assert scores['fcd'] == pytest.approx(min(float(r['fcd']) for r in rows), rel=1e-5)

@@ -177,3 +177,99 @@ def test_a_folder_runs_generator_records_its_background(tmp_path):
   config = tiny_config(tmp_path, dataset=f'folder:{tmp_path}', alpha_background='black')
   assert generator_io.generator_metadata(config, 1)['alpha_background'] == 'black'
   assert 'alpha_background' not in generator_io.generator_metadata(tiny_config(tmp_path), 1)  # digits: no alpha
+
+
+# --- The split printed at training time, and the group rule a judge keeps (issue 31) ----------------------------
+
+def _split(counts_by_class, group_by='content'):
+  """A FolderSplit with these {class: (judge, floor, reference)} counts (its file lists are not read)."""
+  from data import folder_split
+  classes = tuple(sorted(counts_by_class))
+  counts = {part: {name: counts_by_class[name][i] for name in classes} for i, part in enumerate(folder_split.PARTS)}
+  return folder_split.FolderSplit(group_by, {part: () for part in folder_split.PARTS}, classes, counts)
+
+
+def test_split_table_prints_each_class_per_part_and_the_totals():
+  from evaluation import split_report
+  table = split_report.split_table(_split({'cat': (700, 150, 150), 'dog': (1400, 290, 310)}))
+  assert table.splitlines() == [
+      'images per part (grouped by content):',
+      'class | judge | floor | reference',
+      '------+-------+-------+----------',
+      'cat   |   700 |   150 |       150',
+      'dog   | 1,400 |   290 |       310',
+      'all   | 2,100 |   440 |       460']
+
+
+def test_a_class_whose_floor_and_reference_differ_by_more_than_1_5x_is_warned_about():
+  from evaluation import split_report
+  rule = 'strip:^[^-]+-|-1f3f[b-f]'
+  split = _split({'even': (2000, 450, 450), 'skewed': (2000, 573, 379), 'small': (70, 14, 9),
+                  'at_the_edge': (100, 30, 20)}, rule)
+  lines = split_report.skew_warnings(split)
+  assert len(lines) == 2 and all(line.startswith('warning: class ') for line in lines)
+  skewed, small = sorted(lines)
+  # 573 - 379 = 194 is 6.3 standard deviations of a split of single files: the groups are to blame
+  assert skewed.startswith("warning: class 'skewed': 573 floor against 379 reference images (1.51x), more than a "
+                           f"split of single files gives: --group_by={rule} gathers its files in large groups. "
+                           "A rule written for other file names needs replacing")
+  # 14 - 9 = 5 is 1.0 standard deviation: chance, in a class this small
+  assert small.startswith("warning: class 'small': 14 floor against 9 reference images (1.56x), as a split of so few "
+                          "images can by chance")
+  assert split_report.skew_warnings(_split({'even': (2000, 450, 450)})) == []  # 30 vs 20: exactly 1.5x, no warning
+
+
+def _paired_folder(root):
+  """Shapes renamed 'a-NNN.png' and 'b-NNN.png': with name_after:- the pair NNN is one group, with content two."""
+  _shapes_folder(root, per_class=120)
+  for name in ('circle', 'square', 'triangle'):
+    for i in range(120):
+      os.replace(root / name / f'{name}{i:03d}.png', root / name / f'{"ab"[i % 2]}-{i // 2:03d}.png')
+  return root
+
+
+@pytest.mark.slow
+def test_a_judge_prints_its_split_and_later_evaluations_use_the_rule_it_recorded(tmp_path):
+  from data import folder_split
+  from evaluation import judge, references
+  folder, rule, judges = _paired_folder(tmp_path / 'pairs'), 'name_after:-', str(tmp_path / 'judges')
+  dataset = f'folder:{folder}'
+  printed = []
+  record = folder_judge.train_folder_judge(dataset, rule, image_size=16, epochs=1, judges_dir=judges,
+                                           log=printed.append)
+  assert printed[1].startswith(f'images per part (grouped by {rule}):') and 'class    | judge | floor' in printed[1]
+  assert record['group_by'] == rule == record['split']['group_by']
+  # The two rules split this folder differently, so a later evaluation that fell back to the default would differ.
+  by_content = folder_split.split_folder(str(folder), *folder_judge._class_files(str(folder))[1:], 'content')
+  assert by_content.record()['counts'] != record['split']['counts']
+  loaded = judge.load_judge(dataset, judges)  # what evaluate and --eval_every load: no --group_by given
+  for part in ('floor', 'reference'):
+    labels = loaded.spec.load_split_labels(part, 16)
+    assert list(np.bincount(labels, minlength=3)) == list(record['split']['counts'][part].values())
+    assert len(references.split_images(dataset, part, 16, judges_dir=judges)) == len(labels)
+
+
+@pytest.mark.slow
+def test_evaluate_reads_its_table_and_names_classes_the_judge_lacks(judged_folder, tmp_path):
+  """An untrained generator's table, read: far above the floor, and (its data classes edited to a folder that had a
+  hexagon class and no triangles) a warning naming both, printed with the table; the same classes in another order
+  are no warning."""
+  from tests.conftest import make_tiny_run_dir
+  folder, judges = judged_folder
+  runs = {}
+  for name, classes in (('other', ['circle', 'hexagon', 'square']), ('same', ['triangle', 'circle', 'square'])):
+    make_tiny_run_dir(tmp_path / name, dataset=f'folder:{folder}', image_size=16, channels=3)
+    path = tmp_path / name / 'generator' / 'generator.json'
+    path.write_text(json.dumps({**json.loads(path.read_text()), 'data_classes': classes}))
+    runs[name] = _evaluate([f'--run_dir={tmp_path / name}', f'--judges_dir={judges}',
+                            f'--json={tmp_path / name}.json'])
+    assert runs[name].returncode == 0, runs[name].stderr[-2000:]
+  out = runs['other'].stdout
+  table_end = out.index('kl_to_uniform')
+  warning = next(line for line in out.splitlines() if line.startswith('warning: '))
+  assert out.index(warning) > table_end and 'was trained on 3 classes (circle, hexagon, square) but the ' in warning
+  assert 'class hexagon is not in the judge' in warning and "the judge's class triangle is not in the run's" in warning
+  paragraph = out[out.index('reading: '):]
+  assert paragraph.startswith('reading: FCD is ') and 'x its floor' in paragraph
+  assert json.load(open(f'{tmp_path / "other"}.json'))['reading'][0].startswith('FCD is ')
+  assert 'warning: ' not in runs['same'].stdout and 'reading: FCD is ' in runs['same'].stdout

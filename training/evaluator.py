@@ -10,7 +10,12 @@ from typing import Mapping, Protocol, runtime_checkable
 
 @runtime_checkable
 class Evaluator(Protocol):
-  """Scores a generator at a step. Called on the chief only, with the weights that export would write."""
+  """Scores a generator at a step. Called on the chief only, with the weights that export would write.
+
+  It may also name, as a class attribute `console`, the scores the trainer prints in one line per evaluation
+  (training/console.py), the first a distance whose lowest value is the best so far, e.g. ('fcd', 'recall',
+  'agreement'); without it the line shows every score and no best. (Not a protocol member: an evaluator without
+  it still is one.)"""
 
   def __call__(self, generator, step: int, metadata: dict) -> Mapping[str, float]:
     """generator: the Keras generator (z -> images in [-1, 1]); metadata: training.generator_io's for this step
