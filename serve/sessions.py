@@ -24,14 +24,13 @@ CUDA and cuDNN from pip wheels (`onnxruntime-gpu[cuda,cudnn]`, BUILD.md) are fou
 `onnxruntime.preload_dlls()`; it is called once when those wheels are installed and the CUDA EP is wanted.
 """
 
-import ctypes
 import functools
 import importlib.util
 import os
 
 import numpy as np
 
-from common import artifacts
+from common import artifacts, gpu
 from common import labels as common_labels
 
 PROVIDERS = ('auto', 'cuda', 'cpu')
@@ -44,18 +43,6 @@ _ORT_ERRORS_ONLY = 3  # ORT log severity: 0 verbose, 1 info, 2 warning, 3 error,
 
 class SessionError(Exception):
   """A provider or precision that cannot be had: the message is one line meant for the user."""
-
-
-def cuda_driver_usable() -> bool:
-  """True when libcuda loads and reports at least one device (no nvidia-smi, no ORT error spam)."""
-  try:
-    libcuda = ctypes.CDLL('libcuda.so.1')
-    count = ctypes.c_int(0)
-    if libcuda.cuInit(0) != 0 or libcuda.cuDeviceGetCount(ctypes.byref(count)) != 0:
-      return False
-    return count.value > 0
-  except (OSError, AttributeError):
-    return False
 
 
 @functools.lru_cache(maxsize=1)
@@ -116,7 +103,7 @@ def create(folder: str, provider: str = 'auto', precision: str = 'auto', threads
   """(session, provider used, precision used, file name) for a model folder. Raises SessionError, or what ORT
   raises for a file it cannot load."""
   import onnxruntime as ort
-  cuda_usable = provider != 'cpu' and cuda_driver_usable()
+  cuda_usable = provider != 'cpu' and gpu.cuda_driver_usable()
   if cuda_usable:
     preload_cuda_libraries()
   has_fp16 = os.path.isfile(os.path.join(folder, FP16_FILE))

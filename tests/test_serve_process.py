@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from common import gpu
 from tests.serve_server import _SERVER_ENV, GRAY, REPO_ROOT, Server, free_port, run_app
 
 pytestmark = pytest.mark.slow  # server processes
@@ -40,8 +41,7 @@ def test_missing_models_dir_and_only_malformed_models_exit_1(tmp_path, models_di
 
 
 def test_cuda_provider_on_a_cpu_host_is_a_clear_error(models_dir):
-  from serve import sessions
-  if sessions.cuda_driver_usable():
+  if gpu.cuda_driver_usable():
     pytest.skip('this host has a usable GPU')
   result = run_app(f'--models_dir={models_dir}', '--provider=cuda', f'--port={free_port()}')
   assert result.returncode == 1
