@@ -91,7 +91,7 @@ def _missing_classes_sentence(result: dict) -> Optional[str]:
     return None
   scale = sum(samples) / sum(floor)  # equal N in evaluate; kept for results of other sizes
   names = _names(result, len(samples))
-  missing = [(f"'{names[k]}'", f"{samples[k] or 'none'} (floor {floor[k]})") for k in range(len(samples))
+  missing = [(f"'{names[k]}'", f"{samples[k]} (floor {floor[k]})") for k in range(len(samples))
              if floor[k] >= MIN_FLOOR_IMAGES and samples[k] < MISSING_SHARE * floor[k] * scale]
   if not missing:
     return None

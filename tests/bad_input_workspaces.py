@@ -156,16 +156,16 @@ def class_folders(counts: dict, loose: int = 0, unreadable: Sequence[str] = ()):
   return setup
 
 
-def judged_class_folders(ws: Workspace) -> None:
-  """<tmp>/images: 3 class folders of 80 distinct 16x16 RGBA PNGs each, and its judge (1 epoch, transparency over
-  white, the default) in <tmp>/judges."""
+def judged_class_folders(ws: Workspace, per_class: int = 80) -> None:
+  """<tmp>/images: 3 class folders of `per_class` distinct 16x16 RGBA PNGs each, and its judge (1 epoch,
+  transparency over white, the default) in <tmp>/judges."""
   import io
   import numpy as np
   from PIL import Image
   from evaluation import folder_judge
   rng = np.random.default_rng(0)
   for c, name in enumerate(('a', 'b', 'c')):
-    for i in range(80):  # at least 5 per class in each part of the split
+    for i in range(per_class):  # 80: at least 5 per class in each part of the split
       pixels = rng.integers(0, 256, (16, 16, 4), dtype=np.uint8)
       pixels[..., c] = 255  # one colour channel per class, something to learn
       buffer = io.BytesIO()
@@ -173,3 +173,31 @@ def judged_class_folders(ws: Workspace) -> None:
       ws.write(f'images/{name}/img{i}.png', buffer.getvalue())
   folder_judge.train_folder_judge(f'folder:{ws.tmp / "images"}', image_size=16, epochs=1,
                                   judges_dir=str(ws.tmp / 'judges'), log=lambda line: None)
+
+
+def distinct_pngs(ws: Workspace, rel: str, count: int, name=lambda i: f'img{i}.png', seed: int = 0) -> None:
+  """`count` distinct 16x16 RGB PNGs in <tmp>/rel (random pixels: no two are near-duplicates)."""
+  import io
+  import numpy as np
+  from PIL import Image
+  rng = np.random.default_rng(seed)
+  for i in range(count):
+    buffer = io.BytesIO()
+    Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8), 'RGB').save(buffer, 'PNG')
+    ws.write(f'{rel}/{name(i)}', buffer.getvalue())
+
+
+def oversized_png(ws: Workspace, rel: str) -> None:
+  """A valid one-colour 16000x16000 1-bit PNG (256 M px, above the 250 M px cap; ~30 KB on disk)."""
+  from PIL import Image
+  path = ws.tmp / rel
+  path.parent.mkdir(parents=True, exist_ok=True)
+  Image.new('1', (16000, 16000), 1).save(path)
+
+
+def grouped_people(ws: Workspace) -> None:
+  """<tmp>/people/{cats,dogs}: 200 distinct PNGs each named <class>NN_MMM.png (20 groups NN of 10 files MMM), so
+  that --group_by='strip:_\\d+$' makes 20 groups of 10 per class: a split of whole groups skews floor against
+  reference."""
+  for c, name in enumerate(('cats', 'dogs')):
+    distinct_pngs(ws, f'people/{name}', 200, lambda i, n=name: f'{n}{i // 10:02d}_{i % 10:03d}.png', seed=c)

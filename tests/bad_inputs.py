@@ -24,7 +24,8 @@ tests/bad_inputs_app.py: same ids, same doc, same --run.
 import dataclasses
 from typing import Callable, Optional, Tuple
 
-from tests.bad_input_workspaces import (REPO_ROOT, Workspace, class_folders, garble, garbage, image_folder,
+from tests.bad_input_workspaces import (REPO_ROOT, Workspace, class_folders, distinct_pngs, garble, garbage,
+                                        grouped_people, image_folder, oversized_png,
                                         judged_class_folders, model_folder, run_json, run_with, run_without, tiny_onnx,
                                         truncate)
 
@@ -64,6 +65,14 @@ def _resume_damaged(id, damage, setup, message='error: --resume: no complete che
   """`--resume --steps=3` of a copy of the tiny run damaged by `setup`."""
   return _train(id, ['--resume', '--run_dir={tmp}/run', '--steps=3'], 1, message, known_bug=known_bug,
                 given=f'<tmp>/run: a 2-step run, {damage}', setup=setup)
+
+
+def _readable_and_broken(ws):
+  """<tmp>/images: cats and dogs, 20 distinct PNGs each, and in dogs a file of random bytes and a 16000x16000 PNG."""
+  distinct_pngs(ws, 'images/cats', 20)
+  distinct_pngs(ws, 'images/dogs', 20, seed=1)
+  ws.write('images/dogs/broken.png', garbage(300))
+  oversized_png(ws, 'images/dogs/scan.png')
 
 
 TRAIN = [
@@ -180,6 +189,24 @@ TRAIN = [
            'move them into a class folder (or all images out of the sub-folders for one unlabelled class)',
            given='<tmp>/images/cats and <tmp>/images/dogs hold two PNGs each, <tmp>/images one more',
            setup=class_folders({'cats': 2, 'dogs': 2}, loose=1)),
+    _train('train_folder_fewer_than_one_batch', ['--dataset=folder:{tmp}/images', '--run_dir={tmp}/run'], 2,
+           'error: folder:<tmp>/images has 6 examples, fewer than one batch of 64: pass a smaller --batch_size',
+           given='<tmp>/images/cats and dogs hold three PNGs each; the default batch is 64',
+           setup=class_folders({'cats': 3, 'dogs': 3})),
+    _train('train_folder_only_an_oversized_image', ['--dataset=folder:{tmp}/images', *TINY, '--run_dir={tmp}/run'], 2,
+           'error: folder:<tmp>/images: none of its 1 image files can be read, e.g. <tmp>/images/scan.png: too '
+           'large: 16000x16000 = 256.0 M px, cap 250 M', given='<tmp>/images holds scan.png, a valid 16000x16000 PNG',
+           setup=lambda ws: oversized_png(ws, 'images/scan.png')),
+    _train('train_preset_without_dataset', ['--flagfile=training/presets/emoji.flags', '--run_dir={tmp}/run'], 2,
+           'error: --dataset=folder: names no folder: add --dataset=folder:PATH after the --flagfile (a preset that '
+           'trains on your data leaves the path to you)'),
+    _train('train_text_preset_without_file', ['--flagfile=training/presets/text.flags', '--run_dir={tmp}/run'], 2,
+           'error: --dataset=text: names no file: add --dataset=text:FILE after the --flagfile (a preset that trains '
+           'on your data leaves the path to you)'),
+    _train('train_max_minutes_negative', ['--max_minutes=-1', '--run_dir={tmp}/run'], 2,
+           'error: --max_minutes must be >= 0, got -1.0'),
+    _train('train_sample_every_minutes_negative', ['--sample_every_minutes=-5', '--run_dir={tmp}/run'], 2,
+           'error: --sample_every_minutes must be >= 0, got -5.0'),
     _train('train_alpha_background_two_numbers', ['--alpha_background=1,2', *TINY, '--run_dir={tmp}/run'], 2,
            "error: --alpha_background must be white, black, none or R,G,B (three integers 0..255, e.g. 128,128,128), "
            "got '1,2'"),
@@ -408,6 +435,13 @@ TRAIN_JUDGE = [
            'error: folder:<tmp>/images has 0 class folder(s): a judge learns to tell classes apart, so sort the '
            'images into two or more class folders ...', given='<tmp>/images holds three loose image files',
            setup=image_folder),
+    _judge('judge_folder_with_unreadable_files', ['--dataset=folder:{tmp}/images', '--epochs=1', '--image_size=16',
+                                                   '--judges_dir={tmp}/judges'], 2,
+           'error: folder:<tmp>/images: 2 image files skipped: dogs/broken.png (UnidentifiedImageError: cannot '
+           'identify image file), dogs/scan.png (too large: 16000x16000 = 256.0 M px, cap 250 M); remove them so the '
+           'split is the same for the judge and the metrics',
+           given='<tmp>/images: cats and dogs 20 PNGs each; dogs also broken.png (random bytes) and scan.png (a valid '
+           '16000x16000 PNG)', setup=lambda ws: _readable_and_broken(ws)),
     _judge('judge_class_below_part_minimum', ['--dataset=folder:{tmp}/images', '--judges_dir={tmp}/judges'], 2,
            "error: class 'cats' has ... image(s) in the ... part of the split (grouped by content; 6 in all), fewer "
            'than 5: add images of it, or move its folder out', given='<tmp>/images: class folders of 6 images each',
@@ -493,7 +527,56 @@ QUALITY = [
          'without --score_only first'),
 ]
 
-CASES = TRAIN + EXPORT + EVALUATE + TRAIN_JUDGE + SERVE + SWEEP + GALLERY + QUALITY
+def _warn(id, module, argv, message, **kw):
+  """A warning: the command goes on (exit 0) and prints a line matching `message` (stdout or stderr)."""
+  return Case(id, module, tuple(argv), 0, message, **kw)
+
+
+_SMALL_RUN = ('--steps=1', '--batch_size=8', '--image_size=16', '--width=4', '--run_dir={tmp}/run')
+
+
+def _run_of_other_classes(ws):
+  from benchmarks.bench_models import save_untrained_run
+  judged_class_folders(ws, per_class=320)  # a reference part of > 128 images: FCD's covariance needs them
+  save_untrained_run(ws.tmp / 'run', 8, 16, 3, 4, dataset=f'folder:{ws.tmp / "images"}', step=3)
+  ws.edit_json('run/generator/generator.json', data_classes=['a', 'b', 'z'])
+
+
+WARNINGS = [
+    _warn('train_folder_small_class', 'training.main', ['--dataset=folder:{tmp}/images', *_SMALL_RUN],
+          '...folder:<tmp>/images: 1 of 2 classes holds fewer than 20 images (cats 3): too few for --conditioning '
+          'to learn such a class, or for a folder judge to measure it (its held-out parts need 5 of each class); '
+          'add images, or move the folder out', given='<tmp>/images: cats 3 PNGs, dogs 25',
+          setup=class_folders({'cats': 3, 'dogs': 25}), may_create=('run', 'run/*')),
+    _warn('train_folder_imbalanced', 'training.main', ['--dataset=folder:{tmp}/images', *_SMALL_RUN],
+          "...folder:<tmp>/images: its classes are imbalanced 60:1 (dogs 120, cats 2): the generator, unconditioned, "
+          "learns the data's mixture: at best about 1 of every 61 samples will be cats; with --conditioning, "
+          '--fake_labels=uniform asks the generator for every class equally often',
+          given='<tmp>/images: cats 2 PNGs, dogs 120', setup=class_folders({'cats': 2, 'dogs': 120}),
+          may_create=('run', 'run/*')),
+    _warn('train_folder_skipped_files', 'training.main', ['--dataset=folder:{tmp}/images', *_SMALL_RUN],
+          '...folder:<tmp>/images: 2 image files skipped: dogs/broken.png (UnidentifiedImageError: cannot identify '
+          'image file), dogs/scan.png (too large: 16000x16000 = 256.0 M px, cap 250 M); 40 of 42 read',
+          given='<tmp>/images: cats and dogs 20 PNGs each; dogs also broken.png (random bytes) and scan.png (a valid '
+          '16000x16000 PNG)', setup=_readable_and_broken, may_create=('run', 'run/*')),
+    _warn('judge_split_skewed_by_groups', 'evaluation.train_judge',
+          ['--dataset=folder:{tmp}/people', '--group_by=strip:_\\d+$', '--epochs=1', '--image_size=16',
+           '--judges_dir={tmp}/judges'],
+          "warning: class '...': ... floor against ... reference images (...x), more than a split of single files "
+          'gives: --group_by=strip:_\\d+$ gathers its files in large groups. A rule written for other file names needs '
+          'replacing (docs/evaluation.md, "Choosing --group_by"); with the right one, the floor of this class rests '
+          'on few groups', given='<tmp>/people/cats and dogs: 200 distinct PNGs each, named <class>NN_MMM.png (20 '
+          'groups of 10)', setup=grouped_people, may_create=('judges', 'judges/*')),
+    _warn('evaluate_run_of_other_classes', 'evaluation.evaluate',
+          ['--run_dir={tmp}/run', '--dataset=folder:{tmp}/images', '--judges_dir={tmp}/judges'],
+          'warning: <tmp>/run (step 3, wgan_gp) was trained on 3 classes (a, b, z) but the folder:<tmp>/images judge knows 3 (a, b, '
+          "c); class z is not in the judge: samples of it count against FCD and precision; the judge's class c is "
+          "not in the run's data: no sample aims at its reference images, which lowers recall",
+          given='<tmp>/run: an untrained unconditional 16x16 RGB generator whose generator.json says data_classes '
+          'a, b, z; <tmp>/images: classes a, b, c (320 PNGs each) and their judge', setup=_run_of_other_classes),
+]
+
+CASES = TRAIN + EXPORT + EVALUATE + TRAIN_JUDGE + SERVE + SWEEP + GALLERY + QUALITY + WARNINGS
 BY_ID = {case.id: case for case in CASES}
 
 

@@ -84,7 +84,7 @@ def test_low_precision_reads_as_off_the_data_and_not_as_collapse():
 
 def test_classes_the_samples_lack_against_the_floors_count_are_named():
   text = _text(_result(class_counts={'samples': [50, 48, 2, 0], 'floor': [25, 25, 25, 25]}))
-  assert ("The judge reads few or no samples as 'c' 2 (floor 25), 'd' none (floor 25), under half the floor's "
+  assert ("The judge reads few or no samples as 'c' 2 (floor 25), 'd' 0 (floor 25), under half the floor's "
           "count: the generator rarely makes these 2 of 4 classes.") in text
   assert "'a'" not in text and "'b'" not in text
 
@@ -97,7 +97,7 @@ def test_a_rare_class_of_an_imbalanced_folder_is_not_called_missing():
 
 def test_missing_classes_are_named_by_number_without_names():
   text = _text(_result(class_counts={'samples': [100, 0], 'floor': [50, 50]}, class_names=[]))
-  assert "'class 1' none (floor 50)" in text and 'rarely makes this class' in text
+  assert "'class 1' 0 (floor 50)" in text and 'rarely makes this class' in text
 
 
 def test_many_missing_classes_are_named_without_their_counts_up_to_eight_then_counted():
