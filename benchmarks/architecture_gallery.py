@@ -84,29 +84,35 @@ class GalleryError(Exception):
   """A gallery that cannot go on (settings differ from the one being resumed, ...): one line for the user."""
 
 
-def cell_config(row: str, loss: str, settings: dict, run_dir: str):
-  """The resolved TrainConfig of one cell: the row's architecture over the loss family's defaults."""
-  from training.config import TrainConfig, resolve
+def cell_settings(row: str, loss: str, settings: dict, run_dir: str) -> dict:
+  """The training settings of one cell, for training/launch.py: the row's architecture over the loss family's
+  defaults."""
   overrides = dict(next(o for name, _, o in ROWS if name == row))
-  return resolve(TrainConfig(
+  return dict(
       dataset=settings['dataset'], image_size=settings['image_size'], loss=loss, width=settings['width'],
       steps=settings['steps'], batch_size=settings['batch_size'], seed=settings['seed'], ema_decay=0.0,
       sample_every=settings['steps'], ckpt_every=settings['steps'], log_every=50, num_samples=GRID_SAMPLES,
       data_dir=settings['data_dir'], manual_dir=settings['manual_dir'], judges_dir=settings['judges_dir'],
-      run_dir=run_dir, **overrides))
+      run_dir=run_dir, **overrides)
+
+
+def cell_config(row: str, loss: str, settings: dict, run_dir: str):
+  """The resolved TrainConfig of one cell, as training/launch.py trains it."""
+  from training import launch
+  return launch.prepare_config(cell_settings(row, loss, settings, run_dir), log=lambda line: None)
 
 
 def train_cell(row: str, loss: str, settings: dict, out: str, evaluator, num_classes: int) -> dict:
   """Trains and scores one cell; a run that stops on NaN/Inf losses is a 'diverged' row with no scores."""
   import keras
-  from training import generator_io, trainer
+  from training import generator_io, launch, trainer
   run_dir = os.path.join(out, f'{row}-{loss}')
   shutil.rmtree(run_dir, ignore_errors=True)  # a cell cut short trains again from its start
   config = cell_config(row, loss, settings, run_dir)
   started = time.monotonic()
   scores = {}
   try:
-    trainer.train(config, log=lambda line: None)
+    launch.launch(cell_settings(row, loss, settings, run_dir), log=lambda line: None)
     status = 'ok'
     generator, metadata = generator_io.load(run_dir)
     scores = evaluator(generator, config.steps, metadata)
@@ -226,12 +232,11 @@ def main(argv):
   for row in FLAGS.rows:  # every cell's settings, before any training: a bad combination stops the gallery now
     for loss in FLAGS.losses:
       cell_config(row, loss, settings, os.path.join(out, f'{row}-{loss}'))
-  from evaluation.judge import load_judge
   from evaluation.plugin import JudgeEvaluator
   # Before any training: a data set without a judge, or too few samples for FCD, fails now.
   evaluator = JudgeEvaluator(settings['dataset'], None, settings['num_samples'], settings['data_dir'],
                              settings['manual_dir'], judges_dir=settings['judges_dir'])
-  num_classes = load_judge(settings['dataset'], settings['judges_dir']).num_classes  # cached: the evaluator's
+  num_classes = evaluator.num_classes  # the evaluator's own judge, loaded once
   csv_path = os.path.join(out, 'gallery.csv')
   rows = resumable.read_rows(csv_path)
   done = {(r['row'], r['loss']) for r in rows}

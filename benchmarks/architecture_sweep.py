@@ -76,47 +76,52 @@ def draw_architecture(seed: int, index: int, widths) -> dict:
           'critic_normalised': bool(rng.integers(2))}
 
 
-def run_config(architecture: dict, loss: str, settings: dict, run_dir: str):
-  """The TrainConfig of one (architecture, loss) row: the loss family's optimizer, n_critic and penalty (Table 2's
-  settings: DCGAN Adam 2e-4/.5/.999, WGAN-GP Adam 1e-4/0/.9, 5 critic steps, lambda 10), the critic normalised
-  with the family's own normalisation (BatchNorm / LayerNorm) or not at all."""
-  from training.config import TrainConfig, resolve
+def run_settings(architecture: dict, loss: str, settings: dict, run_dir: str) -> dict:
+  """The training settings of one (architecture, loss) row, for training/launch.py: the loss family's optimizer,
+  n_critic and penalty (Table 2's settings: DCGAN Adam 2e-4/.5/.999, WGAN-GP Adam 1e-4/0/.9, 5 critic steps,
+  lambda 10), the critic normalised with the family's own normalisation (BatchNorm / LayerNorm) or not at all."""
   from training.losses import LOSSES as FAMILIES
-  return resolve(TrainConfig(
+  return dict(
       dataset=settings['dataset'], image_size=28, arch='dcgan_family', loss=loss,
       nonlinearity=architecture['nonlinearity'], depth=architecture['depth'], width=architecture['width'],
       generator_norm='batch' if architecture['generator_norm'] else 'none',
       critic_norm=FAMILIES[loss].critic_norm if architecture['critic_normalised'] else 'none',
       steps=settings['steps'], batch_size=settings['batch_size'], seed=settings['seed'] + architecture['arch'],
       ema_decay=0.0, sample_every=settings['steps'], ckpt_every=settings['steps'], log_every=50, num_samples=16,
-      data_dir=settings['data_dir'], manual_dir=settings['manual_dir'], run_dir=run_dir))
+      data_dir=settings['data_dir'], manual_dir=settings['manual_dir'], run_dir=run_dir)
 
 
-def score(run_dir: str, dataset: str, num_samples: int) -> float:
-  """Classifier score of the run's generator on the dataset's judge (latents of evaluation's LATENT_SEED)."""
+def run_config(architecture: dict, loss: str, settings: dict, run_dir: str):
+  """The resolved TrainConfig of one (architecture, loss) row, as training/launch.py trains it."""
+  from training import launch
+  return launch.prepare_config(run_settings(architecture, loss, settings, run_dir), log=lambda line: None)
+
+
+def score(run_dir: str, the_judge, num_samples: int) -> float:
+  """Classifier score of the run's generator on the dataset's judge (loaded once per sweep; latents of evaluation's
+  LATENT_SEED)."""
   import numpy as np
   from common.latents import latents
-  from evaluation import images, judge, metrics
+  from evaluation import images, metrics
   from common.artifacts import SAMPLE_SEED as LATENT_SEED
   from training import generator_io
   generator, metadata = generator_io.load(run_dir)
   z = latents(LATENT_SEED, num_samples, metadata['latent_dim'])
   samples = np.concatenate([generator(z[i:i + 250], training=False).numpy() for i in range(0, len(z), 250)])
-  the_judge = judge.load_judge(dataset)
   _, probs = the_judge.predict(images.to_judge_input(samples, the_judge.image_size, the_judge.channels))
   return metrics.classifier_score(probs)
 
 
-def train_row(architecture: dict, loss: str, settings: dict, out: str) -> dict:
+def train_row(architecture: dict, loss: str, settings: dict, out: str, the_judge) -> dict:
   import keras
-  from training import trainer
+  from training import launch, trainer
   run_dir = os.path.join(out, f'arch{architecture["arch"]:03d}-{loss}')
   shutil.rmtree(run_dir, ignore_errors=True)  # a run cut short trains again from its start
   config = run_config(architecture, loss, settings, run_dir)
   started = time.monotonic()
   try:
-    trainer.train(config, log=lambda line: None)
-    status, value = 'ok', score(run_dir, settings['dataset'], settings['num_samples'])
+    launch.launch(run_settings(architecture, loss, settings, run_dir), log=lambda line: None)
+    status, value = 'ok', score(run_dir, the_judge, settings['num_samples'])
   except trainer.TrainingError as e:  # NaN/Inf losses: the architecture did not train
     status, value = 'diverged: ' + cli.first_line(e)[:120], 1.0
   keras.backend.clear_session()  # forty models in one process: free each one's graphs
@@ -185,7 +190,7 @@ def main(argv):
   os.makedirs(out, exist_ok=True)
   _check_resume(out, settings)
   from evaluation import judge
-  judge.load_judge(settings['dataset'])  # before any training: a missing judge stops the sweep at once
+  the_judge = judge.load_judge(settings['dataset'])  # before any training: a missing judge stops the sweep at once
   csv_path = os.path.join(out, 'sweep.csv')
   rows = read_rows(csv_path)
   done = {(row['arch'], row['loss']) for row in rows}
@@ -195,7 +200,7 @@ def main(argv):
   started = time.monotonic()
   for n, (i, loss) in enumerate(todo, 1):
     architecture = draw_architecture(settings['seed'], i, settings['widths'])
-    row = train_row(architecture, loss, settings, out)
+    row = train_row(architecture, loss, settings, out, the_judge)
     resumable.append_row(csv_path, row, COLUMNS)
     rows.append(row)
     elapsed = time.monotonic() - started

@@ -93,10 +93,9 @@ def make_folders(work_dir: str, cases: list, count: int) -> dict:
 def measure(folder: str, image_size: int, batch_size: int, batches: int) -> dict:
   """In this process: the folder opened as training opens it and `batches` batches of its input pipeline drawn;
   the peak resident memory of the process, MB, with what was read."""
-  from training import data_kinds
-  from training.config import TrainConfig, resolve
-  config = resolve(TrainConfig(dataset=f'folder:{folder}', image_size=image_size, batch_size=batch_size,
-                               run_dir=os.path.join(folder, 'unused_run')))
+  from training import data_kinds, launch
+  config = launch.prepare_config(dict(dataset=f'folder:{folder}', image_size=image_size, batch_size=batch_size,
+                                      run_dir=os.path.join(folder, 'unused_run')))
   kind = data_kinds.kind_of(config.dataset)
   start = time.monotonic()
   source, info = kind.open(config)

@@ -314,7 +314,6 @@ def table(rows: list, floor: dict, seconds: float, num_classes: int) -> str:
 def main(argv):
   del argv  # common.cli.run refuses positional arguments
   logging.set_verbosity(logging.WARNING)  # TFDS logs a line per split opened; the table is what matters
-  from evaluation.judge import load_judge
   from evaluation.plugin import JudgeEvaluator
   from data import datasets
   from training.score_plot import PLOT_FILE
@@ -332,7 +331,7 @@ def main(argv):
   data_dir = FLAGS.data_dir or work
   # Before any training: a data set without a judge, or too few samples for FCD, fails now, not after the budget.
   judge = JudgeEvaluator(dataset, None, FLAGS.num_samples, data_dir, manual_dir, judges_dir=FLAGS.judges_dir)
-  num_classes = load_judge(dataset, FLAGS.judges_dir).num_classes  # cached: the evaluator's own judge
+  num_classes = judge.num_classes  # the evaluator's own judge, loaded once
   # Prepared here, before any clock starts: TFDS builds its files from the archives on first use (digits is
   # embedded and a folder is read as it is).
   if dataset not in datasets.BUILTIN_SOURCES and not any(map(dataset.startswith, datasets.PREFIX_SOURCES)):

@@ -3,12 +3,14 @@ r"""The four losses on a 2-D toy distribution, side by side in one run (the WGAN
   python -m benchmarks.toy_compare --dataset=toy:25gaussians              # 2,000 generator steps per loss
   python -m benchmarks.toy_compare --dataset=toy:swissroll --steps=500 --losses=wgan_gp,wgan
 
-Every loss trains the toy MLP (training/presets/toy.flags: 3 x 512 ReLU, 2-D noise, batch 256, no EMA) for the
+Every loss trains what toy data brings (training/data_kinds.py POINTS, through training/launch.py as
+`python -m training.main --dataset=toy:NAME` does: the MLP of 3 x 512 ReLU, 2-D noise, batch 256, no EMA) for the
 same number of generator steps, each with its family's own optimizer, n_critic and critic rules (WGAN: RMSProp
 5e-5, clipping 0.01, 5 critic steps; DCGAN/LSGAN: Adam 2e-4/0.5/0.999, 1 critic step), except that WGAN-GP uses
-the original gan_toy.py's λ = 0.1 and Adam β1 = 0.5, as the preset does. Then N points of each generator (latents
-rows 0..N-1 of evaluation's LATENT_SEED) are scored exactly (evaluation/toy_metrics.py): modes covered, the
-high-quality fraction, the Earth-Mover distance to N real points, each beside two independent real sets of N.
+the original gan_toy.py's λ = 0.1 and Adam β1 = 0.5, as the toy kind brings them. Then N points of each
+generator (latents rows 0..N-1 of evaluation's LATENT_SEED) are scored exactly (evaluation/toy_metrics.py): modes
+covered, the high-quality fraction, the Earth-Mover distance to N real points, each beside two independent real
+sets of N.
 
 Writes into --out: toy_compare.png (one scatter of real and generated points over the critic's contours per loss)
 and toy_compare.json; prints a markdown table with each loss's training seconds (wall time in this process,
@@ -42,14 +44,15 @@ def _define_flags() -> None:
   flags.DEFINE_string('out', None, 'Output folder (default: runs/toy_compare-<time>).')
 
 
-# The toy preset's settings that are not a loss family's: data, model, batch, cadence.
-_TOY = dict(arch='mlp', latent_dim=2, width=512, batch_size=256, ema_decay=0.0, log_every=100, num_samples=256)
-# WGAN-GP as gan_toy.py runs it (the family default λ = 10, β1 = 0 are the image settings).
-_ORIGINAL = {'wgan_gp': dict(gp_weight=0.1, beta_1=0.5, beta_2=0.9)}
-
-
 class BenchmarkError(Exception):
   pass
+
+
+def run_settings(dataset: str, loss: str, steps: int, seed: int, run_dir: str) -> dict:
+  """The training settings of one loss, for training/launch.py: the run's length and cadence only; the model,
+  batch and gan_toy.py's WGAN-GP settings are what the toy kind brings."""
+  return dict(dataset=dataset, loss=loss, steps=steps, seed=seed, run_dir=run_dir, sample_every=max(steps // 4, 1),
+              ckpt_every=steps, log_every=100)
 
 
 def train_and_score(loss: str, out: str, log=print) -> dict:
@@ -60,14 +63,12 @@ def train_and_score(loss: str, out: str, log=print) -> dict:
   from evaluation import toy_metrics
   from common.artifacts import SAMPLE_SEED as LATENT_SEED
   from data import toy_data
-  from training import data_kinds, generator_io, trainer
+  from training import data_kinds, generator_io, launch
   from training.architectures import ARCHITECTURES
-  from training.config import TrainConfig, resolve
-  config = resolve(TrainConfig(dataset=FLAGS.dataset, loss=loss, steps=FLAGS.steps, seed=FLAGS.seed,
-                               run_dir=os.path.join(out, loss), sample_every=max(FLAGS.steps // 4, 1),
-                               ckpt_every=FLAGS.steps, **_TOY, **_ORIGINAL.get(loss, {})))
+  settings = run_settings(FLAGS.dataset, loss, FLAGS.steps, FLAGS.seed, os.path.join(out, loss))
+  config = launch.prepare_config(settings, log=lambda line: None)
   started = time.monotonic()
-  trainer.train(config, log=lambda line: None)
+  launch.launch(settings, log=lambda line: None)
   seconds = time.monotonic() - started
   generator, _ = generator_io.load(config.run_dir)
   kind = data_kinds.POINTS

@@ -96,14 +96,43 @@ class Judge:
     return np.concatenate(features), np.concatenate(probs)
 
 
-def save_judge(model, record: dict, weights_path: str, record_path: str) -> None:
-  """Writes a trained judge: its weights without the optimizer (save_weights of a compiled model stores the Adam
-  slots too, 3x the file; a judge needs the weights only) and its record. The record's image_size, channels,
-  num_classes and width rebuild it."""
+def save_judge(model, weights_path: str, record_path: str, *, dataset: str, trained_on: dict, details: dict,
+               image_size: int, channels: int, num_classes: int, width: int, epochs: int, seed: int,
+               train_seconds: float, command: str) -> dict:
+  """The one writer of a judge, whoever trained it (evaluation/judge.py's data set judges, evaluation/folder_judge.py's
+  folder judges): its weights without the optimizer (save_weights of a compiled model stores the Adam slots too, 3x
+  the file; a judge needs the weights only), then its record, returned. Weights first: a record never describes
+  weights that are not there.
+
+  The record holds what every reader needs to rebuild and trust the judge (format, what it trained on, the geometry
+  `build_classifier` takes, the feature layer) and how it was made (epochs, seed, time, versions, command); `details`
+  are what its kind adds after `trained_on` (the splits it was scored on and its accuracy there; a folder's group
+  rule, split and class names).
+  """
+  import datetime
+  import tensorflow as tf
+  record = {
+      'format_version': FORMAT_VERSION,
+      'dataset': dataset,
+      'trained_on': trained_on,  # {'split': ..., 'examples': ...}: load_judge checks it against the registry
+      **details,
+      'image_size': image_size,
+      'channels': channels,
+      'num_classes': num_classes,
+      'width': width,
+      'feature_layer': FEATURE_LAYER,
+      'feature_dim': FEATURE_DIM,
+      'epochs': epochs,
+      'seed': seed,
+      'train_seconds': round(train_seconds, 1),
+      'tensorflow_version': tf.__version__,
+      'trained_at': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
+      'command': command,
+  }
   os.makedirs(os.path.dirname(weights_path) or '.', exist_ok=True)
-  inference_model = build_classifier(record['image_size'], record['channels'], record['num_classes'],
-                                     record['width'])
+  inference_model = build_classifier(image_size, channels, num_classes, width)
   inference_model.set_weights(model.get_weights())
   inference_model.save_weights(weights_path)
   with open(record_path, 'w') as f:
     f.write(json.dumps(record, indent=2) + '\n')
+  return record

@@ -36,12 +36,12 @@ import types
 from common.artifacts import SAMPLE_SEED
 from evaluation import metrics
 from evaluation.fid import InceptionWeightsError
-from evaluation.image_evaluate import FidSettings, default_num_samples, evaluate, evaluate_source  # re-exported:
+from evaluation.image_evaluate import FidSettings, evaluate, evaluate_source  # re-exported:
 # the library API of this command (benchmarks and the trainer's tests call evaluation.evaluate.evaluate)
 from evaluation.images import EvaluationError
 from evaluation.judge import JudgeError
 
-__all__ = ['FidSettings', 'default_num_samples', 'evaluate', 'evaluate_source']
+__all__ = ['FidSettings', 'evaluate', 'evaluate_source']
 
 
 # --- Entry point ------------------------------------------------------------------------------------------------

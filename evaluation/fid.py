@@ -14,15 +14,17 @@ FID needs a full-rank covariance of 2,048 pool3 features, hence at least 2,049 i
 too small to give them (digits: 360 test images), is refused before any Inception pass. Each real set's features
 are cached in `<cache dir>/<dataset>-<split>-<n>-<weights sha1[:12]>-<size>.npy`, so a second run passes only
 the samples through the network.
+
+The real side is part of the evaluation's evaluation.references.Reference (`fid_reference`, built by its `resolve`
+with the network, which is loaded once per evaluation); `fid` then passes the samples through the same network.
 """
 
 import dataclasses
-import functools
 import hashlib
 import os
 import re
 import time
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -109,9 +111,9 @@ def cache_path(settings: FidSettings, dataset: str, split: str) -> str:
   return os.path.join(os.path.expanduser(settings.cache_dir), name + '.npy')
 
 
-@functools.lru_cache(maxsize=2)
 def _inception(path: str, size: int):
-  """A compiled function (B, size, size, 3) in [-1, 1] -> (B, 2048), for one weights file and input size."""
+  """A compiled function (B, size, size, 3) in [-1, 1] -> (B, 2048), for one weights file and input size. Not cached:
+  an evaluation builds it once (`fid_reference`) and keeps it in its FidReference."""
   import keras
   import tensorflow as tf
   try:
@@ -125,11 +127,12 @@ def _inception(path: str, size: int):
   return tf.function(lambda x: model(x, training=False), reduce_retracing=True)
 
 
-def inception_features(images: np.ndarray, settings: FidSettings, batch_size: int = 50) -> np.ndarray:
-  """(N, S, S, C) in [-1, 1] -> (N, 2048) pool3 features: bilinear resize to the Inception size, gray repeated
-  to RGB. [-1, 1] is already InceptionV3's input range (keras.applications.inception_v3.preprocess_input)."""
+def inception_features(images: np.ndarray, settings: FidSettings, predict: Callable,
+                       batch_size: int = 50) -> np.ndarray:
+  """(N, S, S, C) in [-1, 1] -> (N, 2048) pool3 features through `predict` (`_inception` of the settings): bilinear
+  resize to the Inception size, gray repeated to RGB. [-1, 1] is already InceptionV3's input range
+  (keras.applications.inception_v3.preprocess_input)."""
   import tensorflow as tf
-  predict = _inception(settings.weights, settings.size)
   features = []
   for start in range(0, len(images), batch_size):  # batches: 50 images at 299x299x3 are 54 MB
     x = tf.image.resize(images[start:start + batch_size], [settings.size, settings.size], method='bilinear')
@@ -139,18 +142,16 @@ def inception_features(images: np.ndarray, settings: FidSettings, batch_size: in
   return np.concatenate(features)
 
 
-def real_features(dataset: str, split: str, image_size: int, settings: FidSettings, data_dir=None,
-                  manual_dir=None, log=print, load_split=None) -> np.ndarray:
-  """Inception features of `settings.num_samples` images of a split (references.subset_indices picks them),
-  read from the disk cache or computed and written there."""
-  from evaluation import references
+def real_features(dataset: str, split: str, settings: FidSettings, predict: Callable, real_images: Callable,
+                  log=print) -> np.ndarray:
+  """Inception features of `settings.num_samples` images of a split, read from the disk cache or computed through
+  `predict` and written there. real_images: split -> those images, (n, S, S, C) in [-1, 1] at the judge's size,
+  the same ones in every process (evaluation.references.resolve passes its reader)."""
   path = cache_path(settings, dataset, split)
   if os.path.isfile(path):
     return np.load(path)
-  images = (load_split(split, image_size) if load_split is not None  # a folder's part (its judge's spec)
-            else references.split_images(dataset, split, image_size, data_dir, manual_dir))
-  images = images[references.subset_indices(len(images), settings.num_samples)]
-  features = inception_features(images, settings)
+  images = real_images(split)
+  features = inception_features(images, settings, predict)
   os.makedirs(os.path.dirname(path), exist_ok=True)
   tmp = path + f'.tmp-{os.getpid()}.npy'
   np.save(tmp, features)
@@ -159,13 +160,20 @@ def real_features(dataset: str, split: str, image_size: int, settings: FidSettin
   return features
 
 
-def fid(samples: np.ndarray, dataset: str, spec, image_size: int, settings: FidSettings, data_dir=None,
-        manual_dir=None, log=print) -> dict:
-  """FID of samples (N >= settings.num_samples, at the judge's geometry) and of the floor, against the reference.
+@dataclasses.dataclass(frozen=True, eq=False)
+class FidReference:
+  """FID's real side of one evaluation: the Inception features of settings.num_samples reference and floor images,
+  and the network the samples pass through next."""
+  settings: FidSettings
+  reference: np.ndarray  # (n, 2048) pool3 features of reference_split images
+  floor: np.ndarray  # (n, 2048) of floor_split images
+  predict: Callable  # the Inception network (`_inception`), built once
+  seconds: float  # how long this took (the note's time counts it)
 
-  Call check_settings first (evaluation.evaluate does). Prints the cost before the first pass. Returns
-  {'samples': fid, 'floor': fid, 'note': one line for the table}.
-  """
+
+def fid_reference(settings: FidSettings, dataset: str, spec, real_images: Callable, log=print) -> FidReference:
+  """The real side of FID for a data set's judge spec (real_images: as real_features'). Call check_settings first
+  (evaluation.references.resolve does). Prints the cost of the whole FID (samples included) before the first pass."""
   splits = (spec.reference_split, spec.floor_split)
   cached = [s for s in splits if os.path.isfile(cache_path(settings, dataset, s))]
   to_pass = settings.num_samples * (1 + len(splits) - len(cached))
@@ -174,10 +182,20 @@ def fid(samples: np.ndarray, dataset: str, spec, image_size: int, settings: FidS
       f'GFLOP each: ~{to_pass * gflop_per_image(settings.size) / 1000:.1f} TFLOP ({" + ".join(sets)}'
       f'{"; cached: " + ", ".join(cached) if cached else ""})')
   started = time.monotonic()
-  reference, floor = (real_features(dataset, s, image_size, settings, data_dir, manual_dir, log, spec.load_split)
-                      for s in splits)
-  sample_features = inception_features(samples[:settings.num_samples], settings)
+  predict = _inception(settings.weights, settings.size)
+  reference, floor = (real_features(dataset, s, settings, predict, real_images, log) for s in splits)
+  return FidReference(settings, reference, floor, predict, time.monotonic() - started)
+
+
+def fid(samples: np.ndarray, real: FidReference) -> dict:
+  """FID of samples (N >= settings.num_samples, at the judge's geometry) and of the floor, against the reference.
+
+  Returns {'samples': fid, 'floor': fid, 'note': one line for the table}.
+  """
+  settings = real.settings
+  started = time.monotonic()
+  sample_features = inception_features(samples[:settings.num_samples], settings, real.predict)
   note = (f'fid: {settings.num_samples:,} samples per set, InceptionV3 at {settings.size} px, '
-          f'{time.monotonic() - started:.0f} s. {NOT_COMPARABLE}')
-  return {'samples': metrics.frechet_distance(sample_features, reference),
-          'floor': metrics.frechet_distance(floor, reference), 'note': note}
+          f'{real.seconds + time.monotonic() - started:.0f} s. {NOT_COMPARABLE}')
+  return {'samples': metrics.frechet_distance(sample_features, real.reference),
+          'floor': metrics.frechet_distance(real.floor, real.reference), 'note': note}

@@ -11,16 +11,14 @@ hash of its absolute path, so two folders called `emoji` never overwrite each ot
                                      names, accuracy and balanced accuracy on the floor part, command
 
 `load_folder_judge` reads such a judge back for `python -m evaluation.evaluate` and `--eval_every` (evaluation.judge.
-load_judge sends every `folder:` data set here): its spec's splits are the parts, whose images `part_images` decodes
-with the judge's own group rule and alpha background, so samples are always compared with the images the judge was
-scored on. The GAN trains on the whole folder (a user's few thousand images are all it has), so the reference and
-floor parts were seen by the GAN, unlike MNIST's test split: the spec has no GAN split, the copy check is off (it
-needs real images the GAN never saw) and the table says so.
+load_judge sends every `folder:` data set here): its spec's splits are the parts (`FolderParts`), decoded once as the
+judge loads, with the judge's own group rule and alpha background, so samples are always compared with the images the
+judge was scored on. The GAN trains on the whole folder (a user's few thousand images are all it has), so the
+reference and floor parts were seen by the GAN, unlike MNIST's test split: the spec has no GAN split, the copy check
+is off (it needs real images the GAN never saw) and the table says so.
 """
 
-import functools
-
-import datetime
+import dataclasses
 import hashlib
 import os
 import time
@@ -74,10 +72,10 @@ def _folder_root(dataset: str) -> str:
   return os.path.abspath(os.path.expanduser(dataset.partition(':')[2]))
 
 
-@functools.lru_cache(maxsize=2)
 def _decoded_parts(root: str, group_by: str, alpha_background: str, image_size: int, min_per_part: int):
-  """Decodes the whole folder once and cuts it into parts: ({part: (images (N, S, S, 3) float32 in [-1, 1], labels
-  (N,) int64)}, the FolderSplit, class names). Cached: evaluation asks for each part in turn."""
+  """Decodes the whole folder and cuts it into parts: ({part: (images (N, S, S, 3) float32 in [-1, 1], labels (N,)
+  int64)}, the FolderSplit, class names). Not cached: training a judge decodes once, and loading one decodes once and
+  keeps the parts in its spec (`load_folder_judge`), which is all an evaluation reads."""
   from data import datasets, folder_images
   dataset = f'folder:{root}'
   classes, files, class_of = _class_files(root) if os.path.isdir(root) else ([], [], [])
@@ -110,18 +108,32 @@ def _decoded_parts(root: str, group_by: str, alpha_background: str, image_size: 
   return parts, split, tuple(classes)
 
 
-def part_images(root: str, group_by: str, alpha_background: str, part: str, image_size: int) -> np.ndarray:
-  """One part of a folder's split at `image_size`: (N, S, S, 3) float32 in [-1, 1] (the spec's load_split)."""
-  if part not in folder_split.PARTS:
-    raise classifier.JudgeError(f'a folder judge has parts {", ".join(folder_split.PARTS)}, not {part!r}')
-  parts, _, _ = _decoded_parts(root, group_by, alpha_background, image_size, folder_split.DEFAULT_MIN_PER_PART)
-  return parts[part][0]
+@dataclasses.dataclass(frozen=True, eq=False)
+class FolderParts:
+  """A folder decoded once, at its judge's size, with the judge's group rule and alpha background, and cut into
+  parts: what a loaded folder judge's spec reads (`images` is its load_split, `labels` its load_split_labels)."""
+  root: str
+  group_by: str
+  alpha_background: str
+  image_size: int
+  parts: dict  # {part: (images (N, S, S, 3) float32 in [-1, 1], labels (N,) int64)}
 
+  def _part(self, part: str, image_size: int) -> tuple:
+    if part not in folder_split.PARTS:
+      raise classifier.JudgeError(f'a folder judge has parts {", ".join(folder_split.PARTS)}, not {part!r}')
+    parts = self.parts
+    if image_size != self.image_size:  # not the judge's size (evaluation never asks): decoded again at that size
+      parts, _, _ = _decoded_parts(self.root, self.group_by, self.alpha_background, image_size,
+                                   folder_split.DEFAULT_MIN_PER_PART)
+    return parts[part]
 
-def part_labels(root: str, group_by: str, alpha_background: str, part: str, image_size: int) -> np.ndarray:
-  """The class ids (N,) int64 of `part_images`' images, in their order (the spec's load_split_labels)."""
-  parts, _, _ = _decoded_parts(root, group_by, alpha_background, image_size, folder_split.DEFAULT_MIN_PER_PART)
-  return parts[part][1]
+  def images(self, part: str, image_size: int) -> np.ndarray:
+    """One part at `image_size`: (N, S, S, 3) float32 in [-1, 1]."""
+    return self._part(part, image_size)[0]
+
+  def labels(self, part: str, image_size: int) -> np.ndarray:
+    """The class ids (N,) int64 of `images`' images, in their order."""
+    return self._part(part, image_size)[1]
 
 
 def retrain_command(dataset: str, group_by: str = folder_split.DEFAULT_GROUP_BY) -> str:
@@ -164,7 +176,7 @@ def load_folder_judge(dataset: str, judges_dir: Optional[str] = None) -> 'classi
   changed = (f'{dataset} has changed since its judge was trained (images per class per part differ from '
              f'{record_path})')
   try:
-    _, split, _ = _decoded_parts(root, group_by, background, size, folder_split.DEFAULT_MIN_PER_PART)
+    parts, split, _ = _decoded_parts(root, group_by, background, size, folder_split.DEFAULT_MIN_PER_PART)
   except folder_split.SplitError as e:  # e.g. a class has lost so many images that it no longer splits
     raise classifier.JudgeError(f'{changed}: {e}; retrain with: {retrain}') from None
   if split.record() != stored_split:  # counts, and the group rule and salt that made them
@@ -175,11 +187,11 @@ def load_folder_judge(dataset: str, judges_dir: Optional[str] = None) -> 'classi
   except (OSError, ValueError) as e:
     raise classifier.JudgeError(f'cannot load {weights_path}: {first_line(e) or type(e).__name__}; retrain with: '
                            f'{retrain}') from None
+  decoded = FolderParts(root, group_by, background, size, parts)  # the folder is decoded once per judge loaded
   spec = classifier.JudgeSpec(image_size=size, width=width, epochs=epochs,
                          learning_rate=_LEARNING_RATE, target_accuracy=0.0, judge_split='judge', floor_split='floor',
                          reference_split='reference', gan_split=None,
-                         load_split=functools.partial(part_images, root, group_by, background),
-                         load_split_labels=functools.partial(part_labels, root, group_by, background))
+                         load_split=decoded.images, load_split_labels=decoded.labels)
   return classifier.Judge(model, record, spec)
 
 
@@ -238,33 +250,21 @@ def train_folder_judge(dataset: str, group_by: str = folder_split.DEFAULT_GROUP_
   predicted = model.predict(floor_x, batch_size=500, verbose=0).argmax(axis=1)
   floor_accuracy = float(np.mean(predicted == floor_y))
   floor_balanced = balanced_accuracy(predicted, floor_y, len(classes))
-  record = {
-      'format_version': classifier.FORMAT_VERSION,
-      'dataset': f'folder:{root}',
+  details = {
       'folder': root,
       'group_by': group_by,
       'split': split.record(),
-      'trained_on': {'split': 'judge', 'examples': int(len(train_x))},
       'floor_accuracy': round(floor_accuracy, 4),
       'floor_balanced_accuracy': round(floor_balanced, 4),
       'floor_examples': int(len(floor_x)),
-      'image_size': image_size,
       'alpha_background': alpha_background,
-      'channels': 3,
-      'num_classes': len(classes),
       'class_names': list(classes),
-      'width': _WIDTH,
-      'feature_layer': classifier.FEATURE_LAYER,
-      'feature_dim': classifier.FEATURE_DIM,
-      'epochs': epochs,
-      'seed': seed,
-      'train_seconds': round(seconds, 1),
-      'tensorflow_version': tf.__version__,
-      'trained_at': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
-      'command': command,
   }
   weights_path, record_path = paths(root, judges_dir)
-  classifier.save_judge(model, record, weights_path, record_path)
+  record = classifier.save_judge(model, weights_path, record_path, dataset=f'folder:{root}',
+                                 trained_on={'split': 'judge', 'examples': int(len(train_x))}, details=details,
+                                 image_size=image_size, channels=3, num_classes=len(classes), width=_WIDTH,
+                                 epochs=epochs, seed=seed, train_seconds=seconds, command=command)
   log(f'floor accuracy {floor_accuracy:.4f}, balanced {floor_balanced:.4f} ({len(floor_x)} images the judge never '
       f'saw), after {epochs} epochs in {seconds:.0f} s; wrote {weights_path} and {record_path}')
   return record

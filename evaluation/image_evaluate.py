@@ -14,26 +14,18 @@ from evaluation.images import EvaluationError, geometry_rule, to_judge_input
 from evaluation.sources import Source
 
 
-def default_num_samples(dataset: str, data_dir=None, manual_dir=None, judges_dir=None) -> int:
-  """The size of the reference split, capped at the floor split's (MNIST: 10,000; digits: 360)."""
-  from evaluation.judge import load_judge
-  spec = load_judge(dataset, judges_dir).spec
-  return min(references.split_size(dataset, split, data_dir, manual_dir, judges_dir)
-             for split in (spec.reference_split, spec.floor_split))
-
-
-def _check_fid(dataset: str, fid: FidSettings, data_dir, manual_dir, judges_dir) -> None:
-  from evaluation import fid as fid_lib
-  from evaluation.judge import load_judge
-  spec = load_judge(dataset, judges_dir).spec
-  sizes = {s: references.split_size(dataset, s, data_dir, manual_dir, judges_dir)
-           for s in (spec.reference_split, spec.floor_split)}
-  fid_lib.check_settings(fid, spec, sizes)
+def check_sample_count(n: int, judge) -> None:
+  """MetricsError, naming the flag to raise, when N = n samples are too few for FCD on the judge's features."""
+  need = metrics.min_samples_for_covariance(judge.feature_dim)
+  if n < need:
+    raise metrics.MetricsError(f'{n} samples are too few: FCD on the {judge.feature_dim}-dimensional judge '
+                               f'features needs at least {need} (use --num_samples >= {need})')
 
 
 def evaluate(samples, dataset: str, num_samples: Optional[int] = None, data_dir=None, manual_dir=None,
              judges_dir=None, copy_check: bool = True, fid: Optional[FidSettings] = None, log=print) -> dict:
-  """Scores `samples` ((N, H, W, C) uint8, or float in [-1, 1]) against `dataset` with its judge.
+  """Scores `samples` ((N, H, W, C) uint8, or float in [-1, 1]) against `dataset` with its judge: resolves the data
+  set (references.resolve) and scores them (`score`).
 
   The first min(N, num_samples, floor split's size) samples are scored, and as many floor images. Returns
   {'dataset', 'num_samples', 'num_classes', 'reference', 'geometry', 'samples': {metric: value}, 'floor':
@@ -42,38 +34,41 @@ def evaluate(samples, dataset: str, num_samples: Optional[int] = None, data_dir=
   EvaluationError (InceptionWeightsError for FID settings), JudgeError, metrics.MetricsError or DatasetError.
   """
   from evaluation.judge import load_judge
-  started = time.monotonic()
-  judge = load_judge(dataset, judges_dir)
   samples = np.asarray(samples)
-  if fid:
-    _check_fid(dataset, fid, data_dir, manual_dir, judges_dir)  # before any Inception pass
-    if len(samples) < fid.num_samples:
-      raise InceptionWeightsError(f'FID needs {fid.num_samples:,} samples, got {len(samples):,}')
+  if fid and len(samples) < fid.num_samples:
+    raise InceptionWeightsError(f'FID needs {fid.num_samples:,} samples, got {len(samples):,}')
+  judge = load_judge(dataset, judges_dir)
   n = min(num_samples or len(samples), len(samples))
-  need = metrics.min_samples_for_covariance(judge.feature_dim)
-  if n < need:
-    raise metrics.MetricsError(f'{n} samples are too few: FCD on the {judge.feature_dim}-dimensional judge '
-                               f'features needs at least {need} (use --num_samples >= {need})')
-  ref = references.reference(dataset, n, data_dir, manual_dir, judges_dir, copy_check)  # cached per process
-  reference_s = time.monotonic() - started
-  images = to_judge_input(samples[:ref.num_samples], judge.image_size, judge.channels)
+  check_sample_count(n, judge)
+  reference = references.resolve(dataset, n, judge=judge, data_dir=data_dir, manual_dir=manual_dir,
+                                 copy_check=copy_check, fid=fid, log=log)
+  return score(samples, reference)
+
+
+def score(samples, reference: references.Reference) -> dict:
+  """Scores samples (at least reference.num_samples of them; reference.fid's count for FID) against a resolved
+  data set: the first reference.num_samples. Returns `evaluate`'s dict."""
+  started = time.monotonic()
+  judge = reference.judge
+  samples = np.asarray(samples)
+  images = to_judge_input(samples[:reference.num_samples], judge.image_size, judge.channels)
   features, probs = judge.predict(images)
-  result = {'dataset': dataset, 'num_samples': len(images), 'num_classes': judge.num_classes,
-            'reference': ref.description, 'geometry': geometry_rule(samples.shape[1], judge.image_size),
-            'samples': ref.scores(features, probs), 'floor': dict(ref.floor),
+  result = {'dataset': reference.dataset, 'num_samples': len(images), 'num_classes': judge.num_classes,
+            'reference': reference.description, 'geometry': geometry_rule(samples.shape[1], judge.image_size),
+            'samples': reference.scores(features, probs), 'floor': dict(reference.floor),
             # which classes the judge reads the samples and the floor as: the reading (evaluation/reading.py) names
             # the classes the samples lack, against the floor's histogram (a folder's classes are not balanced)
             'class_counts': {'samples': np.bincount(probs.argmax(axis=1), minlength=judge.num_classes).tolist(),
-                             'floor': list(ref.floor_class_counts)}}
-  seconds = {'references': reference_s, 'samples': time.monotonic() - started - reference_s}
-  if fid:
+                             'floor': list(reference.floor_class_counts)}}
+  seconds = {'references': reference.seconds, 'samples': time.monotonic() - started}
+  if reference.fid:
     from evaluation import fid as fid_lib
     fid_started = time.monotonic()
-    fid_images = to_judge_input(samples[:fid.num_samples], judge.image_size, judge.channels)
-    values = fid_lib.fid(fid_images, dataset, judge.spec, judge.image_size, fid, data_dir, manual_dir, log)
+    fid_images = to_judge_input(samples[:reference.fid.settings.num_samples], judge.image_size, judge.channels)
+    values = fid_lib.fid(fid_images, reference.fid)
     result['samples']['fid'], result['floor']['fid'], result['fid_note'] = (
         values['samples'], values['floor'], values['note'])
-    seconds['fid'] = time.monotonic() - fid_started
+    seconds['fid'] = reference.fid.seconds + time.monotonic() - fid_started  # its real side's passes too
   result['seconds'] = seconds
   return result
 
@@ -81,10 +76,11 @@ def evaluate(samples, dataset: str, num_samples: Optional[int] = None, data_dir=
 def evaluate_source(source: Source, dataset: Optional[str] = None, num_samples: Optional[int] = None,
                     seed: int = SAMPLE_SEED, data_dir=None, manual_dir=None, judges_dir=None,
                     copy_check: bool = True, fid: Optional[FidSettings] = None, log=print) -> dict:
-  """Generates samples from `source` (latents rows 0.. of `seed`) and evaluates them (see `evaluate`).
+  """Generates samples from `source` (latents rows 0.. of `seed`) and evaluates them (see `evaluate`), the data set
+  resolved once (references.resolve) for the scores, the per-class scores and FID.
 
-  num_samples None: default_num_samples. With FID, max(num_samples, fid.num_samples) are generated and FID
-  takes the first fid.num_samples of them. The result also holds 'source', 'seed', 'class_names' (the judge's),
+  num_samples None: the reference split's size, capped at the floor split's (MNIST: 10,000; digits: 360). With FID,
+  max(num_samples, fid.num_samples) are generated and FID takes the first fid.num_samples of them. The result also holds 'source', 'seed', 'class_names' (the judge's),
   'per_class' for a conditional generator, and 'class_warning' for an unconditional one whose data classes are
   not the judge's.
   """
@@ -94,32 +90,34 @@ def evaluate_source(source: Source, dataset: Optional[str] = None, num_samples: 
     raise EvaluationError(f'{source.description} does not say which dataset it was trained on; pass --dataset')
   data_dir, manual_dir = data_dir or source.data_dir, manual_dir or source.manual_dir
   judges_dir = judges_dir or source.judges_dir
-  judge = load_judge(dataset, judges_dir)
+  judge = load_judge(dataset, judges_dir)  # the one load of this evaluation: everything below takes it
   from evaluation.folder_judge import check_background
   check_background(judge, source.metadata.get('alpha_background'), source.description)
   if source.channels != judge.channels:
     raise EvaluationError(f'the {dataset} judge reads {judge.channels}-channel images, {source.description} '
                           f'makes {source.channels}-channel ones')
-  if fid:
-    _check_fid(dataset, fid, data_dir, manual_dir, judges_dir)
-  num_samples = num_samples or default_num_samples(dataset, data_dir, manual_dir, judges_dir)
+  if num_samples:
+    check_sample_count(num_samples, judge)
+  names = references.judge_class_names(dataset, judge, data_dir, manual_dir)
   classes = source.signature.label_classes
-  count = max(num_samples, fid.num_samples if fid else 0)
-  asked = None
   from evaluation import per_class
-  if classes:  # a conditional generator: sample i asked for the class of floor image i (evaluation/per_class.py)
-    per_class.check_classes(classes, dataset, judge, source.description, data_dir, manual_dir)
-    asked = per_class.sample_classes(judge, dataset, count, data_dir, manual_dir, judges_dir)
+  if classes:  # before the real side is computed: a generator of other classes is refused at once
+    per_class.check_classes(classes, dataset, judge, source.description, names=names)
   data_classes = source.signature.data_classes  # an unconditional run's folder classes: a warning, not an error
-  warning = (per_class.data_classes_warning(data_classes, dataset, judge, source.description, data_dir, manual_dir)
+  warning = (per_class.data_classes_warning(data_classes, dataset, judge, source.description, names=names)
              if data_classes and not classes else '')
+  # The data set resolved once: the scores, the per-class scores and FID all read this Reference.
+  reference = references.resolve(dataset, num_samples, judge=judge, class_names=names, data_dir=data_dir,
+                                 manual_dir=manual_dir, copy_check=copy_check, fid=fid, log=log)
+  count = max(num_samples or reference.num_samples, fid.num_samples if fid else 0)
+  # a conditional generator: sample i asked for the class of floor image i (the data's class mix)
+  asked = reference.sample_classes(count) if classes else None
   started = time.monotonic()
   from evaluation.sources import generate
   samples = generate(source, count, seed, label_ids=asked)
   generate_s = time.monotonic() - started
-  result = evaluate(samples, dataset, num_samples, data_dir, manual_dir, judges_dir, copy_check, fid, log)
-  result.update(source=source.description, seed=seed,
-                class_names=list(per_class.data_class_names(dataset, judge, data_dir, manual_dir)))
+  result = score(samples, reference)
+  result.update(source=source.description, seed=seed, class_names=list(reference.class_names))
   if warning:
     result['class_warning'] = warning
   result['seconds']['generate'] = generate_s
@@ -127,7 +125,7 @@ def evaluate_source(source: Source, dataset: Optional[str] = None, num_samples: 
     started = time.monotonic()
     per_class_n = -(-result['num_samples'] // len(classes))
     log(f'per-class scores: up to {per_class_n} samples of each of {len(classes)} classes ...')
-    result['per_class'] = per_class.per_class_scores(source.generate_fn, source.latent_dim, judge, dataset, classes,
-                                                     per_class_n, seed, data_dir, manual_dir, judges_dir, log)
+    result['per_class'] = per_class.per_class_scores(source.generate_fn, source.latent_dim, reference, classes,
+                                                     per_class_n, seed, log)
     result['seconds']['per_class'] = time.monotonic() - started
   return result

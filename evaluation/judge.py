@@ -19,8 +19,6 @@ differ from its features of unseen ones, so the judge never sees the images the 
   gan_split        the GAN's own training images, for the nearest-neighbour copy check
 """
 
-import datetime
-import functools
 import json
 import os
 import time
@@ -81,10 +79,12 @@ def paths(dataset: str, judges_dir: Optional[str] = None):
   return os.path.join(judges_dir, f'{dataset}.weights.h5'), os.path.join(judges_dir, f'{dataset}.json')
 
 
-@functools.lru_cache(maxsize=8)
 def load_judge(dataset: str, judges_dir: Optional[str] = None) -> Judge:
-  """The committed judge of `dataset` (cached), or the judge a user trained for a labelled folder ('folder:PATH',
-  evaluation/folder_judge.py). Raises JudgeError naming the command that trains a missing one."""
+  """The committed judge of `dataset`, or the judge a user trained for a labelled folder ('folder:PATH',
+  evaluation/folder_judge.py). Raises JudgeError naming the command that trains a missing one.
+
+  Not cached: an evaluation loads its judge once, at its top (evaluation.references.resolve and its callers), and
+  hands it down; a cache by name would also keep a judge that train_judge has since replaced."""
   if dataset.startswith(FOLDER_PREFIX):
     from evaluation import folder_judge
     return folder_judge.load_folder_judge(dataset, judges_dir)
@@ -178,10 +178,7 @@ def train_judge(dataset: str, data_dir=None, manual_dir=None, epochs: Optional[i
   # are not there).
   test_accuracy = accuracy(model, test_x, test_y)
   floor_accuracy = accuracy(model, floor_x, floor_y)
-  record = {
-      'format_version': FORMAT_VERSION,
-      'dataset': dataset,
-      'trained_on': {'split': spec.judge_split, 'examples': int(len(train_x))},
+  details = {
       'reference_split': spec.reference_split,
       'floor_split': spec.floor_split,
       'gan_split': spec.gan_split,
@@ -190,22 +187,12 @@ def train_judge(dataset: str, data_dir=None, manual_dir=None, epochs: Optional[i
       'floor_accuracy': round(floor_accuracy, 4),
       'floor_examples': int(len(floor_x)),
       'target_accuracy': spec.target_accuracy,
-      'image_size': spec.image_size,
-      'channels': info.channels,
-      'num_classes': info.num_classes,
-      'width': spec.width,
-      'feature_layer': FEATURE_LAYER,
-      'feature_dim': FEATURE_DIM,
-      'epochs': epochs,
-      'seed': seed,
-      'train_seconds': round(seconds, 1),
-      'tensorflow_version': tf.__version__,
-      'trained_at': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
-      'command': command,
   }
   weights_path, record_path = paths(dataset, judges_dir)
-  save_judge(model, record, weights_path, record_path)
-  load_judge.cache_clear()  # a judge loaded earlier in this process is now stale
+  record = save_judge(model, weights_path, record_path, dataset=dataset,
+                      trained_on={'split': spec.judge_split, 'examples': int(len(train_x))}, details=details,
+                      image_size=spec.image_size, channels=info.channels, num_classes=info.num_classes,
+                      width=spec.width, epochs=epochs, seed=seed, train_seconds=seconds, command=command)
   verdict = 'meets' if test_accuracy >= spec.target_accuracy else 'MISSES'
   log(f'accuracy {test_accuracy:.4f} on {spec.reference_split} ({verdict} the aim {spec.target_accuracy}), '
       f'{floor_accuracy:.4f} on {spec.floor_split}, after {epochs} epochs in {seconds:.0f} s; wrote '

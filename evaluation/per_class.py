@@ -19,38 +19,18 @@ The whole-generator scores ask sample i for the class of floor image i (`sample_
 then share one class histogram, the data's, on an imbalanced folder as on a balanced data set.
 """
 
-import functools
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 
 from common import labels as common_labels
-from evaluation import metrics
+from evaluation import metrics, references
 
 
 def split_labels(dataset: str, split: str, image_size: int, judge, data_dir=None, manual_dir=None) -> np.ndarray:
-  """(N,) int64 class ids of a judge's split, in the order evaluation.references reads its images."""
-  if judge.spec.load_split_labels is not None:  # a folder's parts
-    return judge.spec.load_split_labels(split, image_size)
-  return _dataset_labels(dataset, split, image_size, data_dir, manual_dir)
-
-
-@functools.lru_cache(maxsize=8)
-def _dataset_labels(dataset: str, split: str, image_size: int, data_dir, manual_dir) -> np.ndarray:
-  from data import datasets
-  data, _ = datasets.load_images(dataset, image_size, split=split, data_dir=data_dir, manual_dir=manual_dir,
-                                 with_labels=True)
-  return np.concatenate(list(data.map(lambda image, label: label).batch(4096).as_numpy_iterator())).astype(np.int64)
-
-
-def data_class_names(dataset: str, judge, data_dir=None, manual_dir=None) -> tuple:
-  """The names of the judge's classes, in id order: a folder judge's record, else the data set's labels."""
-  if 'class_names' in judge.record:
-    return tuple(judge.record['class_names'])
-  from data import datasets
-  _, info = datasets.load_images(dataset, judge.image_size, split=judge.spec.reference_split, data_dir=data_dir,
-                                 manual_dir=manual_dir, with_labels=True)
-  return tuple(info.class_names)
+  """(N,) int64 class ids of a judge's split, in the order evaluation.references reads its images, read here. An
+  evaluation has them already: its Reference's reference_split.labels and floor_split.labels."""
+  return references.read_split(dataset, split, image_size, judge.spec, data_dir, manual_dir)[1]
 
 
 def _shown(values) -> str:
@@ -64,18 +44,20 @@ def _classes(names) -> str:
   return f'class {names[0]} is' if len(names) == 1 else f'classes {_shown(names)} are'
 
 
-def check_classes(classes, dataset: str, judge, description: str, data_dir=None, manual_dir=None) -> None:
+def check_classes(classes, dataset: str, judge, description: str, data_dir=None, manual_dir=None,
+                  names: Optional[tuple] = None) -> None:
   """EvaluationError unless a generator's label classes are the judge's, by name and in order: class i of one
-  must be class i of the other for agreement and per-class scores to mean anything."""
+  must be class i of the other for agreement and per-class scores to mean anything. names: the judge's classes
+  where the caller has them (references.judge_class_names), read from the judge otherwise."""
   from evaluation.images import EvaluationError
-  names = data_class_names(dataset, judge, data_dir, manual_dir)
+  names = tuple(names) if names is not None else references.judge_class_names(dataset, judge, data_dir, manual_dir)
   if tuple(classes) != names:
     raise EvaluationError(f'{description} takes the classes {_shown(classes)}; the {dataset} judge tells '
                           f'{_shown(names)}: per-class scores need the same classes in the same order')
 
 
 def data_classes_warning(data_classes, dataset: str, judge, description: str, data_dir=None,
-                         manual_dir=None) -> str:
+                         manual_dir=None, names: Optional[tuple] = None) -> str:
   """'' when an unconditional generator's data classes (what its training folder held) are the judge's, in any
   order; else one 'warning: ...' line naming the classes that one side lacks.
 
@@ -83,8 +65,8 @@ def data_classes_warning(data_classes, dataset: str, judge, description: str, da
   wrong class. Its samples are still compared with real images of the judge's classes, and for the classes both
   know the numbers mean what they always do; a class only the run knows makes samples the reference lacks (FCD
   and precision worse), a class only the judge knows makes reference images no sample aims at (recall worse).
-  The user should know why, not lose the table."""
-  names = data_class_names(dataset, judge, data_dir, manual_dir)
+  The user should know why, not lose the table. names: as check_classes'."""
+  names = tuple(names) if names is not None else references.judge_class_names(dataset, judge, data_dir, manual_dir)
   run_only = [c for c in data_classes if c not in names]
   judge_only = [c for c in names if c not in data_classes]
   if not run_only and not judge_only:
@@ -101,36 +83,31 @@ def data_classes_warning(data_classes, dataset: str, judge, description: str, da
 
 
 def sample_classes(judge, dataset: str, num_samples: int, data_dir=None, manual_dir=None, judges_dir=None):
-  """(num_samples,) int64: the class of floor image i for sample i, in the order and subset that
-  evaluation.references scores the floor in (then again from the start, beyond the floor's size)."""
-  from evaluation import references
+  """(num_samples,) int64: the class of floor image i for sample i (references.floor_classes), the floor's labels
+  read here. An evaluation asks its Reference instead (Reference.sample_classes)."""
   labels = split_labels(dataset, judge.spec.floor_split, judge.image_size, judge, data_dir, manual_dir)
-  n = min(num_samples, len(labels))
-  floor = labels[references.subset_indices(len(labels), n)]
-  return np.resize(floor, num_samples)
+  return references.floor_classes(labels, num_samples)
 
 
 def min_fcd_per_class(feature_dim: int) -> int:
   return metrics.min_samples_for_covariance(feature_dim)
 
 
-def per_class_scores(generate: Callable, latent_dim: int, judge, dataset: str, classes, per_class: int, seed: int,
-                     data_dir=None, manual_dir=None, judges_dir=None, log=print) -> dict:
+def per_class_scores(generate: Callable, latent_dim: int, reference: 'references.Reference', classes, per_class: int,
+                     seed: int, log=print) -> dict:
   """{'classes': [{'name', 'n', 'agreement', 'floor_agreement', 'kid', 'kid_stderr', 'floor_kid',
   'floor_kid_stderr', ['fcd', 'floor_fcd']}], 'chance', 'mean_agreement', 'mean_floor_agreement',
   'min_fcd_samples'} for a conditional generator.
 
   generate: (z (B, latent) float32, class weights (B, K) float32) -> images (B, H, W, C) in [-1, 1].
-  classes: the generator's label classes, in the judge's order (a data set's classes are both).
+  classes: the generator's label classes, in the judge's order (a data set's classes are both). reference: the
+  evaluation's (references.resolve): its judge, and its judge's outputs on the reference and floor splits.
   """
   from common.latents import latents
-  from evaluation import references
   from evaluation.images import to_judge_input
-  spec, k_classes = judge.spec, len(classes)
-  ref = references.split_features(dataset, spec.reference_split, data_dir, manual_dir, judges_dir)
-  floor = references.split_features(dataset, spec.floor_split, data_dir, manual_dir, judges_dir)
-  ref_labels = split_labels(dataset, spec.reference_split, judge.image_size, judge, data_dir, manual_dir)
-  floor_labels = split_labels(dataset, spec.floor_split, judge.image_size, judge, data_dir, manual_dir)
+  judge, k_classes = reference.judge, len(classes)
+  ref, floor = reference.reference_split, reference.floor_split
+  ref_labels, floor_labels = ref.labels, floor.labels
   need = min_fcd_per_class(judge.feature_dim)
   rows = []
   for k, name in enumerate(classes):

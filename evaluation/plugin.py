@@ -2,9 +2,10 @@
 steps, and the best generator by FCD kept in <run_dir>/best/.
 
 `training/main.py` builds it before the run directory exists, so that a dataset without a judge, or too few
---eval_samples for FCD's covariance, fails at once (exit code 2). The real references and the floor are
-computed at the first call (evaluation.references, cached per process), so workers that never evaluate never
-pay for them.
+--eval_samples for FCD's covariance, fails at once (exit code 2): the judge is loaded then, once. The data set is
+resolved at the first call (evaluation.references.resolve: the judge's outputs on the real splits, the floor) and
+kept for every call after it, so workers that never evaluate never pay for it, and a benchmark that scores many
+runs with one evaluator pays once.
 """
 
 import json
@@ -15,6 +16,7 @@ import numpy as np
 
 from common.artifacts import BEST_DIR
 from common.labels import class_weights
+from common.signature import label_classes_of
 from evaluation import metrics
 from evaluation.images import EvaluationError, to_judge_input
 from common.artifacts import SAMPLE_SEED
@@ -42,33 +44,38 @@ class JudgeEvaluator:
       raise EvaluationError(f'{num_samples} samples per evaluation are too few: FCD on the {judge.feature_dim}-'
                             f'dimensional judge features needs at least {need}')
     self.dataset, self.run_dir, self.num_samples, self.seed = dataset, run_dir, num_samples, seed
-    self._paths = (data_dir, manual_dir, judges_dir)
+    self._paths = (data_dir, manual_dir)
     self._copy_check = copy_check
     self._judge = judge
+    self._resolved = None  # evaluation.references.Reference, resolved at the first call and kept
     self._latents: Optional[np.ndarray] = None  # (N, latent_dim), drawn at the first call of each latent size
 
   def _reference(self):
-    from evaluation import references
-    data_dir, manual_dir, judges_dir = self._paths
-    return references.reference(self.dataset, self.num_samples, data_dir, manual_dir, judges_dir,
-                                self._copy_check)  # cached per process: the first call pays
+    if self._resolved is None:  # the first call pays, once
+      from evaluation import references
+      data_dir, manual_dir = self._paths
+      self._resolved = references.resolve(self.dataset, self.num_samples, judge=self._judge, data_dir=data_dir,
+                                          manual_dir=manual_dir, copy_check=self._copy_check)
+    return self._resolved
 
   @property
   def floor(self) -> dict:
     return dict(self._reference().floor)
+
+  @property
+  def num_classes(self) -> int:
+    """The judge's class count (the benchmarks' tables): no second look-up of the judge."""
+    return self._judge.num_classes
 
   def __call__(self, generator, step: int, metadata: dict) -> dict:
     from common.latents import latents
     ref = self._reference()
     if self._latents is None or self._latents.shape[1] != metadata['latent_dim']:  # a benchmark scores runs of
       self._latents = latents(self.seed, ref.num_samples, metadata['latent_dim'])  # several latent sizes in turn
-    classes = len(metadata.get('label_classes', ()))
+    classes = len(label_classes_of(metadata))  # a benchmark's metadata holds latent_dim and label_classes only
     asked = None
     if classes:  # a conditional generator: sample i asked for the class of floor image i (the data's histogram)
-      from evaluation import per_class
-      data_dir, manual_dir, judges_dir = self._paths
-      asked = per_class.sample_classes(self._judge, self.dataset, len(self._latents), data_dir, manual_dir,
-                                       judges_dir)
+      asked = ref.sample_classes(len(self._latents))
 
     def batch(i):
       z = self._latents[i:i + 250]

@@ -18,7 +18,7 @@ from common import artifacts, kinds, labels as common_labels
 from common.artifacts import SAMPLE_SEED  # the samples' default seed: that of export's sample.png
 from common.cli import first_line
 from common.latents import latents
-from common.signature import LABEL_INPUT, GeneratorSignature, SignatureError
+from common.signature import LABEL_INPUT, LATENT_INPUT, GeneratorSignature, GraphTensor, SignatureError
 from evaluation.images import EvaluationError
 
 
@@ -55,9 +55,9 @@ def generate(source: Source, num_samples: int, seed: int = SAMPLE_SEED, batch_si
              label_ids=None) -> np.ndarray:
   """Outputs (N, ...) float32 of latents rows 0..N-1 of `seed` (common.latents), in batches; a conditional
   generator's row i asked for class label_ids[i] (default: i mod K, every class alike)."""
-  classes = len(source.signature.label_classes)
+  classes = source.signature.num_classes
   if classes and label_ids is None:
-    label_ids = np.arange(num_samples) % classes
+    label_ids = source.signature.row_classes(num_samples)
 
   def batch(i):
     z = latents(seed, min(batch_size, num_samples - i), source.latent_dim, start=i)
@@ -71,6 +71,14 @@ def generate(source: Source, num_samples: int, seed: int = SAMPLE_SEED, batch_si
 def _signature(metadata: dict, description: str) -> GeneratorSignature:
   try:
     return GeneratorSignature.from_metadata(metadata)
+  except SignatureError as e:
+    raise EvaluationError(f'{description}: {e}') from None
+
+
+def _check_inputs(signature: GeneratorSignature, inputs, description: str) -> None:
+  """The graph's inputs (GraphTensor) are what its metadata says (the check serve and export make too)."""
+  try:
+    signature.check_inputs(inputs)
   except SignatureError as e:
     raise EvaluationError(f'{description}: {e}') from None
 
@@ -154,14 +162,10 @@ def onnx_source(model_path: str) -> Source:
     metadata = {**{k: v for k, v in defaults.items() if isinstance(v, int)}, **metadata}
   signature = _signature(metadata, model_path)
   output_name = next((o.name for o in outputs if o.name == signature.output_name), outputs[0].name)
-  z_dtype = np.float16 if z_input.type == 'tensor(float16)' else np.float32
-
-  if signature.has_label_input and [i.name for i in session.get_inputs()][1:] != [LABEL_INPUT]:
-    raise EvaluationError(f'{model_path}: its metadata names {len(signature.label_classes)} classes, but the graph '
-                          f'has no {LABEL_INPUT!r} input')
+  _check_inputs(signature, [GraphTensor.of_onnx(i) for i in session.get_inputs()], model_path)
 
   def generate_fn(z, y=None):
-    feed = {z_input.name: z.astype(z_dtype), **({} if y is None else {LABEL_INPUT: y.astype(z_dtype)})}
+    feed = {LATENT_INPUT: z.astype(np.float32), **({} if y is None else {LABEL_INPUT: y.astype(np.float32)})}
     values = session.run([output_name], feed)[0]
     return _check_shape(values, signature, model_path)
 
@@ -201,29 +205,27 @@ def saved_model_source(path: str) -> Source:
   outputs = serving.structured_outputs
   metadata = _folder_metadata(version_dir)
   output_name = GeneratorSignature.output_name_of(kinds.of_metadata(metadata))
-  label_spec = inputs.pop(LABEL_INPUT, None) if metadata.get('label_classes') else None  # a conditional model's
-  if metadata.get('label_classes') and label_spec is None:  # its labels would be dropped without a word
-    raise EvaluationError(f'{version_dir}: its metadata names {len(metadata["label_classes"])} classes, but '
-                          f'serving_default has no {LABEL_INPUT!r} input')
-  if len(inputs) != 1 or output_name not in outputs:
-    raise EvaluationError(f'{version_dir}: serving_default must map one input z to {{"{output_name}"}}, it takes '
-                          f'{sorted(inputs)} and returns {sorted(outputs)}')
-  (z_name, z_spec), = inputs.items()
+  if output_name not in outputs:
+    raise EvaluationError(f'{version_dir}: serving_default must return {{"{output_name}"}}, it returns '
+                          f'{sorted(outputs)}')
   shape = outputs[output_name].shape  # (None, ...)
-  if z_spec.shape.rank != 2 or None in shape[1:] or z_spec.shape[-1] is None:
-    raise EvaluationError(f'{version_dir}: serving_default takes z of shape {z_spec.shape} and returns '
-                          f'{output_name} of shape {shape}; need (B, latent_dim) -> (B, ...) of fixed size')
+  if shape.rank is None or None in shape[1:]:
+    raise EvaluationError(f'{version_dir}: serving_default returns {output_name} of shape {shape}; need (B, ...) '
+                          f'of fixed size')
   if kinds.of_metadata(metadata) == kinds.IMAGE:  # the signature's own shapes win over a folder's metadata
     if shape.rank != 4:
       raise EvaluationError(f'{version_dir}: serving_default returns images of shape {shape}; need (B, H, W, C)')
     _, height, width, channels = shape.as_list()
-    metadata = {**metadata, 'latent_dim': int(z_spec.shape[-1]), 'image_height': height, 'image_width': width,
-                'channels': channels}
+    z_spec = inputs.get(LATENT_INPUT)
+    z_width = z_spec.shape[-1] if z_spec is not None and z_spec.shape.rank == 2 else None
+    metadata = {**metadata, **({'latent_dim': int(z_width)} if z_width else {}), 'image_height': height,
+                'image_width': width, 'channels': channels}
   signature = _signature(metadata, version_dir)
+  _check_inputs(signature, [GraphTensor.of_tf(name, spec) for name, spec in inputs.items()], version_dir)
 
   def generate_fn(z, y=None):
-    labels = {} if label_spec is None or y is None else {LABEL_INPUT: tf.constant(y, tf.float32)}
-    values = serving(**{z_name: tf.constant(z, tf.float32)}, **labels)[output_name].numpy()
+    labels = {} if not signature.has_label_input or y is None else {LABEL_INPUT: tf.constant(y, tf.float32)}
+    values = serving(**{LATENT_INPUT: tf.constant(z, tf.float32)}, **labels)[output_name].numpy()
     return _check_shape(values, signature, version_dir)
 
   return Source(version_dir, generate_fn, signature, metadata.get('dataset'), metadata=metadata)

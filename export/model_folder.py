@@ -41,7 +41,7 @@ from common import artifacts
 from common import kinds as common_kinds
 from common import labels as common_labels
 from common import latents as common_latents
-from common.signature import LABEL_INPUT, LATENT_INPUT as INPUT_NAME
+from common.signature import LABEL_INPUT, LATENT_INPUT as INPUT_NAME, GeneratorSignature, GraphTensor, SignatureError
 from common.artifacts import MODEL_FORMAT_VERSION, MODEL_METADATA_FILE, ONNX_FILE, ONNX_FP16_FILE, SAVED_MODEL_DIR
 from common.artifacts import SAMPLE_SEED  # sample.png: the images of the app's /sample of this seed, count 64, scale 1
 from export import kinds, loader
@@ -149,13 +149,31 @@ def _carry_over_other_files(dest: str, work: str) -> None:
       shutil.copy2(entry.path, target, follow_symlinks=False)
 
 
+def _signature(metadata: dict) -> GeneratorSignature:
+  """The signature of the generator being exported (the run's generator.json, read by export/loader.py)."""
+  try:
+    return GeneratorSignature.from_metadata(metadata)
+  except SignatureError as e:
+    raise ExportError(str(e)) from None
+
+
+def _check_inputs(signature: GeneratorSignature, session, what: str) -> None:
+  """The written graph takes what its metadata says (GeneratorSignature.check_inputs, as serve and evaluation
+  check it when they load the file)."""
+  try:
+    signature.check_inputs([GraphTensor.of_onnx(arg) for arg in session.get_inputs()])
+  except SignatureError as e:
+    raise ExportError(f'{what}: {e}') from None
+
+
 def _write_onnx(generator, metadata: dict, opset: int, fp16: bool, work: str, log) -> dict:
   """Writes model.onnx (and model_fp16.onnx) into `work` after every check; returns the metadata it adds."""
   import onnx
   import tf2onnx
   from export import onnx_export
   latent_dim, kind = metadata['latent_dim'], kinds.kind_of(metadata)
-  classes = len(metadata.get('label_classes', ()))  # a conditional generator's K; 0: no label input
+  signature = _signature(metadata)
+  classes = signature.num_classes  # a conditional generator's K; 0: no label input
   log(f'converting to ONNX (opset {opset}) ...')
   model = onnx_export.convert(generator, latent_dim, opset, kind=kind, num_classes=classes)
   rewritten = onnx_export.make_cuda_clean(model)
@@ -164,6 +182,7 @@ def _write_onnx(generator, metadata: dict, opset: int, fp16: bool, work: str, lo
   log('  CUDA EP check: clean (no node would fall back to the CPU)')
   onnx_export.check(model)
   session = onnx_export.cpu_session(model.SerializeToString())
+  _check_inputs(signature, session, 'the ONNX model')
   diffs = onnx_export.verify_parity(generator, session, latent_dim, onnx_export.PARITY_TOLERANCE, 'the ONNX model',
                                     kind=kind, num_classes=classes)
   onnx_export.verify_derived(session, latent_dim, kind)
@@ -179,6 +198,7 @@ def _write_onnx(generator, metadata: dict, opset: int, fp16: bool, work: str, lo
     onnx_export.make_cuda_clean(model16, rewrite=False)
     onnx_export.check(model16)
     session16 = onnx_export.cpu_session(model16.SerializeToString())
+    _check_inputs(signature, session16, 'the float16 ONNX model')
     diffs16 = onnx_export.verify_parity(generator, session16, latent_dim, onnx_export.FP16_TOLERANCE,
                                         'the float16 ONNX model', kind=kind, num_classes=classes)
     onnx_export.verify_derived(session16, latent_dim, kind)
@@ -198,13 +218,11 @@ def _write_onnx(generator, metadata: dict, opset: int, fp16: bool, work: str, lo
 def _write_savedmodel(generator, metadata: dict, work: str, log) -> dict:
   from export import savedmodel_export
   path = os.path.join(work, SAVED_MODEL_DIR, savedmodel_export.SERVING_VERSION)
-  output_name = kinds.kind_of(metadata).output_name
+  signature = _signature(metadata)
   log('writing the SavedModel ...')
-  classes = len(metadata.get('label_classes', ()))
-  savedmodel_export.write(generator, metadata['latent_dim'], path, output_name, kinds.kind_of(metadata).derived,
-                          num_classes=classes)
-  diff = savedmodel_export.verify(path, generator, metadata['latent_dim'], output_name, num_classes=classes)
-  names = savedmodel_export.signatures(classes)
+  savedmodel_export.write(generator, signature, path, kinds.kind_of(metadata).derived)
+  diff = savedmodel_export.verify(path, generator, signature)
+  names = savedmodel_export.signatures(signature.num_classes)
   log(f'  reloaded: signatures {", ".join(names)}, max abs diff vs the live generator {diff:.2e}')
   return {'savedmodel_version': int(savedmodel_export.SERVING_VERSION), 'savedmodel_signatures': list(names),
           'savedmodel_max_abs_diff': diff}
@@ -213,7 +231,7 @@ def _write_savedmodel(generator, metadata: dict, work: str, log) -> dict:
 def _sample_feed(metadata: dict, kind) -> dict:
   """sample.png's inputs: rows 0 .. kind.sample_count-1 of SAMPLE_SEED; for a conditional generator one row per
   class instead, the first SAMPLE_GRID latents each asked for every class (a column is one z)."""
-  classes = len(metadata.get('label_classes', ()))
+  classes = _signature(metadata).num_classes
   count = kinds.SAMPLE_GRID if classes else kind.sample_count
   z = common_latents.truncated_latents(SAMPLE_SEED, count, metadata['latent_dim'],
                                        metadata.get('sample_truncation', 0.0))  # (N, latent_dim); 0: latents()

@@ -14,7 +14,7 @@ import numpy as np
 
 from common import artifacts
 from common import kinds as common_kinds
-from common import labels as common_labels
+from common import signature as common_signature
 from common.signature import LABEL_INPUT
 from common.artifacts import DEFAULT_OPSET
 from common.cli import first_line
@@ -138,11 +138,11 @@ def parity_batches(num_classes: int = 0) -> tuple:
 
 
 def feeds(z: np.ndarray, num_classes: int = 0) -> dict:
-  """The ONNX inputs for latents z: {'z': z}, and for a conditional generator 'labels' asking row i for class
-  i mod K (a batch of K or more rows covers every class)."""
+  """The ONNX inputs for latents z: {'z': z}, and for a conditional generator 'labels' asking every class in turn
+  (common.signature.row_weights: a batch of K or more rows covers every class)."""
   if not num_classes:
     return {INPUT_NAME: z}
-  return {INPUT_NAME: z, LABEL_INPUT: common_labels.class_weights(np.arange(len(z)) % num_classes, num_classes)}
+  return {INPUT_NAME: z, LABEL_INPUT: common_signature.row_weights(len(z), num_classes)}
 
 
 def keras_inputs(feed: dict):

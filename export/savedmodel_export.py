@@ -14,7 +14,7 @@ the app's /sample_truncated and export's sample.png with --sample_truncation use
 
 A conditional generator (K classes, common/signature.py) takes class weights beside z, and gains a signature:
   serving_default  z float32 (batch, latent_dim), labels float32 (batch, K) -> {'images': ...}
-  sample, sample_truncated                           image i of class i mod K (every class in turn)
+  sample, sample_truncated                           image i of class i mod K (GeneratorSignature.row_classes)
   sample_class     seed int64 (), num int32 (), label int64 () -> num images of class `label`
 A label outside 0..K-1 fails the call with InvalidArgumentError (tf.one_hot would give a zero row: no class).
 """
@@ -23,6 +23,7 @@ import numpy as np
 
 from common import labels as common_labels, latents as common_latents
 from common.cli import first_line
+from common.signature import GeneratorSignature, GraphTensor, SignatureError
 from export.loader import ExportError
 
 SIGNATURES = ('serving_default', 'sample', 'sample_truncated')
@@ -36,18 +37,18 @@ SERVING_VERSION = '1'  # TF Serving loads the highest numbered subfolder; one ex
 TOLERANCE = 1e-5  # the same TF kernels run on both sides; anything above means the wrong weights or mode
 
 
-def _module(generator, latent_dim: int, output_name: str, derived: tuple = (), num_classes: int = 0):
+def _module(generator, signature: GeneratorSignature, derived: tuple = ()):
   """The tf.Module to save (built in a function so that importing this file does not import TensorFlow).
-  derived ('ids',): the signatures also return the argmax of the output over its last axis (text).
-  num_classes: K of a conditional generator (0: none)."""
+  derived ('ids',): the signatures also return the argmax of the output over its last axis (text)."""
   import tensorflow as tf
+  latent_dim, output_name, num_classes = signature.latent_dim, signature.output_name, signature.num_classes
 
   def outputs(z, labels=None):
     out = generator(z if labels is None else [z, labels], training=False)  # (B, H, W, C), (B, dims), (B, L, V)
     return {output_name: out, **({'ids': tf.argmax(out, axis=-1)} if 'ids' in derived else {})}
 
-  def cycled(num):  # class i mod K for row i
-    return tf.one_hot(tf.range(num) % num_classes, num_classes, dtype=tf.float32)
+  def cycled(num):  # (num, K): the signature's class of each row, in-graph (num is the dynamic batch)
+    return tf.one_hot(signature.row_classes(num, tf.range), num_classes, dtype=tf.float32)
 
   module = tf.Module()
   module.generator = generator  # tracked: its variables are saved with the module
@@ -120,29 +121,36 @@ def sample_latents(seed, num, latent_dim: int, threshold=None):
     return common_latents.tf_truncated_latents(tf.identity(seed), num, latent_dim, tf.identity(t))
 
 
-def write(generator, latent_dim: int, path: str, output_name: str = 'images', derived: tuple = (),
-          num_classes: int = 0) -> None:
-  """Saves the signatures to `path` (the version folder, e.g. .../saved_model/1)."""
+def write(generator, signature: GeneratorSignature, path: str, derived: tuple = ()) -> None:
+  """Saves the signatures of a generator of `signature` to `path` (the version folder, e.g. .../saved_model/1)."""
   import tensorflow as tf
-  module = _module(generator, latent_dim, output_name, derived, num_classes)
+  module = _module(generator, signature, derived)
   try:
-    tf.saved_model.save(module, path, signatures={name: getattr(module, name) for name in signatures(num_classes)})
+    tf.saved_model.save(module, path, signatures={name: getattr(module, name)
+                                                  for name in signatures(signature.num_classes)})
   except (OSError, ValueError, tf.errors.OpError) as e:
     raise ExportError(f'cannot write the SavedModel to {path}: {first_line(e)}') from None
 
 
-def verify(path: str, generator, latent_dim: int, output_name: str = 'images', num_classes: int = 0) -> float:
-  """Loads `path` back and compares every signature with the live generator; returns the max abs diff."""
+def verify(path: str, generator, signature: GeneratorSignature) -> float:
+  """Loads `path` back, checks serving_default's inputs against `signature` (GeneratorSignature.check_inputs) and
+  compares every signature with the live generator; returns the max abs diff."""
   import tensorflow as tf
+  latent_dim, output_name, num_classes = signature.latent_dim, signature.output_name, signature.num_classes
   loaded = tf.saved_model.load(path)
   missing = set(signatures(num_classes)) - set(loaded.signatures)
   if missing:
     raise ExportError(f'the written SavedModel lacks signature(s) {sorted(missing)}')
+  inputs = loaded.signatures['serving_default'].structured_input_signature[1]  # {name: TensorSpec}
+  try:
+    signature.check_inputs([GraphTensor.of_tf(name, spec) for name, spec in inputs.items()])
+  except SignatureError as e:
+    raise ExportError(f'the written SavedModel: {e}') from None
 
-  def live(z, ids=None):  # the live generator on z (and, conditional, classes `ids`, default i mod K)
+  def live(z, ids=None):  # the live generator on z (and, conditional, classes `ids`, default the rows' classes)
     if not num_classes:
       return generator(z, training=False).numpy()
-    ids = np.arange(len(z)) % num_classes if ids is None else ids
+    ids = signature.row_classes(len(z)) if ids is None else ids
     return generator([z, common_labels.class_weights(ids, num_classes)], training=False).numpy()
 
   worst = 0.0
@@ -150,7 +158,7 @@ def verify(path: str, generator, latent_dim: int, output_name: str = 'images', n
     z = common_latents.latents(batch, batch, latent_dim)  # (batch, latent_dim) test input
     feed = {'z': tf.constant(z)}
     if num_classes:
-      feed['labels'] = tf.constant(common_labels.class_weights(np.arange(batch) % num_classes, num_classes))
+      feed['labels'] = tf.constant(signature.row_weights(batch))
     served = loaded.signatures['serving_default'](**feed)[output_name].numpy()
     worst = max(worst, float(np.max(np.abs(served - live(z)))))
   sample = loaded.signatures['sample']

@@ -156,7 +156,7 @@ class Handlers:
     if class_id is not None or not model.label_name:
       classes = [class_id] * count  # None: no class to name
     else:
-      classes = [i % model.num_classes for i in range(count)]  # what model.sample asked image i for
+      classes = model.signature.row_classes(count).tolist()  # what model.sample asked image i for
     gallery = [(self._write_png(image, os.path.join(folder, f'{stem}-{i:02d}.png')), _caption(seed, i, model, k))
                for i, (image, k) in enumerate(zip(images, classes))]
     grid_path = self._write_png(common_images.grid(images), os.path.join(folder, f'{stem}-x{count}.png'))

@@ -7,7 +7,8 @@ A model folder, as the export stage writes it:
 A class-conditional generator (metadata `label_classes`, K names; training's --conditioning) has a second input
 `labels` float32 (B, K), class weights (common/labels.py): one-hot asks for a class, a convex mixture morphs between
 classes. The graph must have exactly that input, float32 and K wide, and an unconditional one no second input;
-either mismatch skips the folder like any other. Row i of a sample asks for class i mod K (the SavedModel `sample`
+either mismatch skips the folder like any other (GeneratorSignature.check_inputs, the check evaluation and export
+make too). Row i of a sample asks for class i mod K (GeneratorSignature.row_classes, the SavedModel `sample`
 signature's rule), an interpolation for class 0, unless a class is asked for (`sample(..., label=k)`,
 `sample_all_classes`, `class_morph`).
 
@@ -24,6 +25,7 @@ Devices, precision (model.onnx or model_fp16.onnx), CUDA options and warm-up: se
 """
 
 import dataclasses
+import functools
 import os
 import threading
 from typing import Callable, Optional
@@ -34,7 +36,7 @@ from common import artifacts, images, kinds
 from common import labels as common_labels
 from common.artifacts import MODEL_METADATA_FILE, ONNX_FILE
 from common.cli import first_line
-from common.signature import LABEL_INPUT, GeneratorSignature, SignatureError, decode_ids
+from common.signature import LABEL_INPUT, LATENT_INPUT, GeneratorSignature, GraphTensor, SignatureError, decode_ids
 from serve import sampler, sessions, text_sampler
 
 RUN_METADATA = ('loss', 'dataset', 'step')  # what the page says of every model, beside its signature
@@ -65,7 +67,7 @@ def _check_image_metadata(metadata: dict) -> None:
 
 def _check_text_metadata(metadata: dict) -> None:
   _positive_ints(metadata, ('latent_dim', 'seq_len'))
-  if metadata.get('label_classes'):
+  if GeneratorSignature.from_metadata(metadata).has_label_input:
     raise ModelError(f'{MODEL_METADATA_FILE}: a text generator with a label input (label_classes) is not served')
   vocab = metadata['vocab']
   if not isinstance(vocab, list) or len(vocab) < 2 or not all(isinstance(t, str) for t in vocab):
@@ -122,18 +124,18 @@ class LoadedModel:
   def kind(self) -> str:
     return kinds.of_metadata(self.metadata)
 
-  @property
+  @functools.cached_property
   def signature(self) -> GeneratorSignature:
     return GeneratorSignature.from_metadata(self.metadata)
 
   @property
   def label_classes(self) -> tuple:
     """The names of the label input's classes, id order; () for a model without a label input."""
-    return self.signature.label_classes if self.label_name else ()
+    return self.signature.label_classes
 
   @property
   def num_classes(self) -> int:
-    return len(self.label_classes)
+    return self.signature.num_classes
 
   def shape_text(self) -> str:
     """'28×28×1', or '32 characters, vocabulary 65' for text."""
@@ -168,8 +170,9 @@ class LoadedModel:
     i mod K when `label` is None (the SavedModel `sample` signature's rule); None for a model without one."""
     if not self.label_name:
       return None
-    ids = np.arange(count) % self.num_classes if label is None else np.full(count, label)
-    return common_labels.class_weights(ids, self.num_classes)
+    if label is None:
+      return self.signature.row_weights(count)
+    return common_labels.class_weights(np.full(count, label), self.num_classes)
 
   def generate(self, latents: np.ndarray, label_weights: Optional[np.ndarray] = None) -> np.ndarray:
     """(B, latent_dim) float32 [and class weights (B, K) for a conditional model] -> (B, H, W, C) float32 in
@@ -245,15 +248,6 @@ def classes_text(signature: GeneratorSignature, shown: int = 12) -> str:
   return f' ({len(names)} classes: {listed})'
 
 
-def _check_label_classes(metadata: dict) -> None:
-  """`label_classes`, when there: the names of the label input's K classes, distinct non-empty strings."""
-  names = metadata.get('label_classes', [])
-  if (not isinstance(names, list) or not all(isinstance(n, str) and n for n in names) or
-      len(set(names)) != len(names)):
-    raise ModelError(f'{MODEL_METADATA_FILE}: label_classes must be a list of distinct class names, got '
-                     f'{str(names)[:80]}')
-
-
 def _read_metadata(folder: str) -> dict:
   """metadata.json of a folder the app can serve; ModelError saying what is wrong, or which kind no tab draws."""
   try:
@@ -266,13 +260,12 @@ def _read_metadata(folder: str) -> dict:
     what = served.unserved(metadata) if served and served.unserved else f'a model of kind {kind!r}'
     raise ModelError(f'{what}; this app serves {" and ".join(SERVED_KINDS)} generators')
   try:
-    GeneratorSignature.from_metadata(metadata)  # the fields of the kind's input and output are there
+    GeneratorSignature.from_metadata(metadata)  # the fields of the kind's input and output, label_classes
   except SignatureError as e:
     raise ModelError(str(e)) from None
   missing = [k for k in RUN_METADATA if k not in metadata]
   if missing:
     raise ModelError(f'{MODEL_METADATA_FILE} lacks {", ".join(missing)}')
-  _check_label_classes(metadata)
   served.check(metadata)
   return metadata
 
@@ -282,33 +275,17 @@ def output_dims(metadata: dict) -> list:
   return list(GeneratorSignature.from_metadata(metadata).output_shape)
 
 
-def _check_shapes(session, metadata: dict) -> tuple:
-  """Checks the graph's inputs against the metadata: the latent input (B, latent_dim), and for K label_classes a
-  `labels` input (B, K), else none beside z; and the first output (B, H, W, C) or (B, seq_len, vocab).
-  Returns (latent input name, label input name or None, output name)."""
-  inputs, outputs = session.get_inputs(), session.get_outputs()
-  classes = len(metadata.get('label_classes') or ())
-  names = [arg.name for arg in inputs]
-  if not classes and len(inputs) != 1:
-    raise ModelError(f'the graph has {len(inputs)} inputs ({", ".join(names)}), expected one latent input '
-                     f'({MODEL_METADATA_FILE} names no label_classes)')
-  if classes and (len(inputs) != 2 or LABEL_INPUT not in names):
-    raise ModelError(f'the graph has inputs ({", ".join(names)}), expected a latent input and {LABEL_INPUT!r} '
-                     f'({MODEL_METADATA_FILE} names {classes} label_classes)')
-  latent = next(arg for arg in inputs if arg.name != LABEL_INPUT or not classes)
-  expected = {'input': (latent, [metadata['latent_dim']], ''), 'output': (outputs[0], output_dims(metadata), '')}
-  if classes:
-    expected['label input'] = (next(arg for arg in inputs if arg.name == LABEL_INPUT), [classes],
-                               f': its {classes} label_classes')
-  for role, (arg, dims, why) in expected.items():
-    shape = list(arg.shape)
-    if arg.type != 'tensor(float)':
-      raise ModelError(f'graph {role} {arg.name!r} is {arg.type}, expected tensor(float)')
-    # dim 0 is the (dynamic) batch; a symbolic or unknown dim (str / None) cannot be checked
-    if len(shape) != len(dims) + 1 or any(isinstance(s, int) and s != d for s, d in zip(shape[1:], dims)):
-      raise ModelError(f'graph {role} {arg.name!r} has shape {shape}, metadata says (batch, '
-                       f'{", ".join(map(str, dims))}){why}')
-  return latent.name, (LABEL_INPUT if classes else None), outputs[0].name
+def _check_graph(session, signature: GeneratorSignature) -> tuple:
+  """The graph's inputs and first output against the metadata's signature (GeneratorSignature.check_inputs and
+  check_output, the check evaluation and export make too). Returns (latent input name, label input name or
+  None, output name)."""
+  output = session.get_outputs()[0]
+  try:
+    signature.check_inputs([GraphTensor.of_onnx(arg) for arg in session.get_inputs()])
+    signature.check_output(GraphTensor.of_onnx(output))
+  except SignatureError as e:
+    raise ModelError(str(e)) from None
+  return LATENT_INPUT, (LABEL_INPUT if signature.has_label_input else None), output.name
 
 
 def load_model(folder: str, provider: str = 'auto', threads: int | None = None, precision: str = 'auto',
@@ -330,7 +307,7 @@ def load_model(folder: str, provider: str = 'auto', threads: int | None = None, 
     raise ModelError(str(e)) from None
   except Exception as e:  # onnxruntime's Fail / InvalidGraph / ...
     raise ModelError(f'ONNX Runtime cannot load {ONNX_FILE}: {first_line(e)[:200]}') from None
-  input_name, label_name, output_name = _check_shapes(session, metadata)
+  input_name, label_name, output_name = _check_graph(session, GeneratorSignature.from_metadata(metadata))
   model = LoadedModel(name=os.path.basename(os.path.normpath(folder)), path=folder, metadata=metadata,
                       session=session, provider=used, input_name=input_name, output_name=output_name,
                       precision=used_precision, label_name=label_name)

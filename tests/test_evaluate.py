@@ -64,7 +64,7 @@ def test_reference_and_floor_are_disjoint_from_the_judges_training_images():
 
 
 def test_kid_floor_of_two_disjoint_real_digits_sets_is_zero_within_two_standard_errors():
-  ref = references.reference('digits', 360)
+  ref = references.resolve('digits', 360)
   assert ref.num_samples == 360 and len(ref.features) == 360  # N defaults to the whole reference
   assert abs(ref.floor['kid']) < 2 * ref.floor['kid_stderr'], (ref.floor['kid'], ref.floor['kid_stderr'])
   assert ref.floor['classes_covered'] == 10 and ref.floor['precision'] > 0.7 and ref.floor['recall'] > 0.7
@@ -73,7 +73,8 @@ def test_kid_floor_of_two_disjoint_real_digits_sets_is_zero_within_two_standard_
 @pytest.mark.slow
 def test_kid_floor_on_mnist_is_zero_within_two_standard_errors(shared_data, tfds_data_dir):
   """The real proof: 2,000 MNIST images the judge never trained on, against all 10,000 test images."""
-  ref = references.reference('mnist', 2000, tfds_data_dir, str(shared_data / 'mnist'), copy_check=False)
+  ref = references.resolve('mnist', 2000, data_dir=tfds_data_dir, manual_dir=str(shared_data / 'mnist'),
+                           copy_check=False)
   assert len(ref.features) == 10_000 and ref.num_samples == 2000
   assert abs(ref.floor['kid']) < 2 * ref.floor['kid_stderr'], (ref.floor['kid'], ref.floor['kid_stderr'])
   assert ref.floor['fcd'] < 2.0 and ref.floor['precision'] > 0.8 and ref.floor['recall'] > 0.8

@@ -53,7 +53,8 @@ def test_fid_runs_end_to_end_and_reuses_its_cache(tmp_path, inception_weights, s
   logged.clear()
   passed = []
   original = fid.inception_features
-  monkeypatch.setattr(fid, 'inception_features', lambda images, s: passed.append(len(images)) or original(images, s))
+  monkeypatch.setattr(fid, 'inception_features',
+                      lambda images, *rest: passed.append(len(images)) or original(images, *rest))
   second = evaluate.evaluate_source(source, log=logged.append, **kwargs)
   assert passed == [fid.MIN_SAMPLES] and 'cached: test, train[50000:]' in logged[0]  # only the samples
   assert second['samples']['fid'] == pytest.approx(first['samples']['fid'], rel=1e-4)

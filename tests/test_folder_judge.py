@@ -127,8 +127,6 @@ def test_a_judge_refuses_a_folder_that_changed_since_it_was_trained(judged_folde
     shutil.copy(str(folder_judge.paths(str(folder), str(judges))[0 if name == 'weights.h5' else 1]),
                 folder_judge.paths(str(copy), str(judges))[0 if name == 'weights.h5' else 1])
   judge.load_judge(f'folder:{copy}', str(judges))  # unchanged: loads
-  judge.load_judge.cache_clear()
-  folder_judge._decoded_parts.cache_clear()  # decoded once per process: a new process sees the new files
   for i in range(60):  # new squares: the parts' counts differ from the record
     shutil.copy(copy / 'square' / 'square000.png', copy / 'square' / f'new{i}.png')
   with pytest.raises(judge.JudgeError, match='changed since its judge was trained'):
@@ -246,7 +244,7 @@ def test_a_judge_prints_its_split_and_later_evaluations_use_the_rule_it_recorded
   for part in ('floor', 'reference'):
     labels = loaded.spec.load_split_labels(part, 16)
     assert list(np.bincount(labels, minlength=3)) == list(record['split']['counts'][part].values())
-    assert len(references.split_images(dataset, part, 16, judges_dir=judges)) == len(labels)
+    assert len(references.split_images(dataset, part, 16, spec=loaded.spec)) == len(labels)
 
 
 @pytest.mark.slow

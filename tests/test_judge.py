@@ -194,7 +194,6 @@ def test_judge_errors_are_one_line(tmp_path):
                               ({**record, 'trained_on': {'split': 'train'}}, "was trained on 'train'"),
                               (record, 'cannot load')]:
     (tmp_path / 'digits.json').write_text(json.dumps(bad_record))
-    judges.load_judge.cache_clear()
     with pytest.raises(JudgeError, match=message) as error:
       judges.load_judge('digits', str(tmp_path))
     assert '\n' not in str(error.value) and 'python -m evaluation.train_judge --dataset=digits' in str(error.value)

@@ -13,11 +13,13 @@ PRESETS = sorted(glob.glob(str(REPO_ROOT / 'training' / 'presets' / '*.flags')))
 
 def resolve_presets(paths) -> dict:
   """{preset path: the resolved TrainConfig as a dict, or {'error': ...}}: each flagfile parsed as training.main
-  parses it (absl flags, the kind's defaults, then resolve), in this process; the flags are back at their
-  defaults afterwards, so the presets stay apart."""
+  parses it (absl flags, the kind's defaults, then resolve: training/launch.py's path, less the check that a
+  folder:/text: preset was given its path), in this process; the flags are back at their defaults afterwards, so
+  the presets stay apart."""
   import dataclasses
   from absl import flags
-  from training import main
+  from training import launch, main
+  from training.config import resolve
   if 'loss' not in flags.FLAGS:
     main.define_flags()
   out = {}
@@ -25,7 +27,7 @@ def resolve_presets(paths) -> dict:
     flags.FLAGS.unparse_flags()
     try:
       flags.FLAGS(['main', f'--flagfile={preset}'])
-      config = main.resolve(main.kind_defaults.with_kind_defaults(main._given_settings(only_present=True))[0])
+      config = resolve(launch.with_kind_defaults(main._given_settings(only_present=True))[0])
       out[str(preset)] = dataclasses.asdict(config)
     except Exception as e:  # this preset's failure, reported by its own test
       out[str(preset)] = {'error': f'{type(e).__name__}: {e}'}

@@ -34,13 +34,12 @@ def _folder(tmp_path, name, onnx_bytes, **metadata) -> str:
     (dict(num_classes=10), dict(label_classes=list('abcde')),
      "graph label input 'labels' has shape ['batch', 10], metadata says (batch, 5): its 5 label_classes"),
     (dict(label_type='int64'), dict(label_classes=DIGITS),
-     "graph label input 'labels' is tensor(int64), expected tensor(float)"),
-    (dict(), dict(), 'the graph has 2 inputs (z, labels), expected one latent input (metadata.json names no '
-                     'label_classes)'),
-    (None, dict(label_classes=DIGITS), "the graph has inputs (z), expected a latent input and 'labels' "
-                                       "(metadata.json names 10 label_classes)"),
+     "graph label input 'labels' is int64, expected float32"),
+    (dict(), dict(), "the graph has 2 inputs (z, labels), expected one latent input 'z' (its metadata names no "
+                     "label_classes)"),
+    (None, dict(label_classes=DIGITS), "its metadata names 10 classes, but the graph has no 'labels' input"),
     (dict(), dict(label_classes=['0', '0'] + DIGITS[2:]),
-     'metadata.json: label_classes must be a list of distinct class names'),
+     "label_classes must be a list of distinct class names, got ['0', '0', '2'"),
 ])
 def test_a_label_input_that_disagrees_with_the_metadata_is_refused_at_load(tmp_path, onnx_args, metadata, message):
   """Another size or type of `labels` than metadata's label_classes say, a label input the metadata does not name

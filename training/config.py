@@ -9,9 +9,10 @@ Fields left as None take the defaults of the chosen loss family (`training.losse
 alone gives RMSProp 5e-5, five critic steps and clipping at 0.01, as in the paper.
 
 A data set of another kind than images brings its kind's architecture and the settings of the WGAN-GP paper's
-code for it (training/kind_defaults.py, issue 23): `--dataset=toy:25gaussians` alone trains gan_toy.py's MLP with its
-settings. Precedence, highest first: the flags a user gives (a flagfile's count as given), the kind's defaults,
-the loss family's defaults, the defaults of the fields below.
+code for it (training/data_kinds.py `defaults`, applied by training/launch.py, issue 23): `--dataset=toy:25gaussians`
+alone trains gan_toy.py's MLP with its settings. Precedence, highest first: the flags a user gives (a flagfile's
+count as given), the kind's defaults, the loss family's defaults, the defaults of the fields below. Which settings
+apply to one data kind only (--augment to images, --seq_len to text, ...) each kind says (`own_settings`).
 """
 
 import dataclasses
@@ -20,7 +21,7 @@ import json
 import typing
 from typing import Optional
 
-from common.kinds import IMAGE, TEXT, of_dataset
+from common.kinds import IMAGE, of_dataset
 from data.decode import BACKGROUND_BEFORE_SETTING, DEFAULT_BACKGROUND
 from training import architectures, augment, conditioning as conditioning_modes, losses
 
@@ -40,17 +41,17 @@ class ConfigError(ValueError):
 
 
 def setting(default, help: str, *, low=None, high=None, low_open=False, high_open=False, choices=None,
-            resumable: bool = False, flag: bool = True, kinds: tuple = ()):
+            resumable: bool = False, flag: bool = True):
   """A TrainConfig field with what the flag, the range check and --resume need to know about it.
 
   low/high: inclusive bounds (exclusive with low_open/high_open); choices: allowed values (a callable returning
   them is looked up lazily, for registries); resumable: a resumed run may change it (execution and cadence
-  settings, not the model, data or optimisation); flag: False for values derived at run time; kinds: the data
-  kinds (training/data_kinds.py) it applies to, when not all: another value than the default is refused for others.
+  settings, not the model, data or optimisation); flag: False for values derived at run time. The settings of one
+  data kind only are that kind's `own_settings` (training/data_kinds.py).
   """
   return dataclasses.field(default=default, metadata=dict(help=help, low=low, high=high, low_open=low_open,
                                                            high_open=high_open, choices=choices,
-                                                           resumable=resumable, flag=flag, kinds=kinds))
+                                                           resumable=resumable, flag=flag))
 
 
 def _loss_names():
@@ -67,11 +68,11 @@ class TrainConfig:
   loss: str = setting('wgan_gp', 'GAN loss family; sets the optimizer, n_critic, penalty/clipping and critic '
                       'normalisation defaults of its paper.', choices=_loss_names)
   arch: str = setting('dcgan', 'Generator/critic architecture (default: dcgan for images, mlp for toy points, '
-                      'resnet1d for text: KIND_DEFAULTS).', choices=_arch_names)
+                      'resnet1d for text: the data kinds\' defaults).', choices=_arch_names)
   dataset: str = setting('digits', "'digits' (embedded, offline), a TFDS name (mnist, fashion_mnist, cifar10, "
                          "celeb_a, tf_flowers, ...), folder:PATH of JPEG/PNG files, toy:NAME (2-D points) or "
                          'text:FILE. Toy and text data bring their kind\'s architecture and paper settings for the '
-                         'flags not given (training.kind_defaults.KIND_DEFAULTS; the start-up line lists them).')
+                         'flags not given (training/data_kinds.py; the start-up line lists them).')
   data_dir: Optional[str] = setting(None, 'TFDS data directory (default: ~/tensorflow_datasets).', resumable=True)
   manual_dir: Optional[str] = setting(None, 'Directory with the original archives of a TFDS dataset, read '
                                       'offline.', resumable=True)
@@ -79,7 +80,7 @@ class TrainConfig:
                             '7 -> 14 -> 28); 28x28 data is padded to 32 for the other sizes.')
   alpha_background: str = setting(DEFAULT_BACKGROUND, 'What transparent pixels are composited over: white, black or '
                                   'R,G,B (0..255 each); none drops alpha, keeping the colours stored under it (runs '
-                                  'from before this setting).', kinds=(IMAGE,))
+                                  'from before this setting).')
   channels: int = setting(0, 'Set from the dataset: image channels, or the size of the text vocabulary (the one-hot '
                           'axis).', flag=False)
   data_classes: tuple = setting((), "Set from the dataset: a labelled folder's class names (label i is the i-th); "
@@ -89,22 +90,19 @@ class TrainConfig:
   flip: bool = setting(False, 'Random horizontal flips of the real images.')
   augment: str = setting('', 'DiffAugment (Zhao et al. 2020): any of color,translation,cutout, comma-separated, '
                          'applied in that order to every image the critic sees, real and generated; empty: off. '
-                         'Unlike --flip (real images only), the generator never learns the transforms.',
-                         kinds=(IMAGE,))
+                         'Unlike --flip (real images only), the generator never learns the transforms.')
   # --- Class-conditional generation (training/conditioning.py) ---------------------------------------------------
   conditioning: str = setting('none', "Train a class-conditional generator on the data's labels: projection (a "
                               'projection critic, Miyato & Koyama 2018) or acgan (an auxiliary classifier, the '
                               "WGAN-GP paper's CIFAR-10 form); the generator takes the class through conditional "
                               'BatchNorm (concatenated with z where it has none). none: unconditional.',
-                              choices=lambda: list(conditioning_modes.CONDITIONINGS), kinds=(IMAGE,))
+                              choices=lambda: list(conditioning_modes.CONDITIONINGS))
   fake_labels: str = setting('data', "Classes the generator update asks for: data (the real batch's, so the data's "
-                             'class frequencies) or uniform.', choices=lambda: list(conditioning_modes.FAKE_LABELS),
-                             kinds=(IMAGE,))
+                             'class frequencies) or uniform.', choices=lambda: list(conditioning_modes.FAKE_LABELS))
   acgan_weight: float = setting(1.0, "--conditioning=acgan: weight of the classifier's cross-entropy on real images "
-                                "in the critic loss (gan_cifar_resnet.py's ACGAN_SCALE).", low=0, kinds=(IMAGE,))
+                                "in the critic loss (gan_cifar_resnet.py's ACGAN_SCALE).", low=0)
   acgan_generator_weight: float = setting(0.1, '--conditioning=acgan: weight of the cross-entropy of the asked-for '
-                                          "class on generated images in the generator loss (ACGAN_SCALE_G).", low=0,
-                                          kinds=(IMAGE,))
+                                          "class on generated images in the generator loss (ACGAN_SCALE_G).", low=0)
   # --- The architecture study's knobs (--arch=dcgan_family only; training/architectures.py) ----------------------
   nonlinearity: str = setting('relu', 'dcgan_family: nonlinearity of generator and critic (softplus: '
                               "softplus(2x+2)/2-1, the WGAN-GP paper's Table 1; gated: sigmoid(a)*tanh(b) of twice "
@@ -118,25 +116,18 @@ class TrainConfig:
                                    '8*width (DCGAN) or constant: width in every layer (the WGAN papers\' crippled '
                                    'generator).', choices=architectures.GENERATOR_FILTERS)
   # --- Text (--dataset=text:PATH; data/text_data.py) ---------------------------------------------------------
-  seq_len: int = setting(32, 'Characters per example (the WGAN-GP paper: 32).', low=2, high=1024, kinds=(TEXT,))
-  max_vocab: int = setting(128, "Vocabulary cap: 'unk' plus the most frequent characters.", low=3, high=65536,
-                           kinds=(TEXT,))
+  seq_len: int = setting(32, 'Characters per example (the WGAN-GP paper: 32).', low=2, high=1024)
+  max_vocab: int = setting(128, "Vocabulary cap: 'unk' plus the most frequent characters.", low=3, high=65536)
   text_unit: str = setting('line', 'line: each non-blank line, truncated and padded with "`" (the original); '
-                           'window: consecutive windows of seq_len characters.', choices=('line', 'window'),
-                           kinds=(TEXT,))
+                           'window: consecutive windows of seq_len characters.', choices=('line', 'window'))
   gumbel_softmax: bool = setting(False, 'The critic sees Gumbel-Softmax samples softmax((log p + g)/tau) of the '
-                                 "generator's probabilities (Jang et al. 2017) instead of the probabilities.",
-                                 kinds=(TEXT,))
+                                 "generator's probabilities (Jang et al. 2017) instead of the probabilities.")
   straight_through: bool = setting(False, "The critic sees the one-hot argmax (of the Gumbel-Softmax sample with "
-                                   '--gumbel_softmax, else of the softmax); gradients flow through the soft one.',
-                                   kinds=(TEXT,))
-  tau: float = setting(1.0, 'Gumbel-Softmax initial temperature tau0.', low=0, low_open=True, kinds=(TEXT,))
-  tau_min: float = setting(0.5, 'Gumbel-Softmax temperature floor (Jang et al.: 0.5).', low=0, low_open=True,
-                           kinds=(TEXT,))
-  tau_decay: float = setting(1e-4, 'Gumbel-Softmax annealing rate r: tau = max(tau_min, tau0 exp(-r t)).', low=0,
-                             kinds=(TEXT,))
-  tau_every: int = setting(500, 'Update the Gumbel-Softmax temperature every N generator steps.', low=1,
-                           kinds=(TEXT,))
+                                   '--gumbel_softmax, else of the softmax); gradients flow through the soft one.')
+  tau: float = setting(1.0, 'Gumbel-Softmax initial temperature tau0.', low=0, low_open=True)
+  tau_min: float = setting(0.5, 'Gumbel-Softmax temperature floor (Jang et al.: 0.5).', low=0, low_open=True)
+  tau_decay: float = setting(1e-4, 'Gumbel-Softmax annealing rate r: tau = max(tau_min, tau0 exp(-r t)).', low=0)
+  tau_every: int = setting(500, 'Update the Gumbel-Softmax temperature every N generator steps.', low=1)
   # --- Optimisation (None: the loss family's default) ------------------------------------------------------------
   batch_size: int = setting(64, 'Global batch size, split over replicas.', low=1)
   steps: int = setting(2000, 'Generator updates to train for (in total, when resuming).', low=1, resumable=True)
@@ -340,10 +331,10 @@ def resolve(config: TrainConfig) -> TrainConfig:
   except ValueError as e:
     raise ConfigError(str(e)) from None
   _check_arch_options(config, arch)
-  for field in fields():  # settings of another data kind
-    if field.metadata['kinds'] and kind.name not in field.metadata['kinds'] and \
-        getattr(config, field.name) != field.default:
-      raise ConfigError(f'--{field.name} applies to {" or ".join(field.metadata["kinds"])} data only '
+  for field in fields():  # settings of other data kinds only
+    owners = data_kinds.owners_of(field.name)
+    if owners and kind.name not in owners and getattr(config, field.name) != field.default:
+      raise ConfigError(f'--{field.name} applies to {" or ".join(owners)} data only '
                         f'(--dataset={config.dataset} is {kind.name} data)')
   try:
     augment.policies(config.augment)

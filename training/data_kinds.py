@@ -14,9 +14,15 @@ model on one-hot text, data/text_data.py). Everything that depended on "an image
   rebuild(arch, metadata)           the generator again, from generator.json
   write_samples(...)                the fixed-sample picture of a step: an image grid, or the paper's scatter of
                                     real and generated points over the critic's contours
+  defaults, loss_defaults           what the kind brings for the settings a user does not give (issue 23:
+                                    `--dataset=toy:25gaussians` alone trains gan_toy.py's MLP with its settings),
+                                    applied by training/launch.py, the one launch path
+  own_settings                      the settings that apply to this kind only: training/config.py `resolve`
+                                    refuses another value than the field's default for the other kinds
 
-The gradient penalty takes its α shape and norm axes from the rank of the batch (training/losses.py), and every
-architecture names its kind (training/architectures.py), so nothing else branches on the kind.
+So a new kind is one DataKind here (and one entry in each other stage's table). The gradient penalty takes its α
+shape and norm axes from the rank of the batch (training/losses.py), and every architecture names its kind
+(training/architectures.py), so nothing else branches on the kind.
 """
 
 import dataclasses
@@ -47,6 +53,16 @@ class DataKind:
   summary_images: Callable  # samples -> (N, H, W, C) in [0, 1] for TensorBoard, or None
   describe: Callable  # (DatasetInfo, config) -> what the trainer's start-up line says about the data
   validate: Callable  # config -> None, or ValueError with a one-line reason (the image size, ...)
+  # {setting: value} the kind brings with every loss, and {loss: {setting: value}} with that loss only (settings
+  # of its family), for the settings a user does not give. Precedence, highest first: the settings given (a
+  # flagfile's count as given), these, the loss family's defaults (resolve), the TrainConfig fields' defaults.
+  defaults: dict
+  loss_defaults: dict
+  own_settings: tuple  # TrainConfig settings for this kind's data only (any kind's, when no kind names them)
+
+  def defaults_for(self, loss: str) -> dict:
+    """{setting: value} this kind brings with `loss`, before any given setting is taken into account."""
+    return {**self.defaults, **self.loss_defaults.get(loss, {})}
 
 
 # --- Images ----------------------------------------------------------------------------------------------------
@@ -189,7 +205,7 @@ def _image_signature(config):
 
 def _image_rebuild(arch, m):
   options = m.get('arch_options', {})
-  with conditioning.generator_scope(arch, options, len(m.get('label_classes', ()))):
+  with conditioning.generator_scope(arch, options, signature_lib.GeneratorSignature.from_metadata(m).num_classes):
     return arch.build_generator(m['latent_dim'], m['image_height'], m['channels'], m['width'], **options)
 
 
@@ -206,6 +222,10 @@ IMAGE = DataKind(
     summary_images=lambda samples: (samples[:16] + 1.0) / 2.0,
     describe=_image_describe,
     validate=lambda config: _image_validate(config),
+    defaults={},  # images bring nothing: the fields' defaults are theirs
+    loss_defaults={},
+    own_settings=('alpha_background', 'augment', 'conditioning', 'fake_labels', 'acgan_weight',
+                  'acgan_generator_weight'),
 )
 
 
@@ -259,6 +279,12 @@ POINTS = DataKind(
     summary_images=lambda samples: None,
     describe=lambda info, config: f'{info.name}, fresh 2-D points every batch',
     validate=lambda config: None,  # --image_size and --flip do not apply to points and are ignored
+    # gan_toy.py (igul222/improved_wgan_training): a 4-layer ReLU MLP of DIM=512 for both networks, 2-D noise,
+    # BATCH_SIZE=256, CRITIC_ITERS=5 (the wgan and wgan_gp families' own n_critic), and for WGAN-GP LAMBDA=.1 with
+    # Adam(1e-4, beta1=0.5, beta2=0.9). No weight averaging in the paper; 256 points in each scatter plot.
+    defaults=dict(arch='mlp', latent_dim=2, width=512, batch_size=256, ema_decay=0.0, num_samples=256),
+    loss_defaults={'wgan_gp': dict(gp_weight=0.1, beta_1=0.5, beta_2=0.9)},
+    own_settings=(),
 )
 
 # --- Text: one-hot characters (the WGAN-GP paper's language model) ---------------------------------------------
@@ -315,6 +341,13 @@ TEXT = DataKind(
     describe=lambda info, config: (f'{info.name}, {info.num_examples} {config.text_unit}s of {config.seq_len} '
                                    f'characters, vocabulary {info.channels}'),
     validate=lambda config: None,
+    # gan_language.py: a 1-D ResNet of 5 residual blocks each side, SEQ_LEN=32 (the seq_len field's default),
+    # BATCH_SIZE=64 (the field's default), CRITIC_ITERS=10 and Adam(1e-4, 0.5, 0.9) with LAMBDA=10 (the wgan_gp
+    # family's). DIM is 512 there; 128 here, the text preset's measured CPU choice (docs/text.md).
+    defaults=dict(arch='resnet1d', width=128, ema_decay=0.0),
+    loss_defaults={'wgan_gp': dict(n_critic=10, beta_1=0.5, beta_2=0.9)},
+    own_settings=('seq_len', 'max_vocab', 'text_unit', 'gumbel_softmax', 'straight_through', 'tau', 'tau_min',
+                  'tau_decay', 'tau_every'),
 )
 
 KINDS = {kind.name: kind for kind in (IMAGE, POINTS, TEXT)}
@@ -322,4 +355,9 @@ KINDS = {kind.name: kind for kind in (IMAGE, POINTS, TEXT)}
 
 def kind_of(dataset: str) -> DataKind:
   return KINDS[kinds.of_dataset(dataset)]
+
+
+def owners_of(setting: str) -> tuple:
+  """The names of the kinds whose data alone `setting` applies to (their own_settings); () for every kind's."""
+  return tuple(kind.name for kind in KINDS.values() if setting in kind.own_settings)
 

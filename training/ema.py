@@ -19,7 +19,7 @@ import numpy as np
 import keras
 import tensorflow as tf
 
-from common import labels as common_labels, latents as common_latents
+from common import latents as common_latents, signature as common_signature
 
 WARMUP = 10.0  # d_t = min(decay, (1 + t) / (WARMUP + t))
 RECALIBRATION_SEED = 77  # fixed latents: the same statistics whenever the same weights are recalibrated
@@ -61,7 +61,7 @@ def recalibrate_batch_norm(generator: keras.Model, latent_dim: int, batches: int
     return
   momenta = [layer.momentum for layer in norms]
   z = common_latents.latents(RECALIBRATION_SEED, batches * batch_size, latent_dim)  # (batches·B, latent_dim)
-  y = common_labels.class_weights(np.arange(batches * batch_size) % num_classes, num_classes) if num_classes else None
+  y = common_signature.row_weights(batches * batch_size, num_classes) if num_classes else None  # every class in turn
   try:
     for k in range(batches):
       for layer in norms:

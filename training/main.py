@@ -9,10 +9,12 @@ Examples:
   python -m training.main --run_dir=runs/wgan_gp-digits-20261123-101500 --resume --steps=4000
 
 Every setting is a field of training/config.py's TrainConfig; the flags below are generated from those fields
-(help, range, choices), so a setting is written in one place.
+(help, range, choices), so a setting is written in one place. The flags given go down training/launch.py's one
+launch path (the data kind's defaults, absolute paths, resolve, train), the benchmarks' too; this file adds the
+evaluation stage's evaluator, the one place that wires training and evaluation together.
 """
 
-import dataclasses
+import functools
 import os
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # entry point only: TF's C++ start-up chatter
@@ -21,9 +23,9 @@ quiet_start.load_tensorflow()  # entry point only, before training.config import
 
 from absl import flags, logging
 
-from common import cli, kinds
-from training import config as config_lib, kind_defaults
-from training.config import ConfigError, TrainConfig, resolve
+from common import cli
+from training import config as config_lib, launch
+from training.config import ConfigError, TrainConfig
 
 FLAGS = flags.FLAGS
 _DEFINE = {int: flags.DEFINE_integer, float: flags.DEFINE_float, bool: flags.DEFINE_bool, str: flags.DEFINE_string}
@@ -63,21 +65,6 @@ def _given_settings(only_present: bool) -> dict:
   return values
 
 
-def _flag_text(value) -> str:
-  return ','.join(f'{v:g}' for v in value) if isinstance(value, tuple) else f'{value:g}' if isinstance(
-      value, float) else str(value)
-
-
-def _resumed_config(run_dir: str) -> TrainConfig:
-  """The run's saved settings with the changes this command line makes (only resumable ones may differ)."""
-  from training import run_dir as rundir
-  saved = TrainConfig.from_json(rundir.read_config_text(run_dir))
-  given = _given_settings(only_present=True)
-  given.pop('run_dir', None)
-  changes = config_lib.resume_changes(saved, given)
-  return dataclasses.replace(saved, run_dir=run_dir, **{name: new for name, (_, new) in changes.items()})
-
-
 def _make_evaluator(config: TrainConfig):
   """The evaluator for --eval_every, from the evaluation stage's table of kinds (evaluation/kinds.py): this file
   is the one place that wires training and evaluation together. Built before the run directory exists: a data
@@ -92,26 +79,8 @@ def _make_evaluator(config: TrainConfig):
 def main(argv):
   del argv  # stray arguments are refused by cli.run
   logging.set_verbosity(logging.WARNING)  # TF's Python INFO lines (checkpoint sharding, ...) drown the progress
-  from training import run_dir as rundir, strategies, trainer
-  if FLAGS.resume:
-    if not FLAGS.run_dir:
-      raise cli.UsageError('--resume needs --run_dir')
-    config = _resumed_config(FLAGS.run_dir)
-  else:
-    if kinds.missing_path(FLAGS.dataset):
-      raise cli.UsageError(kinds.missing_path(FLAGS.dataset))
-    config, taken = kind_defaults.with_kind_defaults(_given_settings(only_present=True))
-    if taken:  # the start-up line: which values came from the data kind (flags given always win)
-      print(f'{config.dataset} brings its kind\'s defaults for the flags not given: '
-            f'{" ".join(f"--{name}={_flag_text(value)}" for name, value in taken.items())}', flush=True)
-    if not config.run_dir:
-      config = dataclasses.replace(config, run_dir=rundir.default_name(config.loss, config.dataset))
-    config = dataclasses.replace(config, dataset=kinds.with_absolute_path(config.dataset))
-  config = resolve(config)
-  if config.cpu_replicas:
-    strategies.split_cpu(config.cpu_replicas)
-  evaluator = _make_evaluator(config) if config.eval_every else None
-  trainer.train(config, resume=FLAGS.resume, evaluator=evaluator)
+  launch.launch(_given_settings(only_present=True), resume=FLAGS.resume, evaluator_factory=_make_evaluator,
+                log=functools.partial(print, flush=True))
   return 0
 
 
