@@ -239,6 +239,12 @@ def auxiliary_classifier_loss(class_logits, labels):
 
 # --- Registry ----------------------------------------------------------------------------------------------------
 
+# The terms a family's losses are summed from (training/loss_terms.py makes each from the settings): the adversarial
+# pair above; a penalty on the critic, WGAN-GP's or R1; AC-GAN's classifier, which --conditioning=acgan adds.
+ADVERSARIAL, GRADIENT_PENALTY, R1 = 'adversarial', 'gradient_penalty', 'r1'
+AUXILIARY_CLASSIFIER = 'auxiliary_classifier'
+
+
 @dataclasses.dataclass(frozen=True)
 class OptimizerSpec:
   """Optimizer defaults of a loss family, as its paper or reference code uses them."""
@@ -285,9 +291,17 @@ class GANLoss:
   probability_scores: bool = False
   # --wgan_critic_schedule (the WGAN reference code's 100-critic-step generator steps) applies.
   critic_schedule: bool = False
-  # The critic loss adds the R1 penalty γ/2·‖∇_x D(x)‖² on real samples (`r1_penalty`; --r1_gamma, --r1_every).
-  r1: bool = False
+  # The terms its losses are summed from, in order (the names above): every family has the adversarial pair; WGAN-GP
+  # adds the gradient penalty (weight gradient_penalty_weight, which --gp_weight may also give any other family),
+  # ns_r1 R1. WGAN's Lipschitz constraint is no term: the update clips the weights (clip_value).
+  terms: tuple = (ADVERSARIAL,)
   citation: str = ''
+
+  @property
+  def r1(self) -> bool:
+    """The critic loss adds the R1 penalty γ/2·‖∇_x D(x)‖² on real samples (`r1_penalty`; --r1_gamma, --r1_every
+    apply)."""
+    return R1 in self.terms
 
 
 LOSSES = {
@@ -301,6 +315,7 @@ LOSSES = {
         allowed_critic_norms=('batch', 'layer', 'none'),
         real_labels=True,
         probability_scores=True,
+        terms=(ADVERSARIAL,),
         citation='Goodfellow et al. 2014; Radford et al. 2016'),
     'lsgan': GANLoss(
         name='lsgan',
@@ -311,6 +326,7 @@ LOSSES = {
         critic_norm='batch',
         allowed_critic_norms=('batch', 'layer', 'none'),
         loss_kwargs=_lsgan_targets,
+        terms=(ADVERSARIAL,),
         citation='Mao et al. 2017'),
     'wgan': GANLoss(
         name='wgan',
@@ -322,6 +338,7 @@ LOSSES = {
         allowed_critic_norms=('batch', 'layer', 'none'),
         clip_value=0.01,
         critic_schedule=True,
+        terms=(ADVERSARIAL,),  # the Lipschitz constraint is the update's: weights clipped to ±clip_value
         citation='Arjovsky et al. 2017'),
     'wgan_gp': GANLoss(
         name='wgan_gp',
@@ -335,6 +352,7 @@ LOSSES = {
         allowed_critic_norms=('layer', 'none'),
         gradient_penalty_weight=10.0,
         critic_schedule=True,
+        terms=(ADVERSARIAL, GRADIENT_PENALTY),
         citation='Gulrajani et al. 2017'),
     'hinge': GANLoss(
         name='hinge',
@@ -347,6 +365,7 @@ LOSSES = {
         # on; the other norms are there to ablate it (no penalty here, so BatchNorm is allowed too).
         critic_norm='spectral',
         allowed_critic_norms=('spectral', 'batch', 'layer', 'none'),
+        terms=(ADVERSARIAL,),
         citation='Lim & Ye 2017; Miyato et al. 2018'),
     'ns_r1': GANLoss(
         name='ns_r1',
@@ -361,6 +380,6 @@ LOSSES = {
         # BatchNorm is refused: it mixes the examples of a batch, so ∇_x D(x) would not be per example.
         critic_norm='none',
         allowed_critic_norms=('none', 'layer', 'spectral'),
-        r1=True,
+        terms=(ADVERSARIAL, R1),
         citation='Goodfellow et al. 2014; Mescheder et al. 2018; Karras et al. 2020'),
 }

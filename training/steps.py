@@ -1,72 +1,33 @@
 """The distributed critic and generator updates, written as the papers' Algorithm 1 reads.
 
 Each update is a per-replica function run by `strategy.run` inside a `tf.function`:
-  critic_step:    n_critic times per generator step — L_D (+ the penalty: λ·GP, or γ/2·R1) on a real batch and
-                  G(z), then, for WGAN, clip the critic's weights (cross-replica, so every replica holds the same
-                  clipped values).
-  generator_step: once — L_G on D(G(z)).
-Per-example losses are averaged over the global batch (`tf.nn.compute_average_loss`); the optimizers sum the
-replicas' gradients, so 2 replicas of B/2 compute the same update as 1 replica of B.
+  critic update:    n_critic times per generator step — L_D's terms on a real batch and G(z) (training/loss_terms.py:
+                    adversarial, + AC-GAN's classifier, + the penalty: λ·GP or γ/2·R1, lazily), then, for WGAN, clip
+                    the critic's weights (cross-replica, so every replica holds the same clipped values).
+  generator update: once — L_G's terms on D(G(z)).
+The critic's inputs (augmentation, class weights, relaxation, the fused [real; fake] call) are the small functions
+below; `critic_grads` and `generator_grads` turn them into a loss and its gradients on one replica. Per-example losses
+are averaged over the global batch (`tf.nn.compute_average_loss`); the optimizers sum the replicas' gradients, so 2
+replicas of B/2 compute the same update as 1 replica of B.
 
-With --jit (on a GPU: training/strategies.py xla_applies), the loss-and-gradient part is XLA-compiled;
+With --jit (on a GPU: training/strategies.py xla_applies), `critic_grads` and `generator_grads` are XLA-compiled;
 `apply_gradients` stays outside the compiled function (XLA cannot compile the cross-replica update).
 """
 
 import dataclasses
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import tensorflow as tf
 
-from training import augment, categorical, conditioning, ema, strategies
-from training.config import LAZY_RULES, TrainConfig
-from training.losses import auxiliary_classifier_loss, gradient_penalty, r1_penalty
+from training import augment, categorical, conditioning, ema, loss_terms, strategies
+from training.config import TrainConfig
+# The penalty and its lazy rules live in training/loss_terms.py; PER_GENERATOR_STEP stays readable here for
+# benchmarks/flops.py.
+from training.loss_terms import PER_GENERATOR_STEP, penalty_of  # noqa: F401
 
 SUM, MEAN = tf.distribute.ReduceOp.SUM, tf.distribute.ReduceOp.MEAN
 _MEAN_METRICS = ('d_grad_norm', 'g_grad_norm')  # per-replica norms: averaged; everything else is summed
-GLOBAL, PER_GENERATOR_STEP = LAZY_RULES
 _DUE = 'penalty_due'  # a critic update's flag, 1 where the lazy penalty was computed; never logged
-
-
-@dataclasses.dataclass(frozen=True)
-class Penalty:
-  """The critic loss's penalty term of a run, and when it is computed (lazy regularisation, Karras et al. 2020,
-  Sec. 3.1: a regulariser computed every k-th critic update only, weighted k, keeps its average strength)."""
-  metric: str  # its name in the metrics: the per-example mean, unweighted
-  weight: float  # of that mean in the critic loss: λ for the gradient penalty, γ/2 for R1
-  every: int  # k
-  rule: str  # GLOBAL: critic update j of the run (its batch index) when j % k == 0, weighted k;
-  #            PER_GENERATOR_STEP (runs recorded before it): updates i % k == 0 of each generator step's n_critic,
-  #            weighted n_critic / (their count)
-  per_example: Callable  # (score, real, fake, batch) -> (B,); score(x, training) is D's logit (B, 1) at x
-
-  @property
-  def skipped_sometimes(self) -> bool:
-    """Whether some critic updates skip it, decided in the graph from the batch index (GLOBAL, k > 1)."""
-    return self.rule == GLOBAL and self.every > 1
-
-  def is_due(self, index) -> bool:
-    """Whether critic update `index` (an int, the batch index) computes it under the GLOBAL rule."""
-    return index % self.every == 0
-
-
-def penalty_of(config: TrainConfig) -> Optional[Penalty]:
-  """The run's penalty: the WGAN-GP gradient penalty (--gp_weight > 0; --gp_every by config.lazy_rule), R1 for a
-  family that carries it (--r1_gamma > 0; --r1_every, always by the global rule), or None. Never both: resolve
-  refuses --gp_weight with an R1 family."""
-  if config.gp_weight > 0:
-    # With --augment, x̂ lies between T(x) and T(G(z)): the Wasserstein estimate compares the augmented
-    # distributions, so the 1-Lipschitz constraint belongs to D on the inputs it actually sees (augmenting an
-    # interpolate of unaugmented images would penalise D∘T instead, at points D is never trained on).
-    return Penalty('gradient_penalty', config.gp_weight, config.gp_every, config.lazy_rule,
-                   lambda score, real, fake, batch: gradient_penalty(score, real, fake, batch['alpha']))
-  if config.family.r1 and config.r1_gamma > 0:
-    # With --augment, `real` is T(x), the images whose scores the loss trains: R1 keeps D flat where it is trained
-    # on real data, which under DiffAugment is the augmented distribution, as the gradient penalty above is taken
-    # where D is trained: DiffAugment's StyleGAN2 code's ns_r1_DiffAugment. (Its ns_DiffAugment_r1, and
-    # StyleGAN2-ADA, differentiate with respect to x through T instead: ∇_x D(T(x)), zero on a cutout square.)
-    return Penalty('r1_penalty', config.r1_gamma / 2, config.r1_every, GLOBAL,
-                   lambda score, real, fake, batch: r1_penalty(score, real))
-  return None
 
 
 def penalty_memory(config: TrainConfig) -> Optional[tf.Variable]:
@@ -79,11 +40,160 @@ def penalty_memory(config: TrainConfig) -> Optional[tf.Variable]:
   return tf.Variable(0.0, trainable=False, name=f'last_{penalty.metric}')
 
 
-def _real_labels(config: TrainConfig, uniform):
-  """Real targets of a family that takes them (DCGAN): 1 - label_smoothing, flipped to 0 with probability label_flip
-  (uniform: (B,))."""
-  smoothed = tf.fill(tf.shape(uniform), 1.0 - config.label_smoothing)
-  return tf.where(uniform < config.label_flip, tf.zeros_like(smoothed), smoothed)
+@dataclasses.dataclass(frozen=True, eq=False)
+class StepContext:
+  """What every update of a run reads, resolved once from its config (`step_context`)."""
+  generator: Any
+  critic: Any
+  g_optimizer: Any
+  d_optimizer: Any
+  terms: loss_terms.Terms  # the two losses' terms (training/loss_terms.py)
+  mode: conditioning.Conditioning  # how the critic is called with a class, and whether it also classifies
+  num_classes: int  # K of the one-hot class weights both networks take; 0: unconditional
+  relaxation: Optional[Callable]  # (probs, uniform, step) -> what the critic sees of categorical outputs, or None
+  fuse: bool  # one critic call on [real; fake] (`critic_logits`)
+  scores: bool  # log d_score and g_score, σ of the logits
+  global_batch: int  # B over all replicas
+  ratio: int  # --g_batch_ratio r: the generator update's batch is r·B
+
+  def average(self, per_example):
+    """The critic update's mean over the global batch, of per-example values (B,) on this replica."""
+    return tf.nn.compute_average_loss(per_example, global_batch_size=self.global_batch)
+
+  def generator_average(self, per_example):
+    """The generator update's mean over its global batch r·B."""
+    return tf.nn.compute_average_loss(per_example, global_batch_size=self.global_batch * self.ratio)
+
+
+def step_context(config: TrainConfig, generator, critic, g_optimizer, d_optimizer) -> StepContext:
+  """The run's networks and optimizers with what its config decides for every update, looked up once."""
+  return StepContext(
+      generator, critic, g_optimizer, d_optimizer, loss_terms.terms_of(config),
+      # --conditioning (training/conditioning.py): the mode's critic call; batch['labels'] holds class ids (absent in
+      # an unconditional run).
+      conditioning.CONDITIONINGS[config.conditioning], conditioning.num_classes(config),
+      # Categorical outputs (text): the critic sees Gumbel-Softmax / straight-through samples of the generator's
+      # probabilities when asked (training/categorical.py), annealed with the generator step.
+      categorical.make_relaxation(config),
+      # Exact when the critic normalises per example (LayerNorm, none); a BatchNorm critic would normalise real and
+      # fake with their joint statistics, so it keeps two calls.
+      config.fuse_critic and config.critic_norm != 'batch',
+      # The MathWorks DCGAN example's training plot: σ(logit), the probability D gives "real" (unflipped labels).
+      # Only for a loss whose logits are log-odds; the other losses keep their metrics unchanged.
+      config.family.probability_scores,
+      config.batch_size, config.g_batch_ratio)
+
+
+# --- The critic's inputs ----------------------------------------------------------------------------------------
+
+def class_weights(labels, num_classes: int):
+  """One-hot class weights (B, K) float32, which both networks take, of class ids (B,); None for None."""
+  return None if labels is None else tf.one_hot(labels, num_classes, dtype=tf.float32)
+
+
+def generator_batch(tensor, ratio: int):
+  """(B, r, ...) -> (r·B, ...): --g_batch_ratio r's latents (gan_cifar_resnet.py's GEN_BS_MULTIPLE) are carried with
+  the batch axis first, so that the distributed dataset slices them per replica with the real batch
+  (attach_randomness); the generator update flattens them back."""
+  return tensor if tensor is None or ratio == 1 else tf.reshape(tensor, [-1, *tensor.shape[2:]])
+
+
+def critic_fakes(ctx: StepContext, z, y, uniform, augmentation):
+  """T(relax(G(z, y))), what the critic sees of a generated batch, differentiable in G's weights (through T too).
+
+  --augment (DiffAugment, Zhao et al. 2020): every sample the critic sees, real or generated, in both updates, is
+  T(x), T's random numbers drawn per batch by attach_randomness (absent, and T the identity, when off)."""
+  fake = ctx.generator(conditioning.generator_inputs(z, y), training=True)
+  if ctx.relaxation is not None:
+    fake = ctx.relaxation(fake, uniform, ctx.g_optimizer.iterations)
+  return augment.apply(fake, augmentation)
+
+
+def critic_logits(mode: conditioning.Conditioning, critic, real, fake, y, fuse: bool) -> tuple:
+  """(D(real) (B, 1), D(fake) (B, 1), the real batch's class logits (B, K) or None) of one critic update, both asked
+  for the classes y (B, K).
+
+  Fused: one critic call on [real; fake] instead of two, one larger batch per layer, which runs faster on a CPU and
+  launches half the kernels."""
+  if not fuse:
+    real_logits, real_class_logits = mode.score(critic, real, y)
+    fake_logits, _ = mode.score(critic, fake, y)
+    return real_logits, fake_logits, real_class_logits
+  both = mode.score(critic, tf.concat([real, fake], 0), None if y is None else tf.concat([y, y], 0))
+  (real_logits, fake_logits), class_logits = tf.split(both[0], 2), both[1]
+  return real_logits, fake_logits, None if class_logits is None else tf.split(class_logits, 2)[0]
+
+
+# --- One replica's losses and gradients (the units --jit compiles) ----------------------------------------------
+
+def penalty_mean(ctx: StepContext, view: loss_terms.CriticView, y, weight: float):
+  """(the penalty's global-batch mean, the lazy rule's flag or None), computed where its `weight` in this update is
+  positive; (0, None) elsewhere. Conditional: D is penalised at (x̂, y), real and fake of a pair sharing their class
+  y (R1: at (x, y))."""
+  if weight <= 0:
+    return tf.zeros([]), None
+  penalty = ctx.terms.penalty
+  score = lambda x, training: ctx.mode.score(ctx.critic, x, y, training)[0]  # noqa: E731
+  return penalty.mean(lambda: ctx.average(penalty.per_example(score, view.real, view.fake, view.batch)), view.batch)
+
+
+def critic_grads(ctx: StepContext, batch: dict, penalty_weight: float):
+  """One replica's critic loss and its gradients (Algorithm 1, lines 3-6): L_D's main terms on a real batch and
+  G(z), plus penalty_weight × the penalty. Returns (gradients, metrics)."""
+  real = augment.apply(batch['real'], batch.get('augment_real'))  # (B, ...): images (B, H, W, C), or points (B, 2)
+  labels = batch.get('labels')  # (B,) class ids of the real batch, which its fakes are asked for too; or None
+  y = class_weights(labels, ctx.num_classes)  # (B, K) or None
+  with tf.GradientTape() as tape:
+    fake = critic_fakes(ctx, batch['z'], y, batch.get('gumbel'), batch.get('augment_fake'))
+    view = loss_terms.CriticView(real, fake, *critic_logits(ctx.mode, ctx.critic, real, fake, y, ctx.fuse), labels,
+                                 batch)
+    total, term_metrics = loss_terms.weighted_sum(ctx.terms.critic, view, ctx.average)
+    penalty, due = penalty_mean(ctx, view, y, penalty_weight)
+    if penalty_weight > 0:  # the regulariser, last (StyleGAN2-ADA's Dreg phase)
+      total = total + penalty_weight * penalty
+    scaled = _scale(ctx.d_optimizer, total)
+  grads = tape.gradient(scaled, ctx.critic.trainable_variables)
+  return grads, critic_metrics(ctx, view, total, grads, (penalty, due), term_metrics)
+
+
+def critic_metrics(ctx: StepContext, view: loss_terms.CriticView, total, grads, penalty: tuple, term_metrics: dict):
+  """One critic update's metrics on this replica (summed over replicas by `_reduce`, the norm averaged): the loss,
+  the penalty (its mean, unweighted, and the lazy rule's flag), the logits' means, their difference (the
+  Wasserstein estimate), the gradient norm, the terms' own metrics, and σ scores where the logits are log-odds."""
+  real_mean = ctx.average(tf.reshape(tf.cast(view.real_logits, tf.float32), [-1]))
+  fake_mean = ctx.average(tf.reshape(tf.cast(view.fake_logits, tf.float32), [-1]))
+  metrics = {'d_loss': total, 'gradient_penalty': tf.zeros([]), 'd_real': real_mean, 'd_fake': fake_mean,
+             'wasserstein': real_mean - fake_mean, 'd_grad_norm': tf.linalg.global_norm(grads)}
+  value, due = penalty
+  if ctx.terms.penalty is not None:
+    metrics[ctx.terms.penalty.metric] = value
+  if due is not None:
+    metrics[_DUE] = tf.cast(due, tf.float32)
+  metrics.update(term_metrics)
+  if ctx.scores:  # (mean σ(D(x)) + mean(1 − σ(D(G(z))))) / 2
+    metrics['d_score'] = ctx.average((_probability(view.real_logits) + 1.0 - _probability(view.fake_logits)) / 2)
+  return metrics
+
+
+def generator_grads(ctx: StepContext, batch: dict):
+  """One replica's generator loss and its gradients (Algorithm 1, lines 9-10): L_G's terms on D(T(G(z))) for the
+  r·B latents of the update. Returns (gradients, metrics)."""
+  labels = generator_batch(batch.get('labels_gen'), ctx.ratio)  # (r·B,) the classes asked for, or None
+  y = class_weights(labels, ctx.num_classes)
+  augmentation = batch.get('augment_gen')
+  if augmentation is not None:
+    augmentation = {k: generator_batch(v, ctx.ratio) for k, v in augmentation.items()}
+  with tf.GradientTape() as tape:
+    fake = critic_fakes(ctx, generator_batch(batch['z_gen'], ctx.ratio), y,
+                        generator_batch(batch.get('gumbel_gen'), ctx.ratio), augmentation)
+    view = loss_terms.GeneratorView(*ctx.mode.score(ctx.critic, fake, y), labels)
+    g_loss, term_metrics = loss_terms.weighted_sum(ctx.terms.generator, view, ctx.generator_average)
+    scaled = _scale(ctx.g_optimizer, g_loss)
+  grads = tape.gradient(scaled, ctx.generator.trainable_variables)
+  metrics = {'g_loss': g_loss, 'g_grad_norm': tf.linalg.global_norm(grads), **term_metrics}
+  if ctx.scores:  # mean σ(D(G(z)))
+    metrics['g_score'] = ctx.generator_average(_probability(view.fake_logits))
+  return grads, metrics
 
 
 def _probability(logits):
@@ -96,6 +206,43 @@ def _scale(optimizer, loss):
   return optimizer.scale_loss(loss) if hasattr(optimizer, 'scale_loss') else loss
 
 
+# --- Updates across replicas ------------------------------------------------------------------------------------
+
+def replica_update(grads_fn: Callable, ctx: StepContext, jit: bool, optimizer, model) -> Callable:
+  """(batch, *args) -> metrics on one replica: grads_fn(ctx, batch, *args), XLA-compiled where `jit`, then the
+  optimizer's step on `model`'s weights, outside the compiled unit (XLA cannot compile the cross-replica update)."""
+  def grads(*args):
+    return grads_fn(ctx, *args)
+
+  compiled = tf.function(grads, jit_compile=True) if jit else grads
+
+  def update(*args):
+    gradients, metrics = compiled(*args)
+    optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+    return metrics
+
+  return update
+
+
+def _reduce(strategy, per_replica: dict) -> dict:
+  return {k: strategy.reduce(MEAN if k in _MEAN_METRICS else SUM, v, axis=None) for k, v in per_replica.items()}
+
+
+def clip_weights(variables, clip_value: float) -> None:
+  """Arjovsky et al. 2017, Algorithm 1, line 7: w <- clip(w, -c, c), in the cross-replica context."""
+  for v in variables:
+    v.assign(tf.clip_by_value(v, -clip_value, clip_value))
+
+
+def remember_penalty(metrics: dict, metric: str, memory: tf.Variable) -> dict:
+  """A lazy penalty's metric becomes the penalty of the run's most recent critic update that computed it (the
+  replicas' summed flags: > 0), which `memory` holds across steps and checkpoints."""
+  latest = tf.where(metrics.pop(_DUE) > 0, metrics[metric], memory)
+  memory.assign(latest)
+  metrics[metric] = latest
+  return metrics
+
+
 def make_step_functions(config: TrainConfig, strategy, generator, critic, g_optimizer, d_optimizer,
                         ema_generator=None, ema_decay: float = 0.0, memory: Optional[tf.Variable] = None):
   """Returns (train_step, extra_critic_step): tf.functions taking the distributed iterator, returning metrics.
@@ -104,164 +251,23 @@ def make_step_functions(config: TrainConfig, strategy, generator, critic, g_opti
   (training/ema.py), in the same graph: no extra Python call per step. `memory`: `penalty_memory(config)` as the
   trainer checkpoints it; made here when not given.
   """
-  family = config.family  # the loss's functions and behaviour (training/losses.py), looked up once
-  d_kwargs, g_kwargs = family.loss_kwargs(config)
-  global_batch = config.batch_size
-  use_labels = family.real_labels and (config.label_smoothing or config.label_flip)
-  # The MathWorks DCGAN example's training plot: scores from σ(logit), the probability D gives "real" (unflipped
-  # labels). Only for a loss whose logits are log-odds; the other losses keep their metrics unchanged.
-  scores = family.probability_scores
+  ctx = step_context(config, generator, critic, g_optimizer, d_optimizer)
   jit, _ = strategies.xla_applies(config.jit, config.jit_on_cpu, strategy)  # one replica, and not on a CPU host
-  compile_ = (lambda f: tf.function(f, jit_compile=True)) if jit else (lambda f: f)
-
-  def average(per_example):
-    return tf.nn.compute_average_loss(per_example, global_batch_size=global_batch)
-
-  # --g_batch_ratio r: the generator update draws r·B latents (gan_cifar_resnet.py's GEN_BS_MULTIPLE), carried as
-  # (B, r, ...) so that the distributed dataset slices them per replica with the real batch (attach_randomness).
-  ratio = config.g_batch_ratio
-
-  def generator_batch(tensor):
-    return tensor if tensor is None or ratio == 1 else tf.reshape(tensor, [-1, *tensor.shape[2:]])
-
-  def g_average(per_example):
-    return tf.nn.compute_average_loss(per_example, global_batch_size=global_batch * ratio)
-
-  # One critic call on [real; fake] instead of two: one larger batch per layer runs faster on a CPU and launches
-  # half the kernels. Exact when the critic normalises per example (LayerNorm, none); a BatchNorm critic would
-  # normalise real and fake with their joint statistics, so it keeps two calls.
-  fuse = config.fuse_critic and config.critic_norm != 'batch'
+  critic_replica = replica_update(critic_grads, ctx, jit, d_optimizer, critic)
+  generator_replica = replica_update(generator_grads, ctx, jit, g_optimizer, generator)
+  penalty = ctx.terms.penalty
   # The penalty's weight in each critic update of a generator step, and in an extra one (--wgan_critic_schedule).
-  # Lazy regularisation (Karras et al. 2020, StyleGAN2, Sec. 3.1), global rule: on critic updates j % k == 0 of
-  # the run, weighted k, decided in the graph from the batch index (the weight here is k·λ; the update skips the
-  # computation elsewhere). Per-generator-step rule (runs recorded before it): on updates i % k == 0 of each
-  # generator step, weighted n_critic / (their count), decided here.
-  penalty = penalty_of(config)
-  penalty_weights, extra_weight = [0.0] * config.n_critic, 0.0
-  if penalty is not None and penalty.rule == PER_GENERATOR_STEP:
-    penalised = [i for i in range(config.n_critic) if i % penalty.every == 0]
-    penalty_weights = [penalty.weight * config.n_critic / len(penalised) if i in penalised else 0.0
-               for i in range(config.n_critic)]
-    extra_weight = penalty.weight
-  elif penalty is not None:
-    penalty_weights = [penalty.every * penalty.weight] * config.n_critic
-    extra_weight = penalty.every * penalty.weight
+  penalty_weights, extra_weight = loss_terms.penalty_weights(penalty, config.n_critic)
   lazy = penalty is not None and penalty.skipped_sometimes
   if lazy and memory is None:
     with strategy.scope():
       memory = penalty_memory(config)
-  # Categorical outputs (text): the critic sees Gumbel-Softmax / straight-through samples of the generator's
-  # probabilities when asked (training/categorical.py), annealed with the generator step.
-  relaxation = categorical.make_relaxation(config)
-  # --conditioning (training/conditioning.py): the mode's critic call, and the one-hot class weights (B, K) that
-  # both networks take; batch['labels'] holds class ids (absent in an unconditional run).
-  mode = conditioning.CONDITIONINGS[config.conditioning]
-  num_classes = conditioning.num_classes(config)
-
-  def weights(ids):
-    return None if ids is None else tf.one_hot(ids, num_classes, dtype=tf.float32)
-
-  def critic_input(probs, uniform):
-    return probs if relaxation is None else relaxation(probs, uniform, g_optimizer.iterations)
-
-  # --augment (DiffAugment, Zhao et al. 2020): every image the critic sees, real or generated, in both updates, is
-  # T(x) with T's random numbers drawn per batch by attach_randomness (absent, and T the identity, when off).
-
-  @compile_
-  def critic_grads(batch, penalty_weight: float):
-    real = augment.apply(batch['real'], batch.get('augment_real'))  # (B, ...): images (B, H, W, C), or points (B, 2)
-    labels = batch.get('labels')  # (B,) class ids of the real batch, which its fakes are asked for too
-    y = weights(labels)
-    with tf.GradientTape() as tape:
-      fake = critic_input(generator(conditioning.generator_inputs(batch['z'], y), training=True), batch.get('gumbel'))
-      fake = augment.apply(fake, batch.get('augment_fake'))
-      if fuse:
-        both = mode.score(critic, tf.concat([real, fake], 0), None if y is None else tf.concat([y, y], 0))
-        (real_logits, fake_logits), class_logits = tf.split(both[0], 2), both[1]
-        real_class_logits = None if class_logits is None else tf.split(class_logits, 2)[0]
-      else:
-        real_logits, real_class_logits = mode.score(critic, real, y)  # (B, 1), (B, K) or None
-        fake_logits, _ = mode.score(critic, fake, y)
-      kwargs = dict(d_kwargs, real_labels=_real_labels(config, batch['uniform'])) if use_labels else d_kwargs
-      d_loss = average(family.discriminator_loss(real_logits, fake_logits, **kwargs))
-      class_loss = tf.zeros([])
-      if real_class_logits is not None:  # AC-GAN: the classifier learns from real images only (conditioning.py)
-        class_loss = average(auxiliary_classifier_loss(real_class_logits, labels))
-      value, due = tf.zeros([]), None
-      if penalty_weight > 0:
-        # Conditional: real and fake of a pair share their class y, and D is penalised at (x̂, y) (R1: at (x, y)).
-        score = lambda x, training: mode.score(critic, x, y, training)[0]  # noqa: E731
-        compute = lambda: average(penalty.per_example(score, real, fake, batch))  # noqa: E731
-        if lazy:  # (B,) copies of the batch index j, sliced per replica like the batch: every replica agrees
-          due = tf.equal(batch['index'][0] % penalty.every, 0)
-          value = tf.cond(due, compute, lambda: tf.zeros([]))
-        else:
-          value = compute()
-      total = d_loss + config.acgan_weight * class_loss + penalty_weight * value
-      scaled = _scale(d_optimizer, total)
-    grads = tape.gradient(scaled, critic.trainable_variables)
-    real_mean = average(tf.reshape(tf.cast(real_logits, tf.float32), [-1]))
-    fake_mean = average(tf.reshape(tf.cast(fake_logits, tf.float32), [-1]))
-    metrics = {'d_loss': total, 'gradient_penalty': tf.zeros([]), 'd_real': real_mean, 'd_fake': fake_mean,
-               'wasserstein': real_mean - fake_mean, 'd_grad_norm': tf.linalg.global_norm(grads)}
-    if penalty is not None:
-      metrics[penalty.metric] = value
-    if due is not None:
-      metrics[_DUE] = tf.cast(due, tf.float32)
-    if mode.classifier:
-      metrics['d_class_loss'] = class_loss
-    if scores:  # (mean σ(D(x)) + mean(1 − σ(D(G(z))))) / 2
-      metrics['d_score'] = average((_probability(real_logits) + 1.0 - _probability(fake_logits)) / 2)
-    return grads, metrics
-
-  def critic_replica(batch, penalty_weight):
-    grads, metrics = critic_grads(batch, penalty_weight)
-    d_optimizer.apply_gradients(zip(grads, critic.trainable_variables))
-    return metrics
-
-  @compile_
-  def generator_grads(batch):
-    labels = generator_batch(batch.get('labels_gen'))  # (r·B,) the classes asked for, or None
-    y = weights(labels)
-    with tf.GradientTape() as tape:
-      fake = critic_input(generator(conditioning.generator_inputs(generator_batch(batch['z_gen']), y),
-                                    training=True), generator_batch(batch.get('gumbel_gen')))
-      augmentation = batch.get('augment_gen')
-      if augmentation is not None:
-        augmentation = {k: generator_batch(v) for k, v in augmentation.items()}
-      fake_logits, class_logits = mode.score(critic, augment.apply(fake, augmentation), y)  # gradients flow through T
-      g_loss = g_average(family.generator_loss(fake_logits, **g_kwargs))
-      class_loss = tf.zeros([])
-      if class_logits is not None:  # AC-GAN: G is pushed towards images the classifier reads as the asked-for class
-        class_loss = g_average(auxiliary_classifier_loss(class_logits, labels))
-        g_loss += config.acgan_generator_weight * class_loss
-      scaled = _scale(g_optimizer, g_loss)
-    grads = tape.gradient(scaled, generator.trainable_variables)
-    metrics = {'g_loss': g_loss, 'g_grad_norm': tf.linalg.global_norm(grads)}
-    if mode.classifier:
-      metrics['g_class_loss'] = class_loss
-    if scores:  # mean σ(D(G(z)))
-      metrics['g_score'] = g_average(_probability(fake_logits))
-    return grads, metrics
-
-  def generator_replica(batch):
-    grads, metrics = generator_grads(batch)
-    g_optimizer.apply_gradients(zip(grads, generator.trainable_variables))
-    return metrics
-
-  def reduce(per_replica):
-    return {k: strategy.reduce(MEAN if k in _MEAN_METRICS else SUM, v, axis=None) for k, v in per_replica.items()}
 
   def critic_update(batch, penalty_weight):
-    metrics = reduce(strategy.run(critic_replica, args=(batch, penalty_weight)))
-    if config.clip_value:  # Arjovsky et al. 2017, Algorithm 1, line 7: w <- clip(w, -c, c)
-      for v in critic.trainable_variables:
-        v.assign(tf.clip_by_value(v, -config.clip_value, config.clip_value))
-    if lazy:  # the metric is the penalty of the run's most recent update that computed it (summed flags: > 0)
-      latest = tf.where(metrics.pop(_DUE) > 0, metrics[penalty.metric], memory)
-      memory.assign(latest)
-      metrics[penalty.metric] = latest
-    return metrics
+    metrics = _reduce(strategy, strategy.run(critic_replica, args=(batch, penalty_weight)))
+    if config.clip_value:
+      clip_weights(critic.trainable_variables, config.clip_value)
+    return remember_penalty(metrics, penalty.metric, memory) if lazy else metrics
 
   @tf.function
   def train_step(iterator):
@@ -276,7 +282,7 @@ def make_step_functions(config: TrainConfig, strategy, generator, critic, g_opti
       if penalty is not None and not lazy:  # the last update's, with the last penalty computed (update 0 has one)
         last = d_metrics[penalty.metric] if penalty_weights[i] > 0 else last
         d_metrics[penalty.metric] = last
-    g_metrics = reduce(strategy.run(generator_replica, args=(batch,)))
+    g_metrics = _reduce(strategy, strategy.run(generator_replica, args=(batch,)))
     if ema_generator is not None:  # cross-replica context: one assignment updates every replica's copy
       ema.update(ema_generator.trainable_variables, generator.trainable_variables, ema_decay,
                  g_optimizer.iterations - 1)
