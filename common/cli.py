@@ -33,6 +33,14 @@ def first_line(error, with_type: bool = False) -> str:
   return line
 
 
+def listed(items, shown: int) -> str:
+  """'a, b, c' for at most `shown` items, else the first `shown` and 'and K more': how a one-line message names
+  files, classes or scores without growing with them."""
+  items = list(items)
+  more = len(items) - shown
+  return ', '.join(items[:shown]) + (f' and {more} more' if more > 0 else '')
+
+
 def error(message: str, code: int) -> int:
   """Prints `error: <message>` (one line: newlines in a library's message are folded) and returns `code`."""
   print(f'error: {" ".join(str(message).split())}', file=sys.stderr, flush=True)

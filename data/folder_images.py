@@ -16,7 +16,7 @@ import dataclasses
 import os
 from typing import Optional, Sequence, Tuple
 
-from common import image_limits
+from common import cli, image_limits
 from common.cli import first_line
 from data import decode
 from data.folders import FolderError
@@ -131,6 +131,4 @@ def skipped_text(skipped: Sequence[Tuple[str, str]], root: str = '') -> str:
   named = [f'{os.path.relpath(path, root) if root else path} ({reason.replace(f" {path!r}", "")})'
            for path, reason in skipped]
   files = 'image file' if len(skipped) == 1 else 'image files'
-  if len(named) <= NAMED_SKIPPED:
-    return f'{len(skipped)} {files} skipped: {", ".join(named)}'
-  return f'{len(skipped)} {files} skipped: {", ".join(named[:NAMED_SKIPPED])} and {len(named) - NAMED_SKIPPED} more'
+  return f'{len(skipped)} {files} skipped: {cli.listed(named, NAMED_SKIPPED)}'

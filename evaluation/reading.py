@@ -23,6 +23,7 @@ import math
 import textwrap
 from typing import List, Optional
 
+from common import cli
 from evaluation.judge import FOLDER_PREFIX
 
 AT_FLOOR = 1.1  # FCD within 10% of its floor, either way, reads as at it: a margin for the floor's own noise
@@ -42,8 +43,7 @@ def _names(result: dict, count: int) -> list:
 
 
 def _listed(items: list) -> str:
-  more = len(items) - LISTED
-  return ', '.join(items[:LISTED]) + (f' and {more} more' if more > 0 else '')
+  return cli.listed(items, LISTED)
 
 
 def _named(pairs: list) -> str:

@@ -56,6 +56,3 @@ class Budget:
 
   def spent(self) -> bool:
     return self.deadline is not None and time.monotonic() >= self.deadline
-
-  def seconds_left(self) -> Optional[float]:
-    return None if self.deadline is None else max(self.deadline - time.monotonic(), 0.0)

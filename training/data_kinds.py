@@ -33,7 +33,7 @@ import numpy as np
 from absl import logging
 import tensorflow as tf
 
-from common import artifacts, kinds, labels, signature as signature_lib
+from common import artifacts, cli, kinds, labels, signature as signature_lib
 from data import datasets, decode, folder_split, input_pipeline, text_data, toy_data
 from training import conditioning, run_dir as rundir, spectral_norm
 from training.architectures import arch_options
@@ -125,9 +125,7 @@ def _imbalance_advice(fake_labels, smallest: str, total: int, fewest: int) -> st
 
 
 def _named(items: list) -> str:
-  if len(items) <= _NAMED_CLASSES:
-    return ', '.join(items)
-  return f'{", ".join(items[:_NAMED_CLASSES])} and {len(items) - _NAMED_CLASSES} more'
+  return cli.listed(items, _NAMED_CLASSES)
 
 
 def _image_pipeline(images, info, config, start_batch):
